@@ -1,0 +1,83 @@
+//! Keeps the product replica current by paging through the product service's catalog feed
+//! on a timer. It stands in for product events until they exist; both deliver snapshots to
+//! [`store::catalog::apply_snapshot`], which ignores any it already has.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use reqwest::Url;
+use shop_contracts::catalog::{CATALOG_FEED_PATH, CatalogPage};
+use sqlx::PgPool;
+use tokio::time::MissedTickBehavior;
+use uuid::Uuid;
+
+use crate::store;
+
+/// Products asked for per page of the feed.
+pub const PAGE_SIZE: u32 = 500;
+
+/// An HTTP client for the feed that gives up on a product service that does not answer.
+pub fn client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(10))
+        .build()
+        .context("cannot build the catalog feed's HTTP client")
+}
+
+/// Reads the whole feed from the product service at `base_url` once and applies every
+/// snapshot. Returns how many replica rows changed (snapshots the replica already had, or had
+/// newer, change nothing).
+pub async fn sync_catalog_once(db: &PgPool, client: &reqwest::Client, base_url: &Url) -> anyhow::Result<usize> {
+    let feed = format!("{}{CATALOG_FEED_PATH}", base_url.as_str().trim_end_matches('/'));
+    let mut after: Option<Uuid> = None;
+    let mut changed = 0;
+    loop {
+        let mut request = client.get(&feed).query(&[("limit", PAGE_SIZE)]);
+        if let Some(after) = after {
+            request = request.query(&[("after", after)]);
+        }
+        let page: CatalogPage = request
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .with_context(|| format!("cannot fetch the catalog feed {feed}"))?
+            .json()
+            .await
+            .with_context(|| format!("the catalog feed {feed} sent a page that is not a CatalogPage"))?;
+        // One transaction per page: a page is applied whole, with one commit.
+        let mut tx = db.begin().await?;
+        for snapshot in &page.items {
+            if store::catalog::apply_snapshot(&mut *tx, snapshot).await? {
+                changed += 1;
+            }
+        }
+        tx.commit().await?;
+        match (page.next_after, after) {
+            (None, _) => return Ok(changed),
+            // The feed is ordered by id; a cursor that does not move on would loop forever.
+            (Some(next), Some(previous)) if next <= previous => {
+                bail!("the catalog feed {feed} returned cursor {next} after {previous}")
+            }
+            (Some(next), _) => after = Some(next),
+        }
+    }
+}
+
+/// Syncs every `interval`, starting now, until the task is dropped. A failed round is logged
+/// and retried at the next tick; it never stops the service.
+pub async fn run(db: PgPool, client: reqwest::Client, base_url: Url, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match sync_catalog_once(&db, &client, &base_url).await {
+            Ok(0) => tracing::debug!("product replica is up to date"),
+            Ok(changed) => tracing::info!(changed, "product replica updated from the catalog feed"),
+            Err(error) => tracing::warn!(
+                error = format!("{error:#}"),
+                "catalog sync failed; retrying at the next tick"
+            ),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The product replica: `apply_snapshot` keeps the newest version, and the catalog sync
+//! pages through a product service's feed (here a stand-in serving fixed pages over HTTP).
+
+use axum::{Router, http::StatusCode, routing::get};
+use order_service::{catalog_sync, store};
+use shop_contracts::catalog::{CATALOG_FEED_PATH, CatalogPage};
+use sqlx::PgPool;
+
+use crate::helpers::{apply, catalog_feed, next_version, replica, serve, snapshot};
+
+#[sqlx::test(migrations = "../../migrations/order")]
+async fn apply_snapshot_keeps_the_newest_version(db: PgPool) {
+    let v1 = snapshot(1000, "USD");
+    let v2 = next_version(&v1, |p| p.price.amount_minor = 1200);
+    let v3 = next_version(&v2, |p| p.active = false);
+
+    assert!(store::catalog::apply_snapshot(&db, &v1).await.unwrap());
+    assert!(store::catalog::apply_snapshot(&db, &v3).await.unwrap());
+    assert_eq!(replica(&db).await, [(v1.id, 3, 1200, false)]);
+
+    // Late and repeated deliveries change nothing.
+    assert!(!store::catalog::apply_snapshot(&db, &v2).await.unwrap());
+    assert!(!store::catalog::apply_snapshot(&db, &v1).await.unwrap());
+    assert!(!store::catalog::apply_snapshot(&db, &v3).await.unwrap());
+    assert_eq!(replica(&db).await, [(v1.id, 3, 1200, false)]);
+
+    let found = store::catalog::find_product(&db, v1.id).await.unwrap().unwrap();
+    assert_eq!(
+        (found.sku, found.name, found.price, found.active),
+        (v3.sku, v3.name, v3.price, false)
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations/order")]
+async fn sync_pages_through_the_whole_feed(db: PgPool) {
+    let mut products: Vec<_> = (0..5).map(|i| snapshot(100 * (i + 1), "USD")).collect();
+    products.sort_by_key(|p| p.id);
+    let pages = vec![
+        CatalogPage {
+            items: products[..2].to_vec(),
+            next_after: Some(products[1].id),
+        },
+        CatalogPage {
+            items: products[2..4].to_vec(),
+            next_after: Some(products[3].id),
+        },
+        CatalogPage {
+            items: products[4..].to_vec(),
+            next_after: None,
+        },
+    ];
+    let (url, requests) = catalog_feed(pages).await;
+    let client = catalog_sync::client().unwrap();
+
+    assert_eq!(catalog_sync::sync_catalog_once(&db, &client, &url).await.unwrap(), 5);
+
+    let expected: Vec<_> = products.iter().map(|p| (p.id, 1, p.price.amount_minor, true)).collect();
+    assert_eq!(replica(&db).await, expected);
+    let requests = requests.lock().unwrap().clone();
+    let afters: Vec<_> = requests.iter().map(|q| q.get("after").cloned()).collect();
+    assert_eq!(
+        afters,
+        [None, Some(products[1].id.to_string()), Some(products[3].id.to_string())]
+    );
+    assert!(requests.iter().all(|q| q["limit"] == "500"), "{requests:?}");
+
+    // A second round finds nothing new.
+    assert_eq!(catalog_sync::sync_catalog_once(&db, &client, &url).await.unwrap(), 0);
+    assert_eq!(replica(&db).await, expected);
+}
+
+#[sqlx::test(migrations = "../../migrations/order")]
+async fn sync_skips_snapshots_older_than_the_replica(db: PgPool) {
+    let kept = snapshot(1000, "USD");
+    let newer = next_version(&next_version(&kept, |_| {}), |p| p.price.amount_minor = 900);
+    apply(&db, &newer).await;
+    let stale = next_version(&kept, |p| p.price.amount_minor = 100);
+    let fresh = snapshot(500, "USD");
+    let (url, _) = catalog_feed(vec![CatalogPage {
+        items: vec![stale, fresh.clone()],
+        next_after: None,
+    }])
+    .await;
+
+    let changed = catalog_sync::sync_catalog_once(&db, &catalog_sync::client().unwrap(), &url)
+        .await
+        .unwrap();
+
+    assert_eq!(changed, 1);
+    let mut expected = vec![(kept.id, 3, 900, true), (fresh.id, 1, 500, true)];
+    expected.sort();
+    assert_eq!(replica(&db).await, expected);
+}
+
+#[sqlx::test(migrations = "../../migrations/order")]
+async fn sync_failures_are_errors_not_panics(db: PgPool) {
+    let client = catalog_sync::client().unwrap();
+
+    // Nothing listens on a port that was just released.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let unreachable = format!("http://{}", listener.local_addr().unwrap()).parse().unwrap();
+    drop(listener);
+    let error = catalog_sync::sync_catalog_once(&db, &client, &unreachable)
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{error:#}").contains("cannot fetch the catalog feed"),
+        "{error:#}"
+    );
+
+    let failing =
+        serve(Router::new().route(CATALOG_FEED_PATH, get(|| async { StatusCode::SERVICE_UNAVAILABLE }))).await;
+    assert!(catalog_sync::sync_catalog_once(&db, &client, &failing).await.is_err());
+
+    let garbage = serve(Router::new().route(CATALOG_FEED_PATH, get(|| async { "{\"items\": 42}" }))).await;
+    assert!(catalog_sync::sync_catalog_once(&db, &client, &garbage).await.is_err());
+
+    // A feed whose cursor never moves on would otherwise be read forever.
+    let product = snapshot(100, "USD");
+    let stuck_page = CatalogPage {
+        items: vec![product.clone()],
+        next_after: Some(product.id),
+    };
+    let stuck = serve(Router::new().route(
+        CATALOG_FEED_PATH,
+        get(move || {
+            let page = stuck_page.clone();
+            async move { axum::Json(page) }
+        }),
+    ))
+    .await;
+    let error = catalog_sync::sync_catalog_once(&db, &client, &stuck).await.unwrap_err();
+    assert!(format!("{error:#}").contains("cursor"), "{error:#}");
+
+    assert_eq!(
+        replica(&db).await,
+        [(product.id, 1, 100, true)],
+        "only the stuck feed's one page was applied"
+    );
+}

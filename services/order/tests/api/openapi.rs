@@ -1,0 +1,33 @@
+//! The OpenAPI document describes every endpoint, and every one of them as protected.
+
+use shop_testkit::{Actor, TestApp};
+use sqlx::PgPool;
+
+#[sqlx::test(migrations = "../../migrations/order")]
+async fn every_endpoint_is_documented_as_protected(db: PgPool) {
+    let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
+    let doc = app.get("/openapi.json", &Actor::Anonymous).await.expect(200);
+
+    let operations = [
+        ("/api/cart", "get"),
+        ("/api/cart", "delete"),
+        ("/api/cart/items", "post"),
+        ("/api/cart/items/{product_id}", "patch"),
+        ("/api/cart/items/{product_id}", "delete"),
+        ("/api/orders", "get"),
+        ("/api/orders/{id}", "get"),
+    ];
+    for (path, method) in operations {
+        let operation = &doc["paths"][path][method];
+        assert_eq!(
+            operation["security"][0]["identity"],
+            serde_json::json!([]),
+            "{method} {path}: {operation:#}"
+        );
+        assert!(
+            operation["responses"]["401"].is_object(),
+            "{method} {path}: {operation:#}"
+        );
+    }
+    assert!(doc["components"]["securitySchemes"]["identity"].is_object());
+}

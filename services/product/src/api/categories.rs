@@ -1,0 +1,102 @@
+//! `/api/categories`: browse categories; administrators create them.
+
+use axum::{extract::State, http::StatusCode};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shop_platform::{Admin, ApiError, ApiResult, Json, Path, ResultExt, openapi as responses};
+use sqlx::PgPool;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::{
+    domain::category::{CategoryDescription, CategoryName, CategorySlug},
+    store::categories::{self, CategoryRow},
+};
+
+pub fn router() -> OpenApiRouter<PgPool> {
+    OpenApiRouter::new()
+        .routes(routes!(list_categories, create_category))
+        .routes(routes!(get_category))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryView {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    /// Active products in the category.
+    pub product_count: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<CategoryRow> for CategoryView {
+    fn from(row: CategoryRow) -> Self {
+        Self {
+            id: row.id,
+            slug: row.slug,
+            name: row.name,
+            description: row.description,
+            product_count: row.product_count,
+            created_at: row.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCategory {
+    pub slug: CategorySlug,
+    pub name: CategoryName,
+    pub description: Option<CategoryDescription>,
+}
+
+/// All categories, by name.
+#[utoipa::path(get, path = "/api/categories", tag = "categories",
+    responses((status = 200, body = Vec<CategoryView>)))]
+async fn list_categories(State(db): State<PgPool>) -> ApiResult<Json<Vec<CategoryView>>> {
+    let rows = categories::list(&db).await?;
+    Ok(Json(rows.into_iter().map(Into::into).collect()))
+}
+
+/// One category by slug.
+#[utoipa::path(get, path = "/api/categories/{slug}", tag = "categories",
+    params(("slug" = String, Path, description = "Category slug")),
+    responses((status = 200, body = CategoryView), (status = 404, response = responses::NotFound)))]
+async fn get_category(State(db): State<PgPool>, Path(slug): Path<String>) -> ApiResult<Json<CategoryView>> {
+    let row = categories::find(&db, &slug)
+        .await?
+        .ok_or(ApiError::NotFound("category"))?;
+    Ok(Json(row.into()))
+}
+
+/// Create a category (administrators).
+#[utoipa::path(post, path = "/api/categories", tag = "categories", request_body = NewCategory,
+    security(("identity" = [])),
+    responses(
+        (status = 201, body = CategoryView),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 409, response = responses::Conflict),
+        (status = 422, response = responses::Invalid),
+    ))]
+async fn create_category(
+    State(db): State<PgPool>,
+    _: Admin,
+    Json(new): Json<NewCategory>,
+) -> ApiResult<(StatusCode, Json<CategoryView>)> {
+    let description = new
+        .description
+        .unwrap_or_else(|| CategoryDescription::parse("").expect("empty is allowed"));
+    categories::insert(&db, &new.slug, &new.name, &description)
+        .await
+        .on_constraint("categories_slug_key", || {
+            ApiError::Conflict(format!("a category with slug `{}` already exists", new.slug.as_str()))
+        })?;
+    let row = categories::find(&db, new.slug.as_str())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("category vanished"))?;
+    Ok((StatusCode::CREATED, Json(row.into())))
+}

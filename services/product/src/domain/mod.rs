@@ -1,0 +1,4 @@
+//! The catalog's rules as types: a value that exists has been checked. No I/O here.
+
+pub mod category;
+pub mod product;

@@ -1,0 +1,61 @@
+//! The product service: catalog, categories, prices and inventory, in its own `products`
+//! database. Public reads; writes for administrators only.
+
+pub mod api;
+pub mod domain;
+pub mod seed;
+pub mod store;
+
+use std::{future::Future, net::SocketAddr};
+
+use axum::Router;
+use clap::Parser;
+use shop_contracts::IdentityKey;
+use shop_platform::{
+    Service,
+    config::{DatabaseUrl, ServiceConfig},
+};
+use sqlx::{PgPool, migrate::Migrator};
+
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/product");
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "product-service", about = "Catalog, categories, prices and inventory")]
+pub struct Config {
+    /// Address to serve HTTP on.
+    #[arg(long, env = "PRODUCT_LISTEN_ADDR", default_value = "127.0.0.1:8082")]
+    pub listen_addr: SocketAddr,
+
+    /// The service's own database.
+    #[arg(
+        long,
+        env = "PRODUCT_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/products"
+    )]
+    pub database_url: DatabaseUrl,
+
+    #[command(flatten)]
+    pub service: ServiceConfig,
+}
+
+/// The complete HTTP service over an already migrated database.
+pub fn app(db: PgPool, identity_key: IdentityKey) -> Router {
+    service(db, identity_key).into_router()
+}
+
+fn service(db: PgPool, identity_key: IdentityKey) -> Service {
+    Service {
+        name: "product",
+        api: api::router().with_state(db.clone()),
+        db,
+        identity_key,
+    }
+}
+
+pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    tracing::info!(?config, "starting product service");
+    let db = config.service.connect(&config.database_url, &MIGRATOR).await?;
+    service(db, config.service.identity_key.clone())
+        .run(config.listen_addr, &config.service, shutdown)
+        .await
+}

@@ -1,0 +1,67 @@
+//! Demo data: the deterministic catalog from [`catalog`], loaded idempotently — running it
+//! again inserts nothing that is already there (matched by category slug and product SKU).
+
+pub mod catalog;
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// Rows per INSERT; keeps each statement's arrays small.
+const BATCH: usize = 5_000;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Seeded {
+    pub categories: u64,
+    pub products: u64,
+}
+
+/// Loads the demo categories and the first `product_count` demo products.
+pub async fn demo_catalog(db: &PgPool, product_count: usize) -> anyhow::Result<Seeded> {
+    let mut tx = db.begin().await?;
+    let mut seeded = Seeded::default();
+    for category in catalog::categories() {
+        seeded.categories += sqlx::query(
+            "INSERT INTO categories (id, slug, name, description) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (slug) DO NOTHING",
+        )
+        .bind(Uuid::now_v7())
+        .bind(category.slug)
+        .bind(category.name)
+        .bind(category.description)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    for batch in catalog::products(product_count).chunks(BATCH) {
+        let ids: Vec<Uuid> = batch.iter().map(|_| Uuid::now_v7()).collect();
+        let column = |f: fn(&catalog::ProductSeed) -> String| batch.iter().map(f).collect::<Vec<_>>();
+        seeded.products += sqlx::query(
+            "WITH input AS (
+                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                      $6::int8[], $7::text[], $8::text[], $9::int4[])
+                     AS t(id, sku, name, description, category_slug, price_minor, currency, image_url, stock)),
+             inserted AS (
+                 INSERT INTO products (id, sku, name, description, category_id, price_minor, currency, image_url)
+                 SELECT t.id, t.sku, t.name, t.description, c.id, t.price_minor, t.currency, t.image_url
+                 FROM input t JOIN categories c ON c.slug = t.category_slug
+                 ON CONFLICT (sku) DO NOTHING
+                 RETURNING id)
+             INSERT INTO inventory (product_id, on_hand)
+             SELECT t.id, t.stock FROM input t JOIN inserted USING (id)",
+        )
+        .bind(&ids)
+        .bind(column(|p| p.sku.clone()))
+        .bind(column(|p| p.name.clone()))
+        .bind(column(|p| p.description.clone()))
+        .bind(column(|p| p.category_slug.to_owned()))
+        .bind(batch.iter().map(|p| p.price_minor).collect::<Vec<_>>())
+        .bind(column(|p| p.currency.to_owned()))
+        .bind(column(|p| p.image_url.clone()))
+        .bind(batch.iter().map(|p| p.stock).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    tx.commit().await?;
+    Ok(seeded)
+}

@@ -1,0 +1,5 @@
+//! SQL for the `products` database. Functions take any executor so callers choose the
+//! transaction boundaries.
+
+pub mod categories;
+pub mod products;

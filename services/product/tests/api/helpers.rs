@@ -1,0 +1,63 @@
+use serde_json::{Value, json};
+use shop_testkit::{Actor, TestApp};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub async fn spawn(db: &PgPool) -> TestApp {
+    TestApp::spawn(product_service::app(db.clone(), shop_testkit::identity_key())).await
+}
+
+pub fn admin() -> Actor {
+    Actor::admin(Uuid::now_v7())
+}
+
+pub async fn create_category(app: &TestApp, slug: &str) -> Value {
+    app.post(
+        "/api/categories",
+        &admin(),
+        json!({"slug": slug, "name": slug.to_uppercase()}),
+    )
+    .await
+    .expect(201)
+}
+
+pub fn product_body(sku: &str, category: &str, price_minor: i64) -> Value {
+    json!({
+        "sku": sku,
+        "name": format!("Product {sku}"),
+        "description": "A fine thing.",
+        "category": category,
+        "price": {"amount_minor": price_minor, "currency": "USD"},
+        "image_url": "https://images.shop.local/products/x.jpg",
+        "initial_stock": 10,
+    })
+}
+
+pub async fn create_product(app: &TestApp, sku: &str, category: &str, price_minor: i64) -> Value {
+    app.post("/api/products", &admin(), product_body(sku, category, price_minor))
+        .await
+        .expect(201)
+}
+
+pub async fn count(db: &PgPool, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+        .fetch_one(db)
+        .await
+        .unwrap()
+}
+
+/// Everything a write could have touched, to show a rejected request changed nothing.
+pub async fn snapshot(db: &PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT concat_ws('|', p.sku, p.name, p.description, p.price_minor, p.currency, p.active, p.version,
+                          p.category_id, p.image_url, i.on_hand, i.reserved)
+         FROM products p JOIN inventory i ON i.product_id = p.id ORDER BY p.sku",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap()
+}
+
+pub fn id(value: &Value) -> &str {
+    value["id"].as_str().expect("an id")
+}

@@ -1,0 +1,105 @@
+use serde_json::Value;
+use shop_testkit::{Actor, Method};
+use sqlx::PgPool;
+
+use crate::helpers::spawn;
+
+#[sqlx::test(migrations = "../../migrations/product")]
+async fn health_readiness_and_metrics(db: PgPool) {
+    let app = spawn(&db).await;
+    assert_eq!(app.get("/healthz", &Actor::Anonymous).await.expect(200)["status"], "ok");
+    assert_eq!(
+        app.get("/readyz", &Actor::Anonymous).await.expect(200)["status"],
+        "ready"
+    );
+    app.get("/api/products", &Actor::Anonymous).await.expect(200);
+    let metrics = app.get("/metrics", &Actor::Anonymous).await.expect(200);
+    let text = metrics.as_str().unwrap();
+    assert!(
+        text.lines().any(|l| l.starts_with("http_requests_total{")
+            && l.contains("service=\"product\"")
+            && l.contains("route=\"/api/products\"")),
+        "{text}"
+    );
+    assert!(text.contains("http_request_duration_seconds_bucket"));
+
+    db.close().await;
+    app.get("/readyz", &Actor::Anonymous)
+        .await
+        .expect_problem(503, "unavailable");
+}
+
+#[sqlx::test(migrations = "../../migrations/product")]
+async fn unknown_routes_and_methods_are_problems(db: PgPool) {
+    let app = spawn(&db).await;
+    app.get("/api/nothing-here", &Actor::Anonymous)
+        .await
+        .expect_problem(404, "not-found");
+    let response = app.send(Method::DELETE, "/api/products", &Actor::Anonymous, None).await;
+    assert_eq!(response.status.as_u16(), 405);
+    assert_eq!(response.content_type, "application/problem+json");
+}
+
+fn refs(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                match (key.as_str(), child) {
+                    ("$ref", Value::String(target)) => found.push(target.clone()),
+                    _ => refs(child, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| refs(item, found)),
+        _ => {}
+    }
+}
+
+#[sqlx::test(migrations = "../../migrations/product")]
+async fn the_openapi_document_covers_every_route_and_resolves(db: PgPool) {
+    let app = spawn(&db).await;
+    let doc = app.get("/openapi.json", &Actor::Anonymous).await.expect(200);
+    let operations: Vec<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| format!("{method} {path}"))
+        })
+        .collect();
+    for expected in [
+        "get /api/products",
+        "post /api/products",
+        "get /api/products/{id}",
+        "patch /api/products/{id}",
+        "post /api/products/{id}/deactivate",
+        "put /api/products/{id}/price",
+        "get /api/products/{id}/inventory",
+        "post /api/products/{id}/stock-adjustments",
+        "get /api/categories",
+        "post /api/categories",
+        "get /api/categories/{slug}",
+        "get /internal/catalog/products",
+        "get /healthz",
+        "get /readyz",
+        "get /metrics",
+    ] {
+        assert!(
+            operations.contains(&expected.to_owned()),
+            "{expected} missing from {operations:?}"
+        );
+    }
+    assert_eq!(operations.len(), 15, "{operations:?}");
+
+    let mut targets = Vec::new();
+    refs(&doc, &mut targets);
+    assert!(!targets.is_empty());
+    for target in targets {
+        let pointer = target.strip_prefix('#').expect("local reference");
+        assert!(doc.pointer(pointer).is_some(), "dangling reference {target}");
+    }
+    assert!(doc.pointer("/components/securitySchemes/identity").is_some());
+}

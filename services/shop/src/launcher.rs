@@ -1,0 +1,272 @@
+//! Starts, watches and stops the services of the system on this machine.
+
+use std::{net::SocketAddr, path::Path, process::ExitStatus, time::Duration};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, ValueEnum};
+use nix::{sys::signal, unistd::Pid};
+use shop_platform::{config::DatabaseUrl, db, server, telemetry};
+use sqlx::{PgPool, migrate::Migrator};
+use tokio::{process::Command, task::JoinSet, time::Instant};
+
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServiceName {
+    User,
+    Product,
+    Order,
+}
+
+/// In start-up order: the order service replicates the product catalog.
+const SERVICES: [ServiceName; 3] = [ServiceName::User, ServiceName::Product, ServiceName::Order];
+
+impl ServiceName {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Product => "product",
+            Self::Order => "order",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// How many demo products to generate.
+    #[arg(long, env = "SHOP_DEMO_PRODUCTS", default_value_t = product_service::seed::catalog::DEFAULT_PRODUCT_COUNT)]
+    pub products: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub seed: SeedArgs,
+
+    /// Start with whatever is in the databases, without loading demo data.
+    #[arg(long)]
+    pub no_seed: bool,
+}
+
+/// Each service's configuration as that service will read it: its own environment
+/// variables, or their defaults.
+struct Configs {
+    user: user_service::Config,
+    product: product_service::Config,
+    order: order_service::Config,
+}
+
+impl Configs {
+    fn from_env() -> Self {
+        Self {
+            user: user_service::Config::parse_from(["user-service"]),
+            product: product_service::Config::parse_from(["product-service"]),
+            order: order_service::Config::parse_from(["order-service"]),
+        }
+    }
+
+    fn listen_addr(&self, service: ServiceName) -> SocketAddr {
+        match service {
+            ServiceName::User => self.user.listen_addr,
+            ServiceName::Product => self.product.listen_addr,
+            ServiceName::Order => self.order.listen_addr,
+        }
+    }
+}
+
+struct Databases {
+    user: PgPool,
+    product: PgPool,
+}
+
+async fn prepare(url: &DatabaseUrl, migrator: &Migrator) -> anyhow::Result<PgPool> {
+    if db::ensure_database(url).await? {
+        tracing::info!(database = %url, "created database");
+    }
+    db::connect_and_migrate(url, 2, migrator).await
+}
+
+/// Creates and migrates every database; returns pools to those that get demo data.
+async fn prepare_all(configs: &Configs) -> anyhow::Result<Databases> {
+    let user = prepare(&configs.user.database_url, &user_service::MIGRATOR).await?;
+    let product = prepare(&configs.product.database_url, &product_service::MIGRATOR).await?;
+    prepare(&configs.order.database_url, &order_service::MIGRATOR)
+        .await?
+        .close()
+        .await;
+    Ok(Databases { user, product })
+}
+
+async fn load_demo_data(databases: &Databases, args: &SeedArgs) -> anyhow::Result<()> {
+    user_service::seed::demo_accounts(&databases.user)
+        .await
+        .context("seeding demo accounts")?;
+    let catalog = product_service::seed::demo_catalog(&databases.product, args.products)
+        .await
+        .context("seeding the demo catalog")?;
+    tracing::info!(
+        new_categories = catalog.categories,
+        new_products = catalog.products,
+        "demo data loaded (existing rows are left as they are)"
+    );
+    Ok(())
+}
+
+pub async fn seed(args: &SeedArgs) -> anyhow::Result<()> {
+    let databases = prepare_all(&Configs::from_env()).await?;
+    load_demo_data(&databases, args).await
+}
+
+/// Runs one service in this process until SIGTERM or Ctrl-C.
+pub async fn serve(service: ServiceName) -> anyhow::Result<()> {
+    let configs = Configs::from_env();
+    match service {
+        ServiceName::User => {
+            telemetry::init(configs.user.service.log_format);
+            user_service::run(configs.user, server::shutdown_signal()).await
+        }
+        ServiceName::Product => {
+            telemetry::init(configs.product.service.log_format);
+            product_service::run(configs.product, server::shutdown_signal()).await
+        }
+        ServiceName::Order => {
+            telemetry::init(configs.order.service.log_format);
+            order_service::run(configs.order, server::shutdown_signal()).await
+        }
+    }
+}
+
+pub async fn up(args: UpArgs) -> anyhow::Result<()> {
+    let configs = Configs::from_env();
+    let databases = prepare_all(&configs).await?;
+    if !args.no_seed {
+        load_demo_data(&databases, &args.seed).await?;
+    }
+    databases.user.close().await;
+    databases.product.close().await;
+
+    let exe = std::env::current_exe().context("cannot find the shop executable")?;
+    let mut running = JoinSet::new();
+    let mut pids = Vec::new();
+    for service in SERVICES {
+        let mut command = Command::new(&exe);
+        command.arg("serve").arg(service.as_str()).kill_on_drop(true);
+        if service == ServiceName::Order && std::env::var_os("PRODUCT_SERVICE_URL").is_none() {
+            command.env(
+                "PRODUCT_SERVICE_URL",
+                format!("http://{}", configs.listen_addr(ServiceName::Product)),
+            );
+        }
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("cannot start the {} service", service.as_str()))?;
+        pids.extend(child.id());
+        running.spawn(async move { (service, child.wait().await) });
+    }
+
+    let outcome = tokio::select! {
+        ready = wait_until_ready(&configs) => match ready {
+            Ok(()) => {
+                print_banner(&configs);
+                tokio::select! {
+                    () = server::shutdown_signal() => Ok(()),
+                    Some(exited) = running.join_next() => Err(unexpected_exit(exited)),
+                }
+            }
+            Err(error) => Err(error),
+        },
+        Some(exited) = running.join_next() => Err(unexpected_exit(exited)),
+    };
+    stop(&pids, &mut running).await;
+    outcome
+}
+
+fn unexpected_exit(
+    exited: Result<(ServiceName, std::io::Result<ExitStatus>), tokio::task::JoinError>,
+) -> anyhow::Error {
+    match exited {
+        Ok((service, Ok(status))) => {
+            anyhow::anyhow!("the {} service stopped unexpectedly ({status})", service.as_str())
+        }
+        Ok((service, Err(error))) => anyhow::anyhow!("lost track of the {} service: {error}", service.as_str()),
+        Err(error) => anyhow::anyhow!("service watcher failed: {error}"),
+    }
+}
+
+async fn wait_until_ready(configs: &Configs) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
+    let deadline = Instant::now() + READY_TIMEOUT;
+    for service in SERVICES {
+        let url = format!("{}/readyz", base_url(configs.listen_addr(service)));
+        loop {
+            match client.get(&url).send().await {
+                Ok(response) if response.status().is_success() => break,
+                _ if Instant::now() > deadline => {
+                    bail!(
+                        "the {} service was not ready at {url} within {READY_TIMEOUT:?}",
+                        service.as_str()
+                    )
+                }
+                _ => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Asks every service to drain and stop, and waits for them; stragglers are killed.
+async fn stop(pids: &[u32], running: &mut JoinSet<(ServiceName, std::io::Result<ExitStatus>)>) {
+    for pid in pids {
+        // Already gone is fine: Ctrl-C in a terminal reaches the children too.
+        let _ = signal::kill(Pid::from_raw(*pid as i32), signal::Signal::SIGTERM);
+    }
+    if tokio::time::timeout(STOP_TIMEOUT, async { while running.join_next().await.is_some() {} })
+        .await
+        .is_err()
+    {
+        tracing::warn!("services did not stop within {STOP_TIMEOUT:?}; killing them");
+        running.shutdown().await;
+    }
+    tracing::info!("all services stopped");
+}
+
+fn base_url(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("http://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    }
+}
+
+fn print_banner(configs: &Configs) {
+    let exe = std::env::current_exe().ok();
+    let name = exe
+        .as_deref()
+        .and_then(Path::file_name)
+        .and_then(|n| n.to_str())
+        .unwrap_or("shop");
+    println!();
+    println!("  The shop is running ({name} up). Every service serves /openapi.json, /healthz, /readyz, /metrics.");
+    for service in SERVICES {
+        println!(
+            "    {:<16} {}",
+            format!("{} service", service.as_str()),
+            base_url(configs.listen_addr(service))
+        );
+    }
+    println!();
+    println!(
+        "  Try:  curl '{}/api/products?limit=3'",
+        base_url(configs.listen_addr(ServiceName::Product))
+    );
+    println!(
+        "  Demo accounts: {} / {}  and  {} / {}",
+        user_service::seed::ADMIN_EMAIL,
+        user_service::seed::ADMIN_PASSWORD,
+        user_service::seed::CUSTOMER_EMAIL,
+        user_service::seed::CUSTOMER_PASSWORD,
+    );
+    println!("  Press Ctrl-C to stop.");
+    println!();
+}

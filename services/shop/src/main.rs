@@ -1,0 +1,49 @@
+//! `shop`: runs the whole system on one machine.
+//!
+//! `shop up` creates the databases if missing, migrates and seeds them, starts every service as
+//! its own process (this same binary, `shop serve <service>`), waits until each is ready,
+//! prints where to open it, and stops everything cleanly on Ctrl-C.
+
+mod launcher;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use shop_platform::{server, telemetry};
+
+#[derive(Parser)]
+#[command(name = "shop", about = "Run the shop: every service, its database and demo data")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Prepare the databases, load demo data and run every service until Ctrl-C.
+    Up(launcher::UpArgs),
+    /// Create, migrate and seed the databases, then exit.
+    Seed(launcher::SeedArgs),
+    /// Run one service in the foreground (what `up` starts for each service).
+    Serve {
+        #[arg(value_enum)]
+        service: launcher::ServiceName,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Up(args) => {
+            telemetry::init(shop_platform::config::LogFormat::Pretty);
+            launcher::up(args).await
+        }
+        Command::Seed(args) => {
+            telemetry::init(shop_platform::config::LogFormat::Pretty);
+            launcher::seed(&args).await
+        }
+        Command::Serve { service } => launcher::serve(service).await,
+    };
+    server::exit_code(result)
+}

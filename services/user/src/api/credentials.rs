@@ -1,0 +1,59 @@
+//! The internal credential check behind the gateway's sign-in. The gateway owns sessions and
+//! tokens; this service only says whose password it is.
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use shop_contracts::Role;
+use shop_platform::{ApiError, ApiResult, Json};
+use sqlx::PgPool;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::{
+    credentials,
+    domain::{Email, HashedPassword, PasswordAttempt},
+    store::users,
+};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyCredentialsRequest {
+    pub email: Email,
+    pub password: PasswordAttempt,
+}
+
+/// Whose credentials they were, and the roles to put in their identity token.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct VerifiedCredentials {
+    pub user_id: Uuid,
+    pub roles: Vec<Role>,
+}
+
+/// Check an e-mail address and password (for the gateway's sign-in; not routed publicly).
+///
+/// Unknown addresses and wrong passwords get the same answer, in the same time.
+#[utoipa::path(post, path = "/internal/credentials/verify", tag = "internal",
+    request_body = VerifyCredentialsRequest,
+    responses(
+        (status = 200, description = "The credentials are right", body = VerifiedCredentials),
+        (status = 400, response = shop_platform::openapi::BadRequest),
+        (status = 401, response = shop_platform::openapi::Unauthorized),
+        (status = 422, response = shop_platform::openapi::Invalid),
+    ))]
+pub(super) async fn verify_credentials(
+    State(db): State<PgPool>,
+    Json(request): Json<VerifyCredentialsRequest>,
+) -> ApiResult<Json<VerifiedCredentials>> {
+    let account = users::credentials_by_email(&db, &request.email).await?;
+    let stored = account
+        .as_ref()
+        .map(|a| HashedPassword::from_stored(a.password_hash.clone()));
+    let matches = credentials::verify(request.password, stored).await?;
+    match account {
+        Some(account) if matches => Ok(Json(VerifiedCredentials {
+            user_id: account.id,
+            roles: vec![super::parse_role(&account.role)?],
+        })),
+        _ => Err(ApiError::Unauthorized("invalid email or password".into())),
+    }
+}

@@ -1,0 +1,66 @@
+//! The user service: accounts, credentials (argon2id), profiles and shipping addresses, in its
+//! own `users` database. Registration is public; credential checks are an internal endpoint
+//! for the gateway; everything else belongs to the signed-in user or to administrators.
+
+pub mod api;
+pub mod credentials;
+pub mod domain;
+pub mod seed;
+pub mod store;
+
+use std::{future::Future, net::SocketAddr};
+
+use axum::Router;
+use clap::Parser;
+use shop_contracts::IdentityKey;
+use shop_platform::{
+    Service,
+    config::{DatabaseUrl, ServiceConfig},
+};
+use sqlx::{PgPool, migrate::Migrator};
+
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/user");
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "user-service",
+    about = "Accounts, credentials, profiles and shipping addresses"
+)]
+pub struct Config {
+    /// Address to serve HTTP on.
+    #[arg(long, env = "USER_LISTEN_ADDR", default_value = "127.0.0.1:8081")]
+    pub listen_addr: SocketAddr,
+
+    /// The service's own database.
+    #[arg(
+        long,
+        env = "USER_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/users"
+    )]
+    pub database_url: DatabaseUrl,
+
+    #[command(flatten)]
+    pub service: ServiceConfig,
+}
+
+/// The complete HTTP service over an already migrated database.
+pub fn app(db: PgPool, identity_key: IdentityKey) -> Router {
+    service(db, identity_key).into_router()
+}
+
+fn service(db: PgPool, identity_key: IdentityKey) -> Service {
+    Service {
+        name: "user",
+        api: api::router().with_state(db.clone()),
+        db,
+        identity_key,
+    }
+}
+
+pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    tracing::info!(?config, "starting user service");
+    let db = config.service.connect(&config.database_url, &MIGRATOR).await?;
+    service(db, config.service.identity_key.clone())
+        .run(config.listen_addr, &config.service, shutdown)
+        .await
+}

@@ -1,0 +1,115 @@
+//! Accounts: who they are, how they sign in, and the role they hold.
+
+use chrono::{DateTime, Utc};
+use shop_contracts::Role;
+use sqlx::{PgExecutor, PgPool};
+use uuid::Uuid;
+
+use crate::domain::{DisplayName, Email, HashedPassword};
+
+/// The unique index on `lower(email)`.
+pub const EMAIL_TAKEN: &str = "users_email_key";
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What signing in needs to know about an account.
+#[derive(sqlx::FromRow)]
+pub struct CredentialsRow {
+    pub id: Uuid,
+    pub email: String,
+    pub role: String,
+    pub password_hash: String,
+}
+
+pub struct NewUser<'a> {
+    pub email: &'a Email,
+    pub display_name: &'a DisplayName,
+    pub role: Role,
+    pub password_hash: &'a HashedPassword,
+}
+
+/// Fails with a violation of [`EMAIL_TAKEN`] when the address is already registered, in any case.
+pub async fn insert(db: impl PgExecutor<'_>, user: NewUser<'_>) -> sqlx::Result<UserRow> {
+    sqlx::query_as::<_, UserRow>(
+        "INSERT INTO users (id, email, display_name, role, password_hash)
+         VALUES ($1, $2, $3, $4, $5)
+         RETURNING id, email, display_name, role, created_at",
+    )
+    .bind(Uuid::now_v7())
+    .bind(user.email.as_str())
+    .bind(user.display_name.as_str())
+    .bind(user.role.as_str())
+    .bind(user.password_hash.as_str())
+    .fetch_one(db)
+    .await
+}
+
+pub async fn find(db: &PgPool, id: Uuid) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as::<_, UserRow>("SELECT id, email, display_name, role, created_at FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn exists(db: &PgPool, id: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)")
+        .bind(id)
+        .fetch_one(db)
+        .await
+}
+
+/// Locks the account row until the transaction ends, serialising changes to what it owns.
+/// False when there is no such account.
+pub async fn lock(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<bool> {
+    let locked: Option<i32> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    Ok(locked.is_some())
+}
+
+pub async fn credentials_by_email(db: &PgPool, email: &Email) -> sqlx::Result<Option<CredentialsRow>> {
+    sqlx::query_as::<_, CredentialsRow>(
+        "SELECT id, email, role, password_hash FROM users WHERE lower(email) = lower($1)",
+    )
+    .bind(email.as_str())
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn credentials_by_id(db: &PgPool, id: Uuid) -> sqlx::Result<Option<CredentialsRow>> {
+    sqlx::query_as::<_, CredentialsRow>("SELECT id, email, role, password_hash FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Sets whichever of the display name and password hash are given; `None` when there is no
+/// such account.
+pub async fn update_profile(
+    db: &PgPool,
+    id: Uuid,
+    display_name: Option<&DisplayName>,
+    password_hash: Option<&HashedPassword>,
+) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as::<_, UserRow>(
+        "UPDATE users
+         SET display_name = COALESCE($2, display_name),
+             password_hash = COALESCE($3, password_hash),
+             updated_at = now()
+         WHERE id = $1
+         RETURNING id, email, display_name, role, created_at",
+    )
+    .bind(id)
+    .bind(display_name.map(DisplayName::as_str))
+    .bind(password_hash.map(HashedPassword::as_str))
+    .fetch_optional(db)
+    .await
+}

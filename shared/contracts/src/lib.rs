@@ -1,0 +1,11 @@
+//! What crosses service boundaries: the money type, the signed identity token the gateway
+//! hands to services, and the catalog snapshots other services replicate.
+//!
+//! Nothing here performs I/O; every service can depend on it without pulling in a runtime.
+
+pub mod catalog;
+pub mod identity;
+pub mod money;
+
+pub use identity::{Identity, IdentityKey, Role};
+pub use money::{Currency, Money};

@@ -1,0 +1,170 @@
+//! Configuration shared by every service. Each service embeds [`ServiceConfig`] in its own
+//! `clap` parser; every option is a flag or an environment variable with a working local
+//! default, parsed once at start and logged with secrets redacted.
+
+use std::{fmt, time::Duration};
+
+use clap::{Args, ValueEnum};
+use shop_contracts::IdentityKey;
+use sqlx::{PgPool, migrate::Migrator};
+
+/// Development-only signing key. Anyone can read it here, so real deployments must set
+/// `IDENTITY_KEY`; services log a warning when they run with it.
+pub const DEV_IDENTITY_KEY: &str = "dev-only-identity-key-change-me-0123456789";
+
+#[derive(Debug, Clone, Args)]
+pub struct ServiceConfig {
+    /// Secret (at least 32 bytes) shared with the gateway that signs identity tokens.
+    #[arg(long, env = "IDENTITY_KEY", default_value = DEV_IDENTITY_KEY, hide_env_values = true,
+          value_parser = parse_identity_key)]
+    pub identity_key: IdentityKey,
+
+    /// Log output: human-readable `pretty` or one JSON object per line.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+
+    /// Maximum number of pooled database connections.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    pub database_max_connections: u32,
+
+    /// Seconds to let in-flight requests finish after SIGTERM / Ctrl-C.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
+    pub shutdown_grace_seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+fn parse_identity_key(value: &str) -> Result<IdentityKey, String> {
+    IdentityKey::new(value).map_err(|e| e.to_string())
+}
+
+impl ServiceConfig {
+    /// Connects to the service's database and applies its migrations.
+    pub async fn connect(&self, url: &DatabaseUrl, migrator: &Migrator) -> anyhow::Result<PgPool> {
+        crate::db::connect_and_migrate(url, self.database_max_connections, migrator).await
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_seconds)
+    }
+
+    pub fn uses_dev_identity_key(&self) -> bool {
+        std::env::var("IDENTITY_KEY").is_err()
+    }
+}
+
+/// A PostgreSQL URL whose `Debug`/`Display` hide the password, so it can be logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The same server with another database name (the path of the URL).
+    pub fn with_database(&self, name: &str) -> Self {
+        let (base, query) = match self.0.split_once('?') {
+            Some((base, query)) => (base, Some(query)),
+            None => (self.0.as_str(), None),
+        };
+        let authority_end = base.find("://").map_or(0, |i| i + 3);
+        let server = match base[authority_end..].find('/') {
+            Some(slash) => &base[..authority_end + slash],
+            None => base,
+        };
+        let mut url = format!("{server}/{name}");
+        if let Some(query) = query {
+            url.push('?');
+            url.push_str(query);
+        }
+        Self(url)
+    }
+
+    /// The database name, if the URL has one.
+    pub fn database(&self) -> Option<&str> {
+        let base = self.0.split('?').next().unwrap_or_default();
+        let after_scheme = base.split_once("://").map_or(base, |(_, rest)| rest);
+        after_scheme
+            .split_once('/')
+            .map(|(_, db)| db)
+            .filter(|db| !db.is_empty())
+    }
+}
+
+impl std::str::FromStr for DatabaseUrl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err("must be a postgres:// URL".into())
+        }
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some((scheme, rest)) = self.0.split_once("://") else {
+            return f.write_str(&self.0);
+        };
+        match rest.split_once('@') {
+            Some((credentials, host)) => match credentials.split_once(':') {
+                Some((user, _password)) => write!(f, "{scheme}://{user}:***@{host}"),
+                None => f.write_str(&self.0),
+            },
+            None => f.write_str(&self.0),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> DatabaseUrl {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn passwords_never_reach_the_logs() {
+        let u = url("postgres://shop:s3cret@db:5432/users");
+        assert_eq!(u.to_string(), "postgres://shop:***@db:5432/users");
+        assert!(!format!("{u:?}").contains("s3cret"));
+        assert_eq!(
+            url("postgres://postgres@127.0.0.1/x").to_string(),
+            "postgres://postgres@127.0.0.1/x"
+        );
+    }
+
+    #[test]
+    fn database_name_can_be_swapped() {
+        let u = url("postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable");
+        assert_eq!(u.database(), Some("postgres"));
+        let users = u.with_database("users");
+        assert_eq!(
+            users.expose(),
+            "postgres://postgres@127.0.0.1:5432/users?sslmode=disable"
+        );
+        assert_eq!(
+            url("postgres://h").with_database("orders").expose(),
+            "postgres://h/orders"
+        );
+        assert_eq!(url("postgres://h").database(), None);
+    }
+
+    #[test]
+    fn only_postgres_urls_are_accepted() {
+        assert!("mysql://h/db".parse::<DatabaseUrl>().is_err());
+    }
+}

@@ -1,0 +1,63 @@
+//! Database access: one pool per service, migrations embedded in the binary and applied at
+//! start, and creation of a missing database for the local runner.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::{
+    Connection, PgConnection, PgPool,
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+
+use crate::config::DatabaseUrl;
+
+/// Connects to `url` and applies `migrator`, failing with one clear line if the database is
+/// unreachable instead of retrying forever.
+pub async fn connect_and_migrate(
+    url: &DatabaseUrl,
+    max_connections: u32,
+    migrator: &Migrator,
+) -> anyhow::Result<PgPool> {
+    let options: PgConnectOptions = url.expose().parse().context("invalid database URL")?;
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot connect to database {url}"))?;
+    migrator
+        .run(&pool)
+        .await
+        .with_context(|| format!("cannot migrate database {url}"))?;
+    Ok(pool)
+}
+
+/// Creates the database named in `url` if it does not exist yet, connecting to the server's
+/// `postgres` database to do so. Returns whether it was created.
+pub async fn ensure_database(url: &DatabaseUrl) -> anyhow::Result<bool> {
+    let name = url.database().context("database URL names no database")?;
+    let maintenance = url.with_database("postgres");
+    let mut conn = PgConnection::connect(maintenance.expose())
+        .await
+        .with_context(|| format!("cannot connect to PostgreSQL at {maintenance}"))?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(name)
+        .fetch_one(&mut conn)
+        .await?;
+    if exists {
+        return Ok(false);
+    }
+    // Identifiers cannot be bound as parameters; quote it the way PostgreSQL does.
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    sqlx::raw_sql(&format!("CREATE DATABASE {quoted}"))
+        .execute(&mut conn)
+        .await
+        .with_context(|| format!("cannot create database {name}"))?;
+    Ok(true)
+}
+
+/// True when `error` is a violation of the named unique or check constraint.
+pub fn is_constraint_violation(error: &sqlx::Error, constraint: &str) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.constraint() == Some(constraint))
+}

@@ -1,0 +1,161 @@
+//! The one error type of every service's HTTP API, rendered as RFC 7807
+//! `application/problem+json` with a stable `type` per kind of failure.
+//!
+//! Internal errors are logged with their cause and reach the client only as a generic 500;
+//! everything a client can cause is a 4xx with a message that says what to fix.
+
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// An RFC 7807 problem document.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    /// Stable identifier of the kind of problem, e.g. `urn:shop:problem:validation`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong, for a person.
+    pub detail: String,
+    /// For `validation` problems: which fields are wrong and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FieldError {
+    /// Path of the offending field in the request, e.g. `price.currency`.
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("request body is larger than the {0}-byte limit")]
+    PayloadTooLarge(usize),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("invalid input")]
+    Validation(Vec<FieldError>),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// A 422 naming one bad field.
+    pub fn invalid(field: impl Into<String>, message: impl ToString) -> Self {
+        Self::Validation(vec![FieldError {
+            field: field.into(),
+            message: message.to_string(),
+        }])
+    }
+
+    fn kind(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large"),
+            Self::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid input"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error"),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.kind().0
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        let (status, slug, title) = self.kind();
+        let detail = match self {
+            Self::Internal(_) => "the server failed to handle this request; it has been logged".to_owned(),
+            Self::Validation(errors) => errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        };
+        let errors = match self {
+            Self::Validation(errors) => errors.clone(),
+            _ => Vec::new(),
+        };
+        Problem {
+            kind: format!("urn:shop:problem:{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail,
+            errors,
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(cause) = &self {
+            tracing::error!(error = format!("{cause:#}"), "request failed");
+        }
+        problem_response(&self.to_problem())
+    }
+}
+
+pub fn problem_response(problem: &Problem) -> Response {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, axum::Json(problem)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
+    response
+}
+
+/// Turns a database constraint violation into the client error it stands for.
+pub trait ResultExt<T> {
+    fn on_constraint(self, constraint: &str, to_error: impl FnOnce() -> ApiError) -> Result<T, ApiError>;
+}
+
+impl<T, E: Into<ApiError>> ResultExt<T> for Result<T, E> {
+    fn on_constraint(self, constraint: &str, to_error: impl FnOnce() -> ApiError) -> Result<T, ApiError> {
+        self.map_err(|error| match error.into() {
+            ApiError::Internal(cause)
+                if cause
+                    .downcast_ref::<sqlx::Error>()
+                    .is_some_and(|e| crate::db::is_constraint_violation(e, constraint)) =>
+            {
+                to_error()
+            }
+            other => other,
+        })
+    }
+}

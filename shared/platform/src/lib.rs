@@ -1,0 +1,21 @@
+//! The plumbing every service shares, so that each service is only its domain:
+//! configuration, database pools and migrations, problem+json errors, request extractors,
+//! tracing, Prometheus metrics, and an HTTP server with health checks and graceful shutdown.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod openapi;
+pub mod pagination;
+pub mod server;
+pub mod telemetry;
+pub mod text;
+
+pub use error::{ApiError, ResultExt};
+pub use extract::{Admin, Caller, Json, Path, Query};
+pub use server::Service;
+
+/// Result type of every handler in every service.
+pub type ApiResult<T, E = ApiError> = std::result::Result<T, E>;

@@ -1,0 +1,74 @@
+//! Reusable OpenAPI pieces: the error responses every service documents.
+
+use shop_contracts::identity::IDENTITY_HEADER;
+use utoipa::{
+    Modify, ToResponse,
+    openapi::security::{ApiKey, ApiKeyValue, SecurityScheme},
+};
+
+use crate::error::Problem;
+
+/// Malformed request (for example, a body that is not valid JSON).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct BadRequest(#[to_schema] pub Problem);
+
+/// No valid identity token: signed out, forged or expired.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct Unauthorized(#[to_schema] pub Problem);
+
+/// Signed in, but not allowed to do this.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct Forbidden(#[to_schema] pub Problem);
+
+/// No such resource, or it belongs to someone else.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct NotFound(#[to_schema] pub Problem);
+
+/// The request conflicts with the current state (a duplicate, say).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct Conflict(#[to_schema] pub Problem);
+
+/// Well-formed JSON with invalid values; `errors` lists each field and what is wrong.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct Invalid(#[to_schema] pub Problem);
+
+/// Adds the shared error responses to `openapi`'s components, so operations can refer to them.
+pub fn register_error_responses(openapi: &mut utoipa::openapi::OpenApi) {
+    let components = openapi.components.get_or_insert_with(Default::default);
+    for (name, response) in [
+        BadRequest::response(),
+        Unauthorized::response(),
+        Forbidden::response(),
+        NotFound::response(),
+        Conflict::response(),
+        Invalid::response(),
+    ] {
+        components.responses.insert(name.to_string(), response);
+    }
+}
+
+/// Name of the security scheme protected operations refer to: `security(("identity" = []))`.
+pub const IDENTITY_SCHEME: &str = "identity";
+
+/// Documents the identity-token header as a security scheme. Add it to a service's
+/// `#[openapi(modifiers(&IdentitySecurity))]`.
+pub struct IdentitySecurity;
+
+impl Modify for IdentitySecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = ApiKeyValue::new(IDENTITY_HEADER);
+        scheme.description = Some(
+            "Short-lived token signed by the gateway for the signed-in user; services reject \
+             requests whose token is missing, forged or expired."
+                .into(),
+        );
+        components.add_security_scheme(IDENTITY_SCHEME, SecurityScheme::ApiKey(ApiKey::Header(scheme)));
+    }
+}

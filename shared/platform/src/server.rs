@@ -1,0 +1,202 @@
+//! Turns a service's API router into a complete HTTP service — health, readiness, metrics,
+//! OpenAPI document, tracing, body limit, problem+json fallbacks — and serves it with
+//! graceful shutdown.
+
+use std::{future::Future, net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::{
+    Extension, Router,
+    extract::{DefaultBodyLimit, State},
+    http::{Request, StatusCode},
+    middleware,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use shop_contracts::IdentityKey;
+use sqlx::PgPool;
+use tokio::{net::TcpListener, sync::Notify};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+use utoipa::openapi::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{config::ServiceConfig, error::ApiError, extract::Json};
+
+/// Largest request body any service accepts; the gateway enforces its own limit in front.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+const REQUEST_ID_HEADER: &str = "x-request-id";
+const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Everything that makes a service what it is; the rest is the same for every service.
+pub struct Service {
+    /// Short name used in metrics and logs, e.g. `product`.
+    pub name: &'static str,
+    /// The documented API routes, state already applied.
+    pub api: OpenApiRouter,
+    /// The service's own database; `/readyz` checks it.
+    pub db: PgPool,
+    /// Verifies the identity tokens minted by the gateway.
+    pub identity_key: IdentityKey,
+}
+
+impl Service {
+    pub fn into_router(self) -> Router {
+        // Installed before the first request, so no measurement is lost.
+        crate::metrics::handle();
+        let (router, mut openapi) = self.api.merge(operations(self.db)).split_for_parts();
+        crate::openapi::register_error_responses(&mut openapi);
+        let openapi = Arc::new(openapi);
+        router
+            .route("/openapi.json", get(move || serve_openapi(openapi.clone())))
+            .fallback(|| async { ApiError::NotFound("route") })
+            .method_not_allowed_fallback(|| async {
+                (
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    ApiError::BadRequest("method not allowed on this route".into()),
+                )
+                    .into_response()
+            })
+            .layer(Extension(self.identity_key))
+            .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+            .layer(middleware::from_fn_with_state(
+                self.name,
+                crate::metrics::track_requests,
+            ))
+            .layer(CatchPanicLayer::custom(|_| {
+                ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+            }))
+            .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let request_id = request
+                    .headers()
+                    .get(REQUEST_ID_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                tracing::info_span!("request", method = %request.method(), path = request.uri().path(), request_id)
+            }))
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+    }
+
+    /// Binds `listen_addr` and serves until `shutdown`, then drains for `config`'s grace period.
+    pub async fn run(
+        self,
+        listen_addr: SocketAddr,
+        config: &ServiceConfig,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        if config.uses_dev_identity_key() {
+            tracing::warn!("IDENTITY_KEY is not set: using the public development key; never do this in production");
+        }
+        let name = self.name;
+        let listener = TcpListener::bind(listen_addr)
+            .await
+            .with_context(|| format!("cannot listen on {listen_addr}"))?;
+        tracing::info!(service = name, address = %listener.local_addr()?, "listening");
+        serve(listener, self.into_router(), config.shutdown_grace(), shutdown).await?;
+        tracing::info!(service = name, "stopped");
+        Ok(())
+    }
+}
+
+async fn serve_openapi(openapi: Arc<OpenApi>) -> Response {
+    axum::Json(openapi.as_ref()).into_response()
+}
+
+fn operations(db: PgPool) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+        .with_state(db)
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Health {
+    status: &'static str,
+}
+
+/// Liveness: the process is up and serving.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// Readiness: the service's database answers.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses(
+    (status = 200, body = Health),
+    (status = 503, description = "A dependency is unreachable", body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+async fn readyz(State(db): State<PgPool>) -> Result<Json<Health>, ApiError> {
+    match tokio::time::timeout(READINESS_TIMEOUT, sqlx::query("SELECT 1").execute(&db)).await {
+        Ok(Ok(_)) => Ok(Json(Health { status: "ready" })),
+        Ok(Err(e)) => Err(ApiError::Unavailable(format!("database: {e}"))),
+        Err(_) => Err(ApiError::Unavailable("database: no answer within 2s".into())),
+    }
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
+async fn metrics() -> String {
+    crate::metrics::handle().render()
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets in-flight requests
+/// finish for at most `grace` before returning.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    grace: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let stopping = Arc::new(Notify::new());
+    let notify = stopping.clone();
+    let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            notify.notify_one();
+        });
+    let drain_deadline = async {
+        stopping.notified().await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => result?,
+        () = drain_deadline => tracing::warn!(?grace, "connections still open after the grace period; closing"),
+    }
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; draining");
+}
+
+/// The exit status of a service binary: errors are printed as one line, `error: …`.
+pub fn exit_code(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

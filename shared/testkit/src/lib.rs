@@ -1,0 +1,264 @@
+//! Test harness shared by every service's tests: spawn the real service router on a random
+//! loopback port (against the real database the test was given) and talk to it over HTTP as
+//! anonymous, customer or admin callers.
+
+use std::net::SocketAddr;
+
+pub use reqwest::Method;
+use reqwest::{StatusCode, header::CONTENT_TYPE};
+use serde_json::Value;
+use shop_contracts::{Identity, IdentityKey, Role, identity::IDENTITY_HEADER};
+use uuid::Uuid;
+
+/// The key services under test verify identity tokens with.
+pub fn identity_key() -> IdentityKey {
+    IdentityKey::new("test-identity-key-0123456789abcdefghijklmnop").expect("key is long enough")
+}
+
+/// Who makes a request.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    Anonymous,
+    User(Identity),
+    /// Sends this raw value as the identity header (forged or garbage tokens).
+    RawToken(String),
+}
+
+impl Actor {
+    pub fn customer(user_id: Uuid) -> Self {
+        Actor::User(Identity::new(user_id, vec![Role::Customer]))
+    }
+
+    pub fn admin(user_id: Uuid) -> Self {
+        Actor::User(Identity::new(user_id, vec![Role::Admin]))
+    }
+
+    /// A customer with a fresh id the service has never seen.
+    pub fn stranger() -> Self {
+        Self::customer(Uuid::now_v7())
+    }
+
+    pub fn user_id(&self) -> Uuid {
+        match self {
+            Actor::User(identity) => identity.user_id,
+            _ => panic!("{self:?} has no user id"),
+        }
+    }
+}
+
+/// A service running in this test process.
+pub struct TestApp {
+    pub address: SocketAddr,
+    client: reqwest::Client,
+    key: IdentityKey,
+}
+
+impl TestApp {
+    pub async fn spawn(router: axum::Router) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let address = listener.local_addr().expect("bound address");
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, service).await.expect("test server runs") });
+        Self {
+            address,
+            client: reqwest::Client::new(),
+            key: identity_key(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str, actor: &Actor) -> TestResponse {
+        self.send(Method::GET, path, actor, None).await
+    }
+
+    pub async fn post(&self, path: &str, actor: &Actor, body: Value) -> TestResponse {
+        self.send(Method::POST, path, actor, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, actor: &Actor, body: Value) -> TestResponse {
+        self.send(Method::PUT, path, actor, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, actor: &Actor, body: Value) -> TestResponse {
+        self.send(Method::PATCH, path, actor, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, actor: &Actor) -> TestResponse {
+        self.send(Method::DELETE, path, actor, None).await
+    }
+
+    pub async fn send(&self, method: Method, path: &str, actor: &Actor, body: Option<Value>) -> TestResponse {
+        let body = body.map(|b| ("application/json", serde_json::to_vec(&b).expect("json")));
+        self.send_raw(method, path, actor, body).await
+    }
+
+    /// Sends `body` verbatim with the given content type: for malformed-input tests.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        actor: &Actor,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> TestResponse {
+        let mut request = self.client.request(method, self.url(path));
+        match actor {
+            Actor::Anonymous => {}
+            Actor::User(identity) => {
+                request = request.header(IDENTITY_HEADER, self.key.mint(identity, chrono::Duration::minutes(5)));
+            }
+            Actor::RawToken(token) => request = request.header(IDENTITY_HEADER, token),
+        }
+        if let Some((content_type, bytes)) = body {
+            request = request.header(CONTENT_TYPE, content_type).body(bytes);
+        }
+        let response = request.send().await.expect("request reaches the test server");
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let text = response.text().await.expect("response body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        TestResponse {
+            status,
+            content_type,
+            body,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl TestResponse {
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {:#}", self.body);
+        self.body
+    }
+
+    /// Asserts a problem+json error of the given status and kind (`validation`, `not-found`…).
+    #[track_caller]
+    pub fn expect_problem(self, status: u16, kind: &str) -> Value {
+        assert_eq!(self.content_type, "application/problem+json", "body: {:#}", self.body);
+        let body = self.expect(status);
+        assert_eq!(body["type"], format!("urn:shop:problem:{kind}"), "body: {body:#}");
+        assert!(
+            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "problem without detail: {body:#}"
+        );
+        body
+    }
+
+    /// Asserts a 422 that names `field` among its field errors.
+    #[track_caller]
+    pub fn expect_invalid(self, field: &str) -> Value {
+        let body = self.expect_problem(422, "validation");
+        let fields: Vec<&str> = body["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["field"].as_str())
+            .collect();
+        assert!(
+            fields
+                .iter()
+                .any(|f| *f == field || f.starts_with(&format!("{field}."))),
+            "expected an error on {field}, got {body:#}"
+        );
+        body
+    }
+}
+
+/// The standard set of malformed bodies every JSON endpoint must turn away with a 4xx.
+pub fn malformed_bodies() -> Vec<(&'static str, Vec<u8>, u16)> {
+    vec![
+        ("application/json", b"{not json".to_vec(), 400),
+        ("application/json", b"".to_vec(), 400),
+        ("application/json", b"[]".to_vec(), 422),
+        ("text/plain", b"{}".to_vec(), 415),
+        ("application/json", vec![b' '; 70 * 1024], 413),
+    ]
+}
+
+/// Asserts that `status` is what an endpoint answers to a body it cannot use.
+#[track_caller]
+pub fn assert_rejected(response: TestResponse, expected: u16) {
+    assert_eq!(
+        response.status,
+        StatusCode::from_u16(expected).unwrap(),
+        "body: {:#}",
+        response.body
+    );
+    assert_eq!(response.content_type, "application/problem+json");
+}
+
+/// A uniquely named database on the test server (`DATABASE_URL`), dropped again when this
+/// value is dropped — also when the test panics. For tests that need several databases at
+/// once (a whole system); single-service tests use `#[sqlx::test]`.
+pub struct TestDatabase {
+    pub url: String,
+    name: String,
+    server: String,
+}
+
+impl TestDatabase {
+    /// Creates an empty database whose name starts with `label`.
+    pub async fn create(label: &str) -> Self {
+        let server = std::env::var("DATABASE_URL").expect("DATABASE_URL points at the test PostgreSQL server");
+        let name = format!("test_{label}_{}", Uuid::now_v7().simple());
+        let mut admin = admin_connection(&server).await;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
+        let base = server.rsplit_once('/').map_or(server.as_str(), |(base, _)| base);
+        Self {
+            url: format!("{base}/{name}"),
+            name,
+            server,
+        }
+    }
+}
+
+async fn admin_connection(server: &str) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(server)
+        .await
+        .expect("connect to the test PostgreSQL server")
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        // Drop runs outside any async context we could borrow, so use a runtime of our own.
+        let dropped = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(async {
+                    let mut admin = admin_connection(&server).await;
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut admin)
+                        .await
+                })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(_))) {
+            eprintln!("warning: could not drop test database {}", self.name);
+        }
+    }
+}
