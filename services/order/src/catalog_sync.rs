@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use reqwest::Url;
 use shop_contracts::catalog::{CATALOG_FEED_PATH, CatalogPage};
+use shop_platform::config::ServiceUrl;
 use sqlx::PgPool;
 use tokio::time::MissedTickBehavior;
 use uuid::Uuid;
@@ -28,8 +28,8 @@ pub fn client() -> anyhow::Result<reqwest::Client> {
 /// Reads the whole feed from the product service at `base_url` once and applies every
 /// snapshot. Returns how many replica rows changed (snapshots the replica already had, or had
 /// newer, change nothing).
-pub async fn sync_catalog_once(db: &PgPool, client: &reqwest::Client, base_url: &Url) -> anyhow::Result<usize> {
-    let feed = format!("{}{CATALOG_FEED_PATH}", base_url.as_str().trim_end_matches('/'));
+pub async fn sync_catalog_once(db: &PgPool, client: &reqwest::Client, base_url: &ServiceUrl) -> anyhow::Result<usize> {
+    let feed = base_url.join(CATALOG_FEED_PATH);
     let mut after: Option<Uuid> = None;
     let mut changed = 0;
     loop {
@@ -66,7 +66,7 @@ pub async fn sync_catalog_once(db: &PgPool, client: &reqwest::Client, base_url: 
 
 /// Syncs every `interval`, starting now, until the task is dropped. A failed round is logged
 /// and retried at the next tick; it never stops the service.
-pub async fn run(db: PgPool, client: reqwest::Client, base_url: Url, interval: Duration) {
+pub async fn run(db: PgPool, client: reqwest::Client, base_url: ServiceUrl, interval: Duration) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {

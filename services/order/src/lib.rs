@@ -11,11 +11,10 @@ use std::{future::Future, net::SocketAddr, time::Duration};
 
 use axum::Router;
 use clap::Parser;
-use reqwest::Url;
 use shop_contracts::IdentityKey;
 use shop_platform::{
     Service,
-    config::{DatabaseUrl, ServiceConfig},
+    config::{DatabaseUrl, ServiceConfig, ServiceUrl},
 };
 use sqlx::{PgPool, migrate::Migrator};
 
@@ -41,7 +40,7 @@ pub struct Config {
 
     /// Base URL of the product service, whose catalog feed fills the product replica.
     #[arg(long, env = "PRODUCT_SERVICE_URL", default_value = "http://127.0.0.1:8082")]
-    pub product_service_url: Url,
+    pub product_service_url: ServiceUrl,
 
     /// Seconds between two reads of the product service's catalog feed.
     #[arg(long, env = "CATALOG_SYNC_INTERVAL_SECONDS", default_value_t = 5,

@@ -5,6 +5,10 @@ use std::{net::SocketAddr, path::Path, process::ExitStatus, time::Duration};
 use anyhow::{Context, bail};
 use clap::{Args, Parser, ValueEnum};
 use nix::{sys::signal, unistd::Pid};
+use shop_contracts::{
+    Identity,
+    identity::{VERIFY_CREDENTIALS_PATH, VerifiedCredentials},
+};
 use shop_platform::{config::DatabaseUrl, db, server, telemetry};
 use sqlx::{PgPool, migrate::Migrator};
 use tokio::{process::Command, task::JoinSet, time::Instant};
@@ -47,6 +51,14 @@ pub struct UpArgs {
     /// Start with whatever is in the databases, without loading demo data.
     #[arg(long)]
     pub no_seed: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The account's email address.
+    pub email: String,
+    /// The account's password.
+    pub password: String,
 }
 
 /// Each service's configuration as that service will read it: its own environment
@@ -116,6 +128,40 @@ async fn load_demo_data(databases: &Databases, args: &SeedArgs) -> anyhow::Resul
 pub async fn seed(args: &SeedArgs) -> anyhow::Result<()> {
     let databases = prepare_all(&Configs::from_env()).await?;
     load_demo_data(&databases, args).await
+}
+
+/// Checks the credentials with the running user service and prints a token signed with the
+/// configured `IDENTITY_KEY`.
+pub async fn token(args: &TokenArgs) -> anyhow::Result<()> {
+    let configs = Configs::from_env();
+    let url = format!("{}{VERIFY_CREDENTIALS_PATH}", base_url(configs.user.listen_addr));
+    let response = reqwest::Client::new()
+        .post(&url)
+        .json(&serde_json::json!({"email": args.email, "password": args.password}))
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the user service at {url}; is `shop up` running?"))?;
+    if !response.status().is_success() {
+        bail!(
+            "sign-in failed ({}): {}",
+            response.status(),
+            response.text().await.unwrap_or_default()
+        );
+    }
+    let verified: VerifiedCredentials = response
+        .json()
+        .await
+        .context("unexpected answer from the user service")?;
+    let identity = Identity::from(verified);
+    println!(
+        "{}",
+        configs
+            .user
+            .service
+            .identity_key
+            .mint(&identity, chrono::Duration::hours(1))
+    );
+    Ok(())
 }
 
 /// Runs one service in this process until SIGTERM or Ctrl-C.

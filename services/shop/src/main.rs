@@ -24,6 +24,9 @@ enum Command {
     Up(launcher::UpArgs),
     /// Create, migrate and seed the databases, then exit.
     Seed(launcher::SeedArgs),
+    /// Sign in as a user and print an identity token for calling the services directly, as
+    /// the gateway will on the user's behalf (valid for one hour).
+    Token(launcher::TokenArgs),
     /// Run one service in the foreground (what `up` starts for each service).
     Serve {
         #[arg(value_enum)]
@@ -43,6 +46,7 @@ async fn main() -> ExitCode {
             telemetry::init(shop_platform::config::LogFormat::Pretty);
             launcher::seed(&args).await
         }
+        Command::Token(args) => launcher::token(&args).await,
         Command::Serve { service } => launcher::serve(service).await,
     };
     server::exit_code(result)

@@ -5,7 +5,7 @@ use std::{net::TcpListener, process::Stdio, time::Duration};
 
 use nix::{sys::signal, unistd::Pid};
 use serde_json::{Value, json};
-use shop_contracts::identity::IDENTITY_HEADER;
+use shop_contracts::identity::{IDENTITY_HEADER, VERIFY_CREDENTIALS_PATH, VerifiedCredentials};
 use shop_testkit::TestDatabase;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -14,8 +14,8 @@ fn free_port() -> u16 {
 }
 
 async fn sign_in(client: &reqwest::Client, user: &str, email: &str, password: &str) -> String {
-    let verified: Value = client
-        .post(format!("{user}/internal/credentials/verify"))
+    let verified: VerifiedCredentials = client
+        .post(format!("{user}{VERIFY_CREDENTIALS_PATH}"))
         .json(&json!({"email": email, "password": password}))
         .send()
         .await
@@ -25,12 +25,7 @@ async fn sign_in(client: &reqwest::Client, user: &str, email: &str, password: &s
         .json()
         .await
         .unwrap();
-    let user_id = verified["user_id"].as_str().unwrap().parse().unwrap();
-    let roles = serde_json::from_value(verified["roles"].clone()).unwrap();
-    shop_testkit::identity_key().mint(
-        &shop_contracts::Identity::new(user_id, roles),
-        chrono::Duration::minutes(5),
-    )
+    shop_testkit::identity_key().mint(&verified.into(), chrono::Duration::minutes(5))
 }
 
 #[tokio::test]

@@ -65,6 +65,24 @@ impl Identity {
     }
 }
 
+/// Internal route of the user service that checks an email and password: the sign-in the
+/// gateway performs before it mints tokens. Never exposed through the gateway.
+pub const VERIFY_CREDENTIALS_PATH: &str = "/internal/credentials/verify";
+
+/// The user service's answer to a successful credential check: whose credentials they were,
+/// and the roles to put in their identity token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VerifiedCredentials {
+    pub user_id: Uuid,
+    pub roles: Vec<Role>,
+}
+
+impl From<VerifiedCredentials> for Identity {
+    fn from(verified: VerifiedCredentials) -> Self {
+        Identity::new(verified.user_id, verified.roles)
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Claims {
     sub: Uuid,

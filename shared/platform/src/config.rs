@@ -128,6 +128,49 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
+/// Base URL of another service (`http://host:port`), kept without a trailing slash so paths
+/// can be appended. Logged as the plain URL.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServiceUrl(String);
+
+impl ServiceUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL of `path` (which starts with `/`) on that service.
+    pub fn join(&self, path: &str) -> String {
+        format!("{}{path}", self.0)
+    }
+}
+
+impl std::str::FromStr for ServiceUrl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let rest = s.strip_prefix("http://").or_else(|| s.strip_prefix("https://"));
+        match rest {
+            Some(authority)
+                if !authority.is_empty() && !authority.contains('@') && !authority.contains(char::is_whitespace) =>
+            {
+                Ok(Self(s.trim_end_matches('/').to_owned()))
+            }
+            _ => Err("must be an http:// or https:// URL without credentials".into()),
+        }
+    }
+}
+
+impl fmt::Display for ServiceUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ServiceUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\"", self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +204,16 @@ mod tests {
             "postgres://h/orders"
         );
         assert_eq!(url("postgres://h").database(), None);
+    }
+
+    #[test]
+    fn service_urls_are_http_without_credentials() {
+        let url: ServiceUrl = "http://127.0.0.1:8082/".parse().unwrap();
+        assert_eq!(url.join("/internal/x"), "http://127.0.0.1:8082/internal/x");
+        assert_eq!(format!("{url:?}"), "\"http://127.0.0.1:8082\"");
+        for bad in ["127.0.0.1:8082", "ftp://x", "http://", "http://user:pw@host"] {
+            assert!(bad.parse::<ServiceUrl>().is_err(), "{bad}");
+        }
     }
 
     #[test]

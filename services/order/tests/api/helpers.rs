@@ -16,12 +16,12 @@ use order_service::{
     },
     store,
 };
-use reqwest::Url;
 use serde_json::json;
 use shop_contracts::{
     Currency, Money,
     catalog::{CATALOG_FEED_PATH, CatalogPage, ProductSnapshot},
 };
+use shop_platform::config::ServiceUrl;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -129,7 +129,7 @@ pub async fn replica(db: &PgPool) -> Vec<(Uuid, i64, i64, bool)> {
 }
 
 /// Serves `router` on a random loopback port; returns its base URL.
-pub async fn serve(router: Router) -> Url {
+pub async fn serve(router: Router) -> ServiceUrl {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap()).parse().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -141,7 +141,7 @@ pub type Requests = Arc<Mutex<Vec<HashMap<String, String>>>>;
 
 /// A product service's catalog feed serving `pages`: the first to a request without
 /// `after`, each next one to a request whose `after` is the previous page's `next_after`.
-pub async fn catalog_feed(pages: Vec<CatalogPage>) -> (Url, Requests) {
+pub async fn catalog_feed(pages: Vec<CatalogPage>) -> (ServiceUrl, Requests) {
     let mut by_cursor = HashMap::new();
     let mut after: Option<Uuid> = None;
     for page in pages {

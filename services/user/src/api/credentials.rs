@@ -2,12 +2,11 @@
 //! tokens; this service only says whose password it is.
 
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
-use shop_contracts::Role;
+use serde::Deserialize;
+use shop_contracts::identity::{VERIFY_CREDENTIALS_PATH, VerifiedCredentials};
 use shop_platform::{ApiError, ApiResult, Json};
 use sqlx::PgPool;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::{
     credentials,
@@ -22,17 +21,10 @@ pub struct VerifyCredentialsRequest {
     pub password: PasswordAttempt,
 }
 
-/// Whose credentials they were, and the roles to put in their identity token.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct VerifiedCredentials {
-    pub user_id: Uuid,
-    pub roles: Vec<Role>,
-}
-
 /// Check an e-mail address and password (for the gateway's sign-in; not routed publicly).
 ///
 /// Unknown addresses and wrong passwords get the same answer, in the same time.
-#[utoipa::path(post, path = "/internal/credentials/verify", tag = "internal",
+#[utoipa::path(post, path = VERIFY_CREDENTIALS_PATH, tag = "internal",
     request_body = VerifyCredentialsRequest,
     responses(
         (status = 200, description = "The credentials are right", body = VerifiedCredentials),
