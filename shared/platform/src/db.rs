@@ -20,6 +20,13 @@ pub async fn connect_and_migrate(
     migrator: &Migrator,
 ) -> anyhow::Result<PgPool> {
     let options: PgConnectOptions = url.expose().parse().context("invalid database URL")?;
+    // One direct connection first: its error says why (refused, no such database, bad
+    // password), where the pool would only report a time-out.
+    PgConnection::connect_with(&options)
+        .await
+        .with_context(|| format!("cannot connect to database {url}"))?
+        .close()
+        .await?;
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
