@@ -4,6 +4,7 @@
 //! Nothing here performs I/O; every service can depend on it without pulling in a runtime.
 
 pub mod catalog;
+pub mod events;
 pub mod identity;
 pub mod money;
 

@@ -262,3 +262,38 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// The machine's NATS server (`NATS_URL`, default `nats://127.0.0.1:4222`) under a namespace
+/// of this test's own, whose streams are deleted when this value is dropped.
+pub struct TestBus {
+    pub bus: shop_messaging::jetstream::JetStreamBus,
+    pub namespace: shop_messaging::Namespace,
+    url: String,
+}
+
+impl TestBus {
+    pub async fn jetstream() -> Self {
+        use shop_messaging::EventBus;
+        let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+        let bus = shop_messaging::jetstream::JetStreamBus::connect(&url).await.expect("connect to NATS");
+        let namespace = shop_messaging::Namespace::new(&format!("test_{}", Uuid::now_v7().simple())).unwrap();
+        bus.ensure_streams(&namespace).await.expect("create the test streams");
+        Self { bus, namespace, url }
+    }
+}
+
+impl Drop for TestBus {
+    fn drop(&mut self) {
+        let (url, namespace) = (self.url.clone(), self.namespace.clone());
+        let deleted = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(async {
+                let bus = shop_messaging::jetstream::JetStreamBus::connect(&url).await?;
+                bus.delete_streams(&namespace).await
+            })
+        })
+        .join();
+        if !matches!(deleted, Ok(Ok(()))) {
+            eprintln!("warning: could not delete the streams of test namespace {}", self.namespace);
+        }
+    }
+}

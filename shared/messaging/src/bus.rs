@@ -1,0 +1,134 @@
+//! The broker seen by the outbox relay and the consumers: publish with de-duplication, and
+//! durable consumers with explicit acknowledgement and redelivery.
+
+use std::{future::Future, pin::Pin, time::Duration};
+
+use bytes::Bytes;
+use futures_util::Stream;
+
+use crate::{in_process::InProcessBus, jetstream::JetStreamBus};
+
+/// A message to publish.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Full subject, namespace included.
+    pub subject: String,
+    /// The broker drops a second message with the same id inside its duplicate window.
+    pub message_id: String,
+    pub headers: Vec<(String, String)>,
+    pub payload: Bytes,
+}
+
+/// A durable consumer: it survives restarts and resumes where it stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// Durable name, unique per consuming service and purpose.
+    pub durable: String,
+    /// Stream to read, e.g. `shop_order`.
+    pub stream: String,
+    /// Subject filter inside the stream, e.g. `shop.order.placed` or `shop.order.>`.
+    pub filter: String,
+    /// Unacknowledged deliveries are redelivered after this long.
+    pub ack_wait: Duration,
+}
+
+/// One delivery of a message to a consumer. Exactly one of `ack`, `retry_after` or
+/// `terminate` should be called; dropping it unacknowledged means redelivery after `ack_wait`.
+pub struct Delivery {
+    pub subject: String,
+    pub headers: Vec<(String, String)>,
+    pub payload: Bytes,
+    /// 1 on the first delivery, 2 on the first redelivery, …
+    pub attempt: u32,
+    pub(crate) acker: Acker,
+}
+
+pub(crate) enum Acker {
+    JetStream(async_nats::jetstream::Message),
+    InProcess(crate::in_process::Ack),
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BusError(pub String);
+
+impl BusError {
+    pub fn new(error: impl std::fmt::Display) -> Self {
+        Self(error.to_string())
+    }
+}
+
+pub type Deliveries = Pin<Box<dyn Stream<Item = Result<Delivery, BusError>> + Send>>;
+
+impl Delivery {
+    /// Done with it; it will not be delivered again.
+    pub async fn ack(self) -> Result<(), BusError> {
+        match self.acker {
+            Acker::JetStream(message) => message.double_ack().await.map_err(BusError::new),
+            Acker::InProcess(ack) => {
+                ack.ack();
+                Ok(())
+            }
+        }
+    }
+
+    /// Deliver it again after `delay`.
+    pub async fn retry_after(self, delay: Duration) -> Result<(), BusError> {
+        match self.acker {
+            Acker::JetStream(message) => message
+                .ack_with(async_nats::jetstream::AckKind::Nak(Some(delay)))
+                .await
+                .map_err(BusError::new),
+            Acker::InProcess(ack) => {
+                ack.retry_after(delay);
+                Ok(())
+            }
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+    }
+}
+
+/// What the outbox relay and the consumers need from a broker.
+pub trait EventBus: Clone + Send + Sync + 'static {
+    /// Creates the namespace's streams if they do not exist (idempotent).
+    fn ensure_streams(&self, namespace: &crate::Namespace) -> impl Future<Output = Result<(), BusError>> + Send;
+
+    /// Publishes and waits until the broker has stored the message.
+    fn publish(&self, message: Outgoing) -> impl Future<Output = Result<(), BusError>> + Send;
+
+    /// Starts (or resumes) a durable consumer.
+    fn subscribe(&self, subscription: Subscription) -> impl Future<Output = Result<Deliveries, BusError>> + Send;
+}
+
+/// The bus chosen by configuration.
+#[derive(Clone)]
+pub enum Bus {
+    JetStream(JetStreamBus),
+    InProcess(InProcessBus),
+}
+
+impl EventBus for Bus {
+    async fn ensure_streams(&self, namespace: &crate::Namespace) -> Result<(), BusError> {
+        match self {
+            Bus::JetStream(bus) => bus.ensure_streams(namespace).await,
+            Bus::InProcess(bus) => bus.ensure_streams(namespace).await,
+        }
+    }
+
+    async fn publish(&self, message: Outgoing) -> Result<(), BusError> {
+        match self {
+            Bus::JetStream(bus) => bus.publish(message).await,
+            Bus::InProcess(bus) => bus.publish(message).await,
+        }
+    }
+
+    async fn subscribe(&self, subscription: Subscription) -> Result<Deliveries, BusError> {
+        match self {
+            Bus::JetStream(bus) => bus.subscribe(subscription).await,
+            Bus::InProcess(bus) => bus.subscribe(subscription).await,
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! The transactional outbox: [`enqueue`] inside the transaction that changes state, and the
+//! [`Relay`] that publishes what was committed.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use shop_contracts::events::Envelope;
+use sqlx::{PgConnection, PgPool, postgres::PgListener};
+
+use crate::{
+    EventBus, Namespace,
+    bus::{BusError, Outgoing},
+};
+
+const CHANNEL: &str = "outbox";
+const BATCH: i64 = 200;
+/// Poll this often even without notifications (one may be missed while reconnecting).
+const POLL: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+const KEEP_PUBLISHED: Duration = Duration::from_secs(24 * 3600);
+
+/// Stores `envelope` for publication when the surrounding transaction commits.
+pub async fn enqueue(tx: &mut PgConnection, envelope: &Envelope) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO outbox (event_id, subject, envelope) VALUES ($1, $2, $3)")
+        .bind(envelope.id)
+        .bind(&envelope.event_type)
+        .bind(sqlx::types::Json(envelope))
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Message headers derived from the envelope: W3C trace context (the flow's correlation id is
+/// the trace id; the event id gives the span id) and the correlation id itself.
+pub fn headers(envelope: &Envelope) -> Vec<(String, String)> {
+    let trace_id = envelope.correlation_id.simple().to_string();
+    let span_id = &envelope.id.simple().to_string()[16..];
+    vec![
+        ("traceparent".into(), format!("00-{trace_id}-{span_id}-01")),
+        ("Shop-Correlation-Id".into(), envelope.correlation_id.to_string()),
+        ("Shop-Event-Type".into(), envelope.event_type.clone()),
+    ]
+}
+
+pub fn outgoing(namespace: &Namespace, envelope: &Envelope) -> Outgoing {
+    Outgoing {
+        subject: namespace.subject(&envelope.event_type),
+        message_id: envelope.id.to_string(),
+        headers: headers(envelope),
+        payload: Bytes::from(serde_json::to_vec(envelope).expect("envelopes serialize")),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("broker: {0}")]
+    Bus(#[from] BusError),
+}
+
+/// Publishes committed outbox rows in order and marks them sent. Safe to run in every replica
+/// of a service: rows are claimed with `FOR UPDATE SKIP LOCKED`.
+pub struct Relay<B> {
+    db: PgPool,
+    bus: B,
+    namespace: Namespace,
+    /// Label of the backlog metrics, e.g. `order`.
+    service: &'static str,
+}
+
+impl<B: EventBus> Relay<B> {
+    pub fn new(db: PgPool, bus: B, namespace: Namespace, service: &'static str) -> Self {
+        Self { db, bus, namespace, service }
+    }
+
+    /// Publishes one batch of pending events; returns how many.
+    pub async fn publish_pending(&self) -> Result<usize, RelayError> {
+        let mut tx = self.db.begin().await?;
+        let rows: Vec<(i64, sqlx::types::Json<Envelope>)> = sqlx::query_as(
+            "SELECT id, envelope FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(BATCH)
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        // In order, each confirmed by the broker before the next; if one fails, the earlier ones
+        // are published again later and the broker drops them as duplicates.
+        for (_, envelope) in &rows {
+            self.bus.publish(outgoing(&self.namespace, envelope)).await?;
+        }
+        let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+        sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)").bind(&ids).execute(&mut *tx).await?;
+        tx.commit().await?;
+        metrics::counter!("outbox_published_total", "service" => self.service).increment(ids.len() as u64);
+        Ok(ids.len())
+    }
+
+    /// Records the backlog (count and age of the oldest pending event) in the metrics.
+    pub async fn record_backlog(&self) -> Result<(i64, f64), sqlx::Error> {
+        let (pending, oldest): (i64, Option<f64>) = sqlx::query_as(
+            "SELECT count(*), EXTRACT(EPOCH FROM now() - min(created_at))::float8
+             FROM outbox WHERE published_at IS NULL",
+        )
+        .fetch_one(&self.db)
+        .await?;
+        let age = oldest.unwrap_or(0.0);
+        metrics::gauge!("outbox_pending_events", "service" => self.service).set(pending as f64);
+        metrics::gauge!("outbox_oldest_pending_age_seconds", "service" => self.service).set(age);
+        Ok((pending, age))
+    }
+
+    /// Runs until `shutdown` completes: wakes on every commit (LISTEN/NOTIFY) or poll, and
+    /// backs off while the database or the broker is unreachable — events wait, none is lost.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send) {
+        tokio::pin!(shutdown);
+        let mut listener = self.listen().await;
+        let mut backoff = Duration::from_millis(100);
+        let mut last_purge = Instant::now();
+        loop {
+            let wait = match self.publish_pending().await {
+                Ok(n) if n as i64 == BATCH => Duration::ZERO,
+                Ok(_) => {
+                    backoff = Duration::from_millis(100);
+                    POLL
+                }
+                Err(error) => {
+                    tracing::warn!(%error, retry_in = ?backoff, "outbox relay cannot publish; events stay queued");
+                    let wait = backoff;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    wait
+                }
+            };
+            if let Err(error) = self.record_backlog().await {
+                tracing::warn!(%error, "cannot measure the outbox backlog");
+            }
+            if last_purge.elapsed() > Duration::from_secs(60) {
+                last_purge = Instant::now();
+                if let Err(error) = self.purge().await {
+                    tracing::warn!(%error, "cannot purge published outbox rows");
+                }
+            }
+            if wait.is_zero() {
+                continue;
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = notified(&mut listener, wait) => {}
+            }
+        }
+    }
+
+    async fn listen(&self) -> Option<PgListener> {
+        let mut listener = PgListener::connect_with(&self.db).await.ok()?;
+        listener.listen(CHANNEL).await.ok()?;
+        Some(listener)
+    }
+
+    async fn purge(&self) -> sqlx::Result<()> {
+        sqlx::query("DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)")
+            .bind(KEEP_PUBLISHED.as_secs_f64())
+            .execute(&self.db)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Completes on the next notification, or after `wait`.
+async fn notified(listener: &mut Option<PgListener>, wait: Duration) {
+    match listener {
+        Some(listener) => {
+            let started = Instant::now();
+            if let Ok(Err(_)) = tokio::time::timeout(wait, listener.recv()).await {
+                // The connection dropped (it reconnects on the next call): still wait.
+                tokio::time::sleep(wait.saturating_sub(started.elapsed())).await;
+            }
+        }
+        None => tokio::time::sleep(wait).await,
+    }
+}
