@@ -1,6 +1,7 @@
-//! Keeps the product replica current by paging through the product service's catalog feed
-//! on a timer. It stands in for product events until they exist; both deliver snapshots to
-//! [`store::catalog::apply_snapshot`], which ignores any it already has.
+//! Fills the product replica from the product service's catalog feed, once at start-up: it
+//! catches up with every product older than the event stream the replica follows afterwards
+//! ([`crate::events::catalog`]). Both deliver snapshots to [`store::catalog::apply_snapshot`],
+//! which ignores any it already has, so the two may overlap in any order.
 
 use std::time::Duration;
 
@@ -8,13 +9,15 @@ use anyhow::{Context, bail};
 use shop_contracts::catalog::{CATALOG_FEED_PATH, CatalogPage};
 use shop_platform::config::ServiceUrl;
 use sqlx::PgPool;
-use tokio::time::MissedTickBehavior;
 use uuid::Uuid;
 
 use crate::store;
 
 /// Products asked for per page of the feed.
 pub const PAGE_SIZE: u32 = 500;
+/// Wait before the first retry of a failed catch-up; it doubles up to [`LAST_RETRY`].
+const FIRST_RETRY: Duration = Duration::from_millis(200);
+const LAST_RETRY: Duration = Duration::from_secs(10);
 
 /// An HTTP client for the feed that gives up on a product service that does not answer.
 pub fn client() -> anyhow::Result<reqwest::Client> {
@@ -64,20 +67,24 @@ pub async fn sync_catalog_once(db: &PgPool, client: &reqwest::Client, base_url: 
     }
 }
 
-/// Syncs every `interval`, starting now, until the task is dropped. A failed round is logged
-/// and retried at the next tick; it never stops the service.
-pub async fn run(db: PgPool, client: reqwest::Client, base_url: ServiceUrl, interval: Duration) {
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+/// Reads the whole feed once, retrying with back-off until the product service answers
+/// (it may start after this service). The service serves meanwhile, from the replica as it
+/// is and the product events.
+pub async fn catch_up(db: PgPool, client: reqwest::Client, base_url: ServiceUrl) {
+    let mut retry_in = FIRST_RETRY;
     loop {
-        ticks.tick().await;
         match sync_catalog_once(&db, &client, &base_url).await {
-            Ok(0) => tracing::debug!("product replica is up to date"),
-            Ok(changed) => tracing::info!(changed, "product replica updated from the catalog feed"),
+            Ok(changed) => {
+                tracing::info!(changed, "product replica caught up with the catalog feed");
+                return;
+            }
             Err(error) => tracing::warn!(
                 error = format!("{error:#}"),
-                "catalog sync failed; retrying at the next tick"
+                ?retry_in,
+                "cannot read the catalog feed yet; retrying"
             ),
         }
+        tokio::time::sleep(retry_in).await;
+        retry_in = (retry_in * 2).min(LAST_RETRY);
     }
 }

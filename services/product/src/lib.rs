@@ -1,8 +1,10 @@
 //! The product service: catalog, categories, prices and inventory, in its own `products`
-//! database. Public reads; writes for administrators only.
+//! database. Public reads; writes for administrators only. Publishes catalog and stock
+//! changes; reserves stock for the checkout saga.
 
 pub mod api;
 pub mod domain;
+pub mod events;
 pub mod seed;
 pub mod store;
 
@@ -11,6 +13,7 @@ use std::{future::Future, net::SocketAddr};
 use axum::Router;
 use clap::Parser;
 use shop_contracts::IdentityKey;
+use shop_messaging::{EventBus, Namespace, runtime::Messaging};
 use shop_platform::{
     Service,
     config::{DatabaseUrl, ServiceConfig},
@@ -36,6 +39,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub service: ServiceConfig,
+
+    #[command(flatten)]
+    pub messaging: shop_messaging::runtime::MessagingConfig,
 }
 
 /// The complete HTTP service over an already migrated database.
@@ -52,10 +58,24 @@ fn service(db: PgPool, identity_key: IdentityKey) -> Service {
     }
 }
 
+/// The service's events in the background: the outbox relay and the stock-reservation
+/// consumer. Stop them with [`Messaging::stop`].
+pub fn messaging<B: EventBus>(bus: B, db: PgPool, namespace: Namespace) -> Messaging<B> {
+    let mut messaging = Messaging::new(bus, db, namespace, events::SOURCE);
+    messaging.start_relay();
+    messaging.start_consumer(events::reservations::spec(), events::reservations::StockReservations);
+    messaging
+}
+
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     tracing::info!(?config, "starting product service");
     let db = config.service.connect(&config.database_url, &MIGRATOR).await?;
-    service(db, config.service.identity_key.clone())
+    // Returns at once even while NATS is down; the relay and consumer retry until it is back.
+    let bus = config.messaging.connect().await?;
+    let messaging = messaging(bus, db.clone(), config.messaging.event_namespace.clone());
+    let served = service(db, config.service.identity_key.clone())
         .run(config.listen_addr, &config.service, shutdown)
-        .await
+        .await;
+    messaging.stop().await;
+    served
 }

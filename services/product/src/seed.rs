@@ -1,10 +1,18 @@
 //! Demo data: the deterministic catalog from [`catalog`], loaded idempotently — running it
 //! again inserts nothing that is already there (matched by category slug and product SKU).
+//! Every product it inserts is also announced with `product.created`, so a consumer reading
+//! the event stream from the start learns the whole catalog.
 
 pub mod catalog;
 
-use sqlx::PgPool;
+use shop_contracts::{
+    catalog::ProductSnapshot,
+    events::{Cause, Envelope},
+};
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
+
+use crate::{events, store::products};
 
 /// Rows per INSERT; keeps each statement's arrays small.
 const BATCH: usize = 5_000;
@@ -35,7 +43,7 @@ pub async fn demo_catalog(db: &PgPool, product_count: usize) -> anyhow::Result<S
     for batch in catalog::products(product_count).chunks(BATCH) {
         let ids: Vec<Uuid> = batch.iter().map(|_| Uuid::now_v7()).collect();
         let column = |f: fn(&catalog::ProductSeed) -> String| batch.iter().map(f).collect::<Vec<_>>();
-        seeded.products += sqlx::query(
+        let inserted: Vec<Uuid> = sqlx::query_scalar(
             "WITH input AS (
                  SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
                                       $6::int8[], $7::text[], $8::text[], $9::int4[])
@@ -47,7 +55,8 @@ pub async fn demo_catalog(db: &PgPool, product_count: usize) -> anyhow::Result<S
                  ON CONFLICT (sku) DO NOTHING
                  RETURNING id)
              INSERT INTO inventory (product_id, on_hand)
-             SELECT t.id, t.stock FROM input t JOIN inserted USING (id)",
+             SELECT t.id, t.stock FROM input t JOIN inserted USING (id)
+             RETURNING product_id",
         )
         .bind(&ids)
         .bind(column(|p| p.sku.clone()))
@@ -58,10 +67,41 @@ pub async fn demo_catalog(db: &PgPool, product_count: usize) -> anyhow::Result<S
         .bind(column(|p| p.currency.to_owned()))
         .bind(column(|p| p.image_url.clone()))
         .bind(batch.iter().map(|p| p.stock).collect::<Vec<_>>())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .fetch_all(&mut *tx)
+        .await?;
+        seeded.products += inserted.len() as u64;
+        announce(&mut tx, &inserted).await?;
     }
     tx.commit().await?;
     Ok(seeded)
+}
+
+/// Enqueues `product.created` for each of the products, in id order, with one statement.
+async fn announce(tx: &mut PgConnection, ids: &[Uuid]) -> anyhow::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let envelopes = products::find_all(&mut *tx, ids)
+        .await?
+        .into_iter()
+        .map(|row| {
+            Ok(events::product_created(
+                ProductSnapshot::try_from(row)?,
+                Cause::new_flow(),
+            ))
+        })
+        .collect::<anyhow::Result<Vec<Envelope>>>()?;
+    // The same rows `shop_messaging::outbox::enqueue` writes, one per envelope.
+    sqlx::query(
+        "INSERT INTO outbox (event_id, subject, envelope)
+         SELECT e.id, e.subject, e.envelope
+         FROM UNNEST($1::uuid[], $2::text[], $3::jsonb[]) WITH ORDINALITY AS e(id, subject, envelope, n)
+         ORDER BY e.n",
+    )
+    .bind(envelopes.iter().map(|e| e.id).collect::<Vec<_>>())
+    .bind(envelopes.iter().map(|e| e.event_type.clone()).collect::<Vec<_>>())
+    .bind(envelopes.iter().map(sqlx::types::Json).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }

@@ -63,14 +63,14 @@ pub struct TokenArgs {
 
 /// Each service's configuration as that service will read it: its own environment
 /// variables, or their defaults.
-struct Configs {
-    user: user_service::Config,
-    product: product_service::Config,
-    order: order_service::Config,
+pub struct Configs {
+    pub user: user_service::Config,
+    pub product: product_service::Config,
+    pub order: order_service::Config,
 }
 
 impl Configs {
-    fn from_env() -> Self {
+    pub fn from_env() -> Self {
         Self {
             user: user_service::Config::parse_from(["user-service"]),
             product: product_service::Config::parse_from(["product-service"]),
@@ -277,7 +277,7 @@ async fn stop(pids: &[u32], running: &mut JoinSet<(ServiceName, std::io::Result<
     tracing::info!("all services stopped");
 }
 
-fn base_url(addr: SocketAddr) -> String {
+pub fn base_url(addr: SocketAddr) -> String {
     if addr.ip().is_unspecified() {
         format!("http://localhost:{}", addr.port())
     } else {

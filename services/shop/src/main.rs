@@ -4,6 +4,8 @@
 //! its own process (this same binary, `shop serve <service>`), waits until each is ready,
 //! prints where to open it, and stops everything cleanly on Ctrl-C.
 
+mod bench;
+mod dead_letters;
 mod launcher;
 
 use std::process::ExitCode;
@@ -27,6 +29,12 @@ enum Command {
     /// Sign in as a user and print an identity token for calling the services directly, as
     /// the gateway will on the user's behalf (valid for one hour).
     Token(launcher::TokenArgs),
+    /// Measure the checkout saga against the running system: orders/s and placed → confirmed
+    /// latency percentiles.
+    BenchCheckout(bench::BenchArgs),
+    /// Inspect and replay the events consumers gave up on (dead letters).
+    #[command(subcommand)]
+    Dlq(dead_letters::DlqCommand),
     /// Run one service in the foreground (what `up` starts for each service).
     Serve {
         #[arg(value_enum)]
@@ -47,6 +55,8 @@ async fn main() -> ExitCode {
             launcher::seed(&args).await
         }
         Command::Token(args) => launcher::token(&args).await,
+        Command::Dlq(command) => dead_letters::run(command, &launcher::Configs::from_env().user.messaging).await,
+        Command::BenchCheckout(args) => bench::run(args, &launcher::Configs::from_env()).await,
         Command::Serve { service } => launcher::serve(service).await,
     };
     server::exit_code(result)

@@ -13,6 +13,10 @@ use std::{future::Future, net::SocketAddr};
 use axum::Router;
 use clap::Parser;
 use shop_contracts::IdentityKey;
+use shop_messaging::{
+    EventBus, Namespace,
+    runtime::{Messaging, MessagingConfig},
+};
 use shop_platform::{
     Service,
     config::{DatabaseUrl, ServiceConfig},
@@ -20,6 +24,9 @@ use shop_platform::{
 use sqlx::{PgPool, migrate::Migrator};
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/user");
+
+/// The `source` of the events this service publishes.
+pub const SOURCE: &str = "user";
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -41,6 +48,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub service: ServiceConfig,
+
+    #[command(flatten)]
+    pub messaging: MessagingConfig,
 }
 
 /// The complete HTTP service over an already migrated database.
@@ -60,7 +70,18 @@ fn service(db: PgPool, identity_key: IdentityKey) -> Service {
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     tracing::info!(?config, "starting user service");
     let db = config.service.connect(&config.database_url, &MIGRATOR).await?;
-    service(db, config.service.identity_key.clone())
+    let bus = config.messaging.connect().await?;
+    let messaging = messaging(bus, db.clone(), config.messaging.event_namespace.clone());
+    let served = service(db, config.service.identity_key.clone())
         .run(config.listen_addr, &config.service, shutdown)
-        .await
+        .await;
+    messaging.stop().await;
+    served
+}
+
+/// The service's messaging: the relay that publishes its outbox (it consumes no events).
+pub fn messaging<B: EventBus>(bus: B, db: PgPool, namespace: Namespace) -> Messaging<B> {
+    let mut messaging = Messaging::new(bus, db, namespace, SOURCE);
+    messaging.start_relay();
+    messaging
 }

@@ -46,12 +46,18 @@ pub struct Cause {
 impl Cause {
     /// The first event of a new flow.
     pub fn new_flow() -> Self {
-        Self { correlation_id: Uuid::now_v7(), causation_id: None }
+        Self {
+            correlation_id: Uuid::now_v7(),
+            causation_id: None,
+        }
     }
 
     /// An event caused by `envelope`, in the same flow.
     pub fn reacting_to(envelope: &Envelope) -> Self {
-        Self { correlation_id: envelope.correlation_id, causation_id: Some(envelope.id) }
+        Self {
+            correlation_id: envelope.correlation_id,
+            causation_id: Some(envelope.id),
+        }
     }
 }
 
@@ -60,9 +66,16 @@ pub enum DecodeError {
     #[error("expected a {expected} event, got {actual}")]
     WrongType { expected: &'static str, actual: String },
     #[error("{event_type} schema version {actual} is not supported (expected {expected})")]
-    UnsupportedVersion { event_type: String, expected: u32, actual: u32 },
+    UnsupportedVersion {
+        event_type: String,
+        expected: u32,
+        actual: u32,
+    },
     #[error("malformed {event_type} payload: {source}")]
-    Payload { event_type: String, source: serde_json::Error },
+    Payload {
+        event_type: String,
+        source: serde_json::Error,
+    },
 }
 
 impl Envelope {
@@ -84,7 +97,10 @@ impl Envelope {
     /// The payload as `E`, if this envelope carries an `E` of a supported version.
     pub fn decode<E: Event>(&self) -> Result<E, DecodeError> {
         if self.event_type != E::TYPE {
-            return Err(DecodeError::WrongType { expected: E::TYPE, actual: self.event_type.clone() });
+            return Err(DecodeError::WrongType {
+                expected: E::TYPE,
+                actual: self.event_type.clone(),
+            });
         }
         if self.schema_version != E::SCHEMA_VERSION {
             return Err(DecodeError::UnsupportedVersion {
@@ -93,8 +109,10 @@ impl Envelope {
                 actual: self.schema_version,
             });
         }
-        serde_json::from_value(self.data.clone())
-            .map_err(|source| DecodeError::Payload { event_type: self.event_type.clone(), source })
+        serde_json::from_value(self.data.clone()).map_err(|source| DecodeError::Payload {
+            event_type: self.event_type.clone(),
+            source,
+        })
     }
 
     /// The bounded context the event belongs to: the part of its type before the dot.
@@ -174,26 +192,47 @@ mod tests {
 
     #[test]
     fn envelopes_round_trip_and_check_type_and_version() {
-        let placed = OrderConfirmed { order_id: Uuid::now_v7(), user_id: Uuid::now_v7() };
+        let placed = OrderConfirmed {
+            order_id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+        };
         let envelope = Envelope::new("order", placed.order_id, 2, &placed, Cause::new_flow());
         assert_eq!(envelope.event_type, "order.confirmed");
         assert_eq!(envelope.context(), "order");
         let json = serde_json::to_string(&envelope).unwrap();
         let back: Envelope = serde_json::from_str(&json).unwrap();
         assert_eq!(back.decode::<OrderConfirmed>().unwrap(), placed);
-        assert!(matches!(back.decode::<OrderRejected>(), Err(DecodeError::WrongType { .. })));
+        assert!(matches!(
+            back.decode::<OrderRejected>(),
+            Err(DecodeError::WrongType { .. })
+        ));
 
         let mut future = back.clone();
         future.schema_version = 2;
-        assert!(matches!(future.decode::<OrderConfirmed>(), Err(DecodeError::UnsupportedVersion { .. })));
+        assert!(matches!(
+            future.decode::<OrderConfirmed>(),
+            Err(DecodeError::UnsupportedVersion { .. })
+        ));
         let mut garbled = back;
         garbled.data = serde_json::json!({"order_id": 5});
-        assert!(matches!(garbled.decode::<OrderConfirmed>(), Err(DecodeError::Payload { .. })));
+        assert!(matches!(
+            garbled.decode::<OrderConfirmed>(),
+            Err(DecodeError::Payload { .. })
+        ));
     }
 
     #[test]
     fn reactions_stay_in_the_flow() {
-        let first = Envelope::new("order", Uuid::now_v7(), 1, &OrderConfirmed { order_id: Uuid::nil(), user_id: Uuid::nil() }, Cause::new_flow());
+        let first = Envelope::new(
+            "order",
+            Uuid::now_v7(),
+            1,
+            &OrderConfirmed {
+                order_id: Uuid::nil(),
+                user_id: Uuid::nil(),
+            },
+            Cause::new_flow(),
+        );
         let cause = Cause::reacting_to(&first);
         assert_eq!(cause.correlation_id, first.correlation_id);
         assert_eq!(cause.causation_id, Some(first.id));

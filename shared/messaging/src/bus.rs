@@ -44,7 +44,7 @@ pub struct Delivery {
 }
 
 pub(crate) enum Acker {
-    JetStream(async_nats::jetstream::Message),
+    JetStream(Box<async_nats::jetstream::Message>),
     InProcess(crate::in_process::Ack),
 }
 
@@ -87,7 +87,10 @@ impl Delivery {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
     }
 }
 
@@ -106,7 +109,7 @@ pub trait EventBus: Clone + Send + Sync + 'static {
 /// The bus chosen by configuration.
 #[derive(Clone)]
 pub enum Bus {
-    JetStream(JetStreamBus),
+    JetStream(Box<JetStreamBus>),
     InProcess(InProcessBus),
 }
 

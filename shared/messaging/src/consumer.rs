@@ -41,12 +41,17 @@ pub struct ConsumerSpec {
     pub max_deliveries: u32,
     /// Delay before the n-th redelivery (the last entry repeats).
     pub backoff: Vec<Duration>,
+    /// A delivery not acknowledged within this time (the consumer died) is delivered again.
+    pub ack_wait: Duration,
 }
 
 impl ConsumerSpec {
     /// A consumer of `event_types`, which must all belong to one context.
     pub fn new(name: &str, event_types: &[&str]) -> Self {
-        let context = event_types.first().and_then(|t| t.split('.').next()).unwrap_or_default();
+        let context = event_types
+            .first()
+            .and_then(|t| t.split('.').next())
+            .unwrap_or_default();
         assert!(
             event_types.iter().all(|t| t.split('.').next() == Some(context)),
             "a consumer reads one context: {event_types:?}"
@@ -56,7 +61,12 @@ impl ConsumerSpec {
             context: context.to_owned(),
             event_types: event_types.iter().map(|t| (*t).to_owned()).collect(),
             max_deliveries: 5,
-            backoff: vec![Duration::from_millis(100), Duration::from_millis(500), Duration::from_secs(2)],
+            backoff: vec![
+                Duration::from_millis(100),
+                Duration::from_millis(500),
+                Duration::from_secs(2),
+            ],
+            ack_wait: Duration::from_secs(30),
         }
     }
 
@@ -65,16 +75,18 @@ impl ConsumerSpec {
     }
 
     fn delay_before(&self, attempt: u32) -> Duration {
-        let index = (attempt as usize).saturating_sub(1).min(self.backoff.len().saturating_sub(1));
+        let index = (attempt as usize)
+            .saturating_sub(1)
+            .min(self.backoff.len().saturating_sub(1));
         self.backoff.get(index).copied().unwrap_or(Duration::from_secs(1))
     }
 
-    fn subscription(&self, namespace: &Namespace) -> Subscription {
+    pub fn subscription(&self, namespace: &Namespace) -> Subscription {
         Subscription {
             durable: self.name.clone(),
             stream: namespace.stream(&self.context),
             filter: namespace.stream_subjects(&self.context),
-            ack_wait: Duration::from_secs(30),
+            ack_wait: self.ack_wait,
         }
     }
 }
@@ -189,7 +201,7 @@ impl Outcome {
 }
 
 /// Runs the handler and records the inbox row in one transaction. `Ok(false)`: seen before.
-async fn apply<H: Handler>(db: &PgPool, consumer: &str, handler: &H, envelope: &Envelope) -> anyhow::Result<bool> {
+pub async fn apply<H: Handler>(db: &PgPool, consumer: &str, handler: &H, envelope: &Envelope) -> anyhow::Result<bool> {
     let mut tx = db.begin().await?;
     let fresh = sqlx::query("INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
         .bind(consumer)

@@ -52,12 +52,29 @@ pub struct DeadLetter {
 
 impl DeadLetter {
     pub fn from_delivery(delivery: &Delivery) -> Self {
+        Self::from_parts(&delivery.headers, delivery.payload.clone())
+    }
+
+    pub fn from_parts(headers: &[(String, String)], payload: Bytes) -> Self {
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
         Self {
-            consumer: delivery.header(CONSUMER_HEADER).unwrap_or_default().to_owned(),
-            subject: delivery.header(SUBJECT_HEADER).unwrap_or_default().to_owned(),
-            error: delivery.header(ERROR_HEADER).unwrap_or_default().to_owned(),
-            payload: delivery.payload.clone(),
+            consumer: header(CONSUMER_HEADER),
+            subject: header(SUBJECT_HEADER),
+            error: header(ERROR_HEADER),
+            payload,
         }
+    }
+
+    /// The event's type and id, when the payload is an event envelope.
+    pub fn event(&self) -> Option<(String, Uuid)> {
+        let envelope: shop_contracts::events::Envelope = serde_json::from_slice(&self.payload).ok()?;
+        Some((envelope.event_type, envelope.id))
     }
 
     /// Publishes the original message again to its original subject, under a new message id

@@ -106,14 +106,27 @@ impl InProcessBus {
         let cursor = consumers.get_mut(durable).expect("subscribed consumers have a cursor");
         let log = &streams[&cursor.stream];
         let now = Instant::now();
-        let redelivery = cursor.unacked.iter().find(|(_, unacked)| unacked.due <= now).map(|(index, _)| *index);
+        let redelivery = cursor
+            .unacked
+            .iter()
+            .find(|(_, unacked)| unacked.due <= now)
+            .map(|(index, _)| *index);
         let index = match redelivery {
             Some(index) => index,
-            None => match log.messages[cursor.next..].iter().position(|m| subject_matches(&cursor.filter, &m.subject)) {
+            None => match log.messages[cursor.next..]
+                .iter()
+                .position(|m| subject_matches(&cursor.filter, &m.subject))
+            {
                 Some(offset) => {
                     let index = cursor.next + offset;
                     cursor.next = index + 1;
-                    cursor.unacked.insert(index, Unacked { deliveries: 0, due: now });
+                    cursor.unacked.insert(
+                        index,
+                        Unacked {
+                            deliveries: 0,
+                            due: now,
+                        },
+                    );
                     index
                 }
                 None => {
@@ -131,7 +144,11 @@ impl InProcessBus {
             headers: message.headers,
             payload: message.payload,
             attempt: unacked.deliveries,
-            acker: Acker::InProcess(Ack { shared: self.shared.clone(), durable: durable.to_owned(), index }),
+            acker: Acker::InProcess(Ack {
+                shared: self.shared.clone(),
+                durable: durable.to_owned(),
+                index,
+            }),
         })
     }
 }
@@ -144,7 +161,11 @@ impl EventBus for InProcessBus {
             .map(|context| (namespace.stream(context), namespace.stream_subjects(context)))
             .chain([(namespace.dead_letter_stream(), format!("{}.dlq.>", namespace.as_str()))]);
         for (name, subjects) in names {
-            state.streams.entry(name).or_insert_with(|| Log { subjects, messages: Vec::new(), recent_ids: HashMap::new() });
+            state.streams.entry(name).or_insert_with(|| Log {
+                subjects,
+                messages: Vec::new(),
+                recent_ids: HashMap::new(),
+            });
         }
         Ok(())
     }
@@ -157,11 +178,16 @@ impl EventBus for InProcessBus {
             .find(|log| subject_matches(&log.subjects, &message.subject))
             .ok_or_else(|| BusError(format!("no stream captures {}", message.subject)))?;
         let now = Instant::now();
-        log.recent_ids.retain(|_, published| now.duration_since(*published) < DUPLICATE_WINDOW);
+        log.recent_ids
+            .retain(|_, published| now.duration_since(*published) < DUPLICATE_WINDOW);
         if log.recent_ids.insert(message.message_id.clone(), now).is_some() {
             return Ok(());
         }
-        log.messages.push(Stored { subject: message.subject, headers: message.headers, payload: message.payload });
+        log.messages.push(Stored {
+            subject: message.subject,
+            headers: message.headers,
+            payload: message.payload,
+        });
         drop(state);
         self.shared.changed.notify_waiters();
         Ok(())
@@ -173,34 +199,40 @@ impl EventBus for InProcessBus {
             if !state.streams.contains_key(&subscription.stream) {
                 return Err(BusError(format!("stream {} does not exist", subscription.stream)));
             }
-            state.consumers.entry(subscription.durable.clone()).or_insert_with(|| Cursor {
-                stream: subscription.stream.clone(),
-                filter: subscription.filter.clone(),
-                ack_wait: subscription.ack_wait,
-                next: 0,
-                unacked: BTreeMap::new(),
-            });
+            state
+                .consumers
+                .entry(subscription.durable.clone())
+                .or_insert_with(|| Cursor {
+                    stream: subscription.stream.clone(),
+                    filter: subscription.filter.clone(),
+                    ack_wait: subscription.ack_wait,
+                    next: 0,
+                    unacked: BTreeMap::new(),
+                });
         }
         let bus = self.clone();
         let durable = subscription.durable;
-        Ok(Box::pin(futures_util::stream::unfold((bus, durable), |(bus, durable)| async move {
-            let shared = bus.shared.clone();
-            loop {
-                // Registered before looking, so a publish in between still wakes us.
-                let changed = shared.changed.notified();
-                tokio::pin!(changed);
-                changed.as_mut().enable();
-                match bus.next_delivery(&durable) {
-                    Ok(delivery) => return Some((Ok(delivery), (bus, durable))),
-                    Err(Some(due)) => {
-                        tokio::select! {
-                            () = changed => {},
-                            () = tokio::time::sleep_until(due) => {},
+        Ok(Box::pin(futures_util::stream::unfold(
+            (bus, durable),
+            |(bus, durable)| async move {
+                let shared = bus.shared.clone();
+                loop {
+                    // Registered before looking, so a publish in between still wakes us.
+                    let changed = shared.changed.notified();
+                    tokio::pin!(changed);
+                    changed.as_mut().enable();
+                    match bus.next_delivery(&durable) {
+                        Ok(delivery) => return Some((Ok(delivery), (bus, durable))),
+                        Err(Some(due)) => {
+                            tokio::select! {
+                                () = changed => {},
+                                () = tokio::time::sleep_until(due) => {},
+                            }
                         }
+                        Err(None) => changed.await,
                     }
-                    Err(None) => changed.await,
                 }
-            }
-        })))
+            },
+        )))
     }
 }

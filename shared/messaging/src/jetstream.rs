@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 use crate::{
     EventBus, Namespace,
     bus::{Acker, BusError, Deliveries, Delivery, Outgoing, Subscription},
+    dead_letter::DeadLetter,
     topology::{CONTEXTS, DUPLICATE_WINDOW, RETENTION},
 };
 
@@ -27,7 +28,9 @@ impl JetStreamBus {
             .connect(url)
             .await
             .map_err(|e| BusError(format!("cannot connect to NATS at {url}: {e}")))?;
-        Ok(Self { jetstream: jetstream::new(client) })
+        Ok(Self {
+            jetstream: jetstream::new(client),
+        })
     }
 
     /// Deletes the namespace's streams (and with them their consumers). For tests and resets.
@@ -43,8 +46,68 @@ impl JetStreamBus {
     }
 }
 
+/// At most this many dead letters are listed at once.
+const MAX_LISTED: usize = 1000;
+
+impl JetStreamBus {
+    /// The dead letters kept in the namespace, oldest first, with their sequence numbers.
+    pub async fn dead_letters(&self, namespace: &Namespace) -> Result<Vec<(u64, DeadLetter)>, BusError> {
+        let mut stream = self
+            .jetstream
+            .get_stream(namespace.dead_letter_stream())
+            .await
+            .map_err(BusError::new)?;
+        let state = stream.info().await.map_err(BusError::new)?.state.clone();
+        let mut letters = Vec::new();
+        if state.messages == 0 {
+            return Ok(letters);
+        }
+        for sequence in state.first_sequence..=state.last_sequence {
+            if letters.len() == MAX_LISTED {
+                break;
+            }
+            // Gaps are letters already replayed (deleted).
+            if let Ok(message) = stream.get_raw_message(sequence).await {
+                letters.push((
+                    sequence,
+                    DeadLetter::from_parts(&headers_of(&message.headers), message.payload),
+                ));
+            }
+        }
+        Ok(letters)
+    }
+
+    /// Publishes dead letter `sequence` to its original subject again and removes it.
+    pub async fn replay_dead_letter(&self, namespace: &Namespace, sequence: u64) -> Result<DeadLetter, BusError> {
+        let stream = self
+            .jetstream
+            .get_stream(namespace.dead_letter_stream())
+            .await
+            .map_err(BusError::new)?;
+        let message = stream
+            .get_raw_message(sequence)
+            .await
+            .map_err(|e| BusError(format!("no dead letter {sequence}: {e}")))?;
+        let letter = DeadLetter::from_parts(&headers_of(&message.headers), message.payload);
+        letter.republish(self).await?;
+        stream.delete_message(sequence).await.map_err(BusError::new)?;
+        Ok(letter)
+    }
+}
+
+fn headers_of(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .flat_map(|(name, values)| values.iter().map(move |value| (name.to_string(), value.to_string())))
+        .collect()
+}
+
 fn stream_names(namespace: &Namespace) -> Vec<String> {
-    CONTEXTS.iter().map(|context| namespace.stream(context)).chain([namespace.dead_letter_stream()]).collect()
+    CONTEXTS
+        .iter()
+        .map(|context| namespace.stream(context))
+        .chain([namespace.dead_letter_stream()])
+        .collect()
 }
 
 impl EventBus for JetStreamBus {
@@ -86,7 +149,11 @@ impl EventBus for JetStreamBus {
     }
 
     async fn subscribe(&self, subscription: Subscription) -> Result<Deliveries, BusError> {
-        let stream = self.jetstream.get_stream(&subscription.stream).await.map_err(BusError::new)?;
+        let stream = self
+            .jetstream
+            .get_stream(&subscription.stream)
+            .await
+            .map_err(BusError::new)?;
         let consumer = stream
             .get_or_create_consumer(
                 &subscription.durable,
@@ -105,18 +172,13 @@ impl EventBus for JetStreamBus {
         Ok(Box::pin(messages.map(|message| {
             let message = message.map_err(BusError::new)?;
             let attempt = message.info().map_err(BusError::new)?.delivered;
-            let headers = message
-                .headers
-                .iter()
-                .flat_map(HeaderMap::iter)
-                .flat_map(|(name, values)| values.iter().map(move |value| (name.to_string(), value.to_string())))
-                .collect();
+            let headers = message.headers.as_ref().map(headers_of).unwrap_or_default();
             Ok(Delivery {
                 subject: message.subject.to_string(),
                 headers,
                 payload: message.payload.clone(),
                 attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
-                acker: Acker::JetStream(message),
+                acker: Acker::JetStream(Box::new(message)),
             })
         })))
     }

@@ -71,7 +71,12 @@ pub struct Relay<B> {
 
 impl<B: EventBus> Relay<B> {
     pub fn new(db: PgPool, bus: B, namespace: Namespace, service: &'static str) -> Self {
-        Self { db, bus, namespace, service }
+        Self {
+            db,
+            bus,
+            namespace,
+            service,
+        }
     }
 
     /// Publishes one batch of pending events; returns how many.
@@ -92,7 +97,10 @@ impl<B: EventBus> Relay<B> {
             self.bus.publish(outgoing(&self.namespace, envelope)).await?;
         }
         let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
-        sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)").bind(&ids).execute(&mut *tx).await?;
+        sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         metrics::counter!("outbox_published_total", "service" => self.service).increment(ids.len() as u64);
         Ok(ids.len())
@@ -117,16 +125,30 @@ impl<B: EventBus> Relay<B> {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send) {
         tokio::pin!(shutdown);
         let mut listener = self.listen().await;
+        let mut streams_ready = false;
         let mut backoff = Duration::from_millis(100);
         let mut last_purge = Instant::now();
         loop {
-            let wait = match self.publish_pending().await {
+            // Each step may wait on an unreachable broker: never longer than until shutdown.
+            let step = async {
+                if !streams_ready {
+                    // Until the streams exist, nothing can be published; the broker may be down.
+                    streams_ready = self.bus.ensure_streams(&self.namespace).await.is_ok();
+                }
+                self.publish_pending().await
+            };
+            let published = tokio::select! {
+                () = &mut shutdown => return,
+                published = step => published,
+            };
+            let wait = match published {
                 Ok(n) if n as i64 == BATCH => Duration::ZERO,
                 Ok(_) => {
                     backoff = Duration::from_millis(100);
                     POLL
                 }
                 Err(error) => {
+                    streams_ready = false;
                     tracing::warn!(%error, retry_in = ?backoff, "outbox relay cannot publish; events stay queued");
                     let wait = backoff;
                     backoff = (backoff * 2).min(MAX_BACKOFF);

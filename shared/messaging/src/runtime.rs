@@ -1,7 +1,7 @@
 //! Running a service's messaging: configuration, the outbox relay and the consumers as
 //! background tasks that outlive broker outages, and an orderly stop.
 
-use std::time::Duration;
+use std::{future::Future, pin::Pin, time::Duration};
 
 use clap::Args;
 use sqlx::PgPool;
@@ -30,7 +30,7 @@ pub struct MessagingConfig {
 
 impl MessagingConfig {
     pub async fn connect(&self) -> Result<Bus, BusError> {
-        Ok(Bus::JetStream(JetStreamBus::connect(&self.nats_url).await?))
+        Ok(Bus::JetStream(Box::new(JetStreamBus::connect(&self.nats_url).await?)))
     }
 }
 
@@ -48,7 +48,14 @@ const RETRY: Duration = Duration::from_secs(1);
 
 impl<B: EventBus> Messaging<B> {
     pub fn new(bus: B, db: PgPool, namespace: Namespace, service: &'static str) -> Self {
-        Self { bus, db, namespace, service, tasks: JoinSet::new(), stop: watch::channel(false).0 }
+        Self {
+            bus,
+            db,
+            namespace,
+            service,
+            tasks: JoinSet::new(),
+            stop: watch::channel(false).0,
+        }
     }
 
     fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
@@ -65,6 +72,16 @@ impl<B: EventBus> Messaging<B> {
         self.tasks.spawn(relay.run(stopped));
     }
 
+    /// Runs another background task of the service's messaging (a deadline sweeper, say); it
+    /// gets a future that completes when [`Messaging::stop`] is called.
+    pub fn spawn<F>(&mut self, task: impl FnOnce(Pin<Box<dyn Future<Output = ()> + Send>>) -> F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let stopped = Box::pin(self.stopped());
+        self.tasks.spawn(task(stopped));
+    }
+
     /// Runs `handler` for `spec`'s events, re-subscribing whenever the broker goes away.
     pub fn start_consumer<H: Handler>(&mut self, spec: ConsumerSpec, handler: H) {
         let (bus, db, namespace) = (self.bus.clone(), self.db.clone(), self.namespace.clone());
@@ -76,9 +93,16 @@ impl<B: EventBus> Messaging<B> {
             loop {
                 let attempt = async {
                     bus.ensure_streams(&namespace).await?;
-                    consumer::run(bus.clone(), db.clone(), namespace.clone(), spec.clone(), handler.clone(), async {
-                        let _ = stop.wait_for(|stopped| *stopped).await;
-                    })
+                    consumer::run(
+                        bus.clone(),
+                        db.clone(),
+                        namespace.clone(),
+                        spec.clone(),
+                        handler.clone(),
+                        async {
+                            let _ = stop.wait_for(|stopped| *stopped).await;
+                        },
+                    )
                     .await
                 };
                 tokio::select! {

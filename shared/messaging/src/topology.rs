@@ -22,8 +22,14 @@ pub struct InvalidNamespace;
 impl Namespace {
     pub fn new(name: &str) -> Result<Self, InvalidNamespace> {
         let valid = (1..=64).contains(&name.len())
-            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if valid { Ok(Self(name.to_owned())) } else { Err(InvalidNamespace) }
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if valid {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err(InvalidNamespace)
+        }
     }
 
     pub fn as_str(&self) -> &str {

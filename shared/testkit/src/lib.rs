@@ -275,7 +275,9 @@ impl TestBus {
     pub async fn jetstream() -> Self {
         use shop_messaging::EventBus;
         let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
-        let bus = shop_messaging::jetstream::JetStreamBus::connect(&url).await.expect("connect to NATS");
+        let bus = shop_messaging::jetstream::JetStreamBus::connect(&url)
+            .await
+            .expect("connect to NATS");
         let namespace = shop_messaging::Namespace::new(&format!("test_{}", Uuid::now_v7().simple())).unwrap();
         bus.ensure_streams(&namespace).await.expect("create the test streams");
         Self { bus, namespace, url }
@@ -286,14 +288,31 @@ impl Drop for TestBus {
     fn drop(&mut self) {
         let (url, namespace) = (self.url.clone(), self.namespace.clone());
         let deleted = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(async {
-                let bus = shop_messaging::jetstream::JetStreamBus::connect(&url).await?;
-                bus.delete_streams(&namespace).await
-            })
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(async {
+                    let bus = shop_messaging::jetstream::JetStreamBus::connect(&url).await?;
+                    bus.delete_streams(&namespace).await
+                })
         })
         .join();
         if !matches!(deleted, Ok(Ok(()))) {
-            eprintln!("warning: could not delete the streams of test namespace {}", self.namespace);
+            eprintln!(
+                "warning: could not delete the streams of test namespace {}",
+                self.namespace
+            );
         }
     }
+}
+
+/// The events a service's outbox holds, oldest first.
+pub async fn outbox_events(db: &sqlx::PgPool) -> Vec<shop_contracts::events::Envelope> {
+    let rows: Vec<sqlx::types::Json<shop_contracts::events::Envelope>> =
+        sqlx::query_scalar("SELECT envelope FROM outbox ORDER BY id")
+            .fetch_all(db)
+            .await
+            .expect("read the outbox");
+    rows.into_iter().map(|row| row.0).collect()
 }

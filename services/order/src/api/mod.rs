@@ -1,4 +1,4 @@
-//! The order service's HTTP API: the signed-in customer's cart and orders.
+//! The order service's HTTP API: the signed-in customer's cart, checkout and orders.
 
 mod cart;
 mod orders;
@@ -12,13 +12,13 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 #[openapi(
     info(
         title = "Order service",
-        description = "Carts and orders of the signed-in customer, priced from the order service's own \
-                       replica of the product catalog."
+        description = "Carts, checkout and orders of the signed-in customer, priced from the order \
+                       service's own replica of the product catalog."
     ),
     modifiers(&IdentitySecurity),
     tags(
         (name = "cart", description = "The signed-in customer's cart, priced at today's prices whenever it is read"),
-        (name = "orders", description = "The signed-in customer's orders (administrators may read any order)"),
+        (name = "orders", description = "Checkout and the signed-in customer's orders (administrators may read any order)"),
     )
 )]
 struct ApiDoc;
@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<PgPool> {
         .routes(routes!(cart::get_cart, cart::clear_cart))
         .routes(routes!(cart::add_item))
         .routes(routes!(cart::set_quantity, cart::remove_item))
-        .routes(routes!(orders::list_orders))
+        .routes(routes!(orders::list_orders, orders::checkout))
         .routes(routes!(orders::get_order))
+        .routes(routes!(orders::cancel_order))
 }

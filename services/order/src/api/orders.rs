@@ -1,22 +1,38 @@
-//! `/api/orders`: the caller's orders, newest first. Orders are placed by checkout; this
-//! module only reads them.
+//! `/api/orders`: checkout (placing an order from the cart), the caller's orders, and
+//! cancelling one. Stock and payment settle a placed order later, through the checkout saga
+//! ([`crate::events::saga`]).
 
-use axum::extract::State;
+use axum::{
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shop_contracts::Money;
-use shop_platform::{ApiError, ApiResult, Caller, Json, Path, Query, pagination};
+use sha2::{Digest, Sha256};
+use shop_contracts::{Money, events::Cause};
+use shop_platform::{ApiError, ApiResult, Caller, Json, Path, Query, db::is_constraint_violation, pagination};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
     domain::{
-        order::{OrderLine, OrderStatus, ShippingAddress, StatusChange},
+        order::{
+            CancelReason, IdempotencyKey, NewOrder, OrderError, OrderLine, OrderStatus, Placement, ShippingAddress,
+            StatusChange, Transition,
+        },
+        payment::PaymentToken,
         quantity::Quantity,
     },
+    events,
     store::{self, orders::OrderDetails},
 };
+
+/// The header that makes checkout safe to retry.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
+/// Set (to `true`) on a checkout answered with the order an earlier request placed.
+pub const IDEMPOTENT_REPLAYED_HEADER: &str = "Idempotent-Replayed";
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -180,4 +196,194 @@ pub(super) async fn get_order(
         Some(order) if order.user_id == identity.user_id || identity.is_admin() => Ok(Json(order.into())),
         _ => Err(ApiError::NotFound("order")),
     }
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutRequest {
+    shipping_address: ShippingAddress,
+    /// From the customer's payment provider; charged once the stock is reserved. (In this
+    /// reference shop the payment is simulated: `tok_decline` is declined, any other token
+    /// approved.)
+    #[schema(example = "tok_visa")]
+    payment_token: PaymentToken,
+}
+
+impl CheckoutRequest {
+    /// SHA-256 of the request as parsed (trimmed, fields in a fixed order), in hex: equal for
+    /// two requests that mean the same checkout.
+    fn fingerprint(&self) -> String {
+        let canonical = serde_json::to_vec(self).expect("checkout requests serialize");
+        Sha256::digest(canonical).iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<IdempotencyKey> {
+    let mut values = headers.get_all(IDEMPOTENCY_KEY_HEADER).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return Err(ApiError::invalid(
+            IDEMPOTENCY_KEY_HEADER,
+            "exactly one Idempotency-Key header is required",
+        ));
+    };
+    std::str::from_utf8(value.as_bytes())
+        .ok()
+        .and_then(|key| IdempotencyKey::parse(key).ok())
+        .ok_or_else(|| {
+            ApiError::invalid(
+                IDEMPOTENCY_KEY_HEADER,
+                format!(
+                    "must be 1 to {} visible ASCII characters, without spaces",
+                    IdempotencyKey::MAX
+                ),
+            )
+        })
+}
+
+/// What a checkout with an already used key gets: the order that key placed, if the request
+/// is the same.
+async fn replay(db: &PgPool, earlier: store::orders::KeyedOrder, fingerprint: &str) -> ApiResult<Response> {
+    if earlier.request_fingerprint != fingerprint {
+        return Err(ApiError::invalid(
+            IDEMPOTENCY_KEY_HEADER,
+            "this key was already used for a different checkout; use a new key for a new order",
+        ));
+    }
+    let order = store::orders::find(db, earlier.id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("order {} vanished", earlier.id)))?;
+    let replayed = [(IDEMPOTENT_REPLAYED_HEADER, HeaderValue::from_static("true"))];
+    Ok((StatusCode::OK, replayed, Json(OrderView::from(order))).into_response())
+}
+
+fn order_error(error: OrderError, lines: &[crate::domain::cart::CartLine]) -> ApiError {
+    match error {
+        OrderError::Empty => ApiError::invalid("cart", "the cart is empty; add products before checking out"),
+        OrderError::Unavailable(id) => {
+            let name = lines
+                .iter()
+                .find(|line| line.product.id == id)
+                .map_or_else(String::new, |line| format!("{:?} ", line.product.name));
+            ApiError::invalid(
+                "cart",
+                format!("product {name}({id}) is no longer for sale; remove it from the cart"),
+            )
+        }
+        OrderError::MixedCurrencies | OrderError::Overflow => ApiError::invalid("cart", error),
+    }
+}
+
+/// Place an order for everything in the cart (checkout).
+///
+/// The order is priced from the replica as it is now, starts out `pending` and empties the
+/// cart; stock and payment then settle it (`confirmed`, `cancelled` or `rejected`, see its
+/// history). An empty cart, or one holding a product no longer for sale, is a 422.
+///
+/// The `Idempotency-Key` header (1 to 255 visible ASCII characters, chosen by the client, new
+/// for every order) makes retries safe: the same key with the same body answers 200 with the
+/// order the first request placed and `Idempotent-Replayed: true`, placing nothing; the same
+/// key with another body is a 422.
+#[utoipa::path(post, path = "/api/orders", tag = "orders", security(("identity" = [])),
+    params(("Idempotency-Key" = String, Header, description = "1 to 255 visible ASCII characters, new for every order")),
+    request_body = CheckoutRequest,
+    responses(
+        (status = 201, description = "Order placed, pending", body = OrderView,
+            headers(("Location" = String, description = "The order's URL"))),
+        (status = 200, description = "This key already placed this order: the same order again", body = OrderView,
+            headers(("Idempotent-Replayed" = String, description = "`true`"))),
+        (status = 400, response = shop_platform::openapi::BadRequest),
+        (status = 401, response = shop_platform::openapi::Unauthorized),
+        (status = 422, response = shop_platform::openapi::Invalid),
+    ))]
+pub(super) async fn checkout(
+    State(db): State<PgPool>,
+    Caller(identity): Caller,
+    headers: HeaderMap,
+    Json(request): Json<CheckoutRequest>,
+) -> ApiResult<Response> {
+    let user_id = identity.user_id;
+    let key = idempotency_key(&headers)?;
+    let fingerprint = request.fingerprint();
+    if let Some(earlier) = store::orders::find_by_idempotency_key(&db, user_id, &key).await? {
+        return replay(&db, earlier, &fingerprint).await;
+    }
+
+    let mut tx = db.begin().await?;
+    // Checkouts of one user run one after another from here, so a concurrent request with the
+    // same key finds this one's order below once this one commits.
+    store::cart::lock(&mut tx, user_id).await?;
+    if let Some(earlier) = store::orders::find_by_idempotency_key(&mut *tx, user_id, &key).await? {
+        drop(tx);
+        return replay(&db, earlier, &fingerprint).await;
+    }
+    let lines = store::cart::lines(&mut *tx, user_id).await?;
+    let placement = Placement {
+        user_id,
+        shipping_address: request.shipping_address,
+        idempotency_key: key.clone(),
+        request_fingerprint: fingerprint.clone(),
+        payment_token: request.payment_token,
+    };
+    let order = NewOrder::place(lines.clone(), placement).map_err(|e| order_error(e, &lines))?;
+    match store::orders::insert_order(&mut *tx, &order).await {
+        Ok(()) => {}
+        // Only if the cart lock was bypassed somehow; the constraint still keeps one order per key.
+        Err(error) if is_constraint_violation(&error, "orders_user_idempotency_key") => {
+            drop(tx);
+            let earlier = store::orders::find_by_idempotency_key(&db, user_id, &key)
+                .await?
+                .ok_or_else(|| ApiError::Internal(error.into()))?;
+            return replay(&db, earlier, &fingerprint).await;
+        }
+        Err(error) => return Err(error.into()),
+    }
+    store::cart::clear(&mut tx, user_id).await?;
+    events::order_placed(&mut tx, &order, Cause::new_flow()).await?;
+    tx.commit().await?;
+
+    let placed = store::orders::find(&db, order.id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("order {} vanished", order.id)))?;
+    let location = HeaderValue::from_str(&format!("/api/orders/{}", order.id)).expect("a path is a header value");
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(OrderView::from(placed)),
+    )
+        .into_response())
+}
+
+/// Cancel one of the caller's orders.
+///
+/// A pending or confirmed order can be cancelled; its stock goes back. Cancelling an order
+/// that is already cancelled or rejected is a 409.
+#[utoipa::path(post, path = "/api/orders/{id}/cancel", tag = "orders", security(("identity" = [])),
+    params(("id" = Uuid, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "The cancelled order", body = OrderView),
+        (status = 401, response = shop_platform::openapi::Unauthorized),
+        (status = 404, response = shop_platform::openapi::NotFound),
+        (status = 409, response = shop_platform::openapi::Conflict),
+    ))]
+pub(super) async fn cancel_order(
+    State(db): State<PgPool>,
+    Caller(identity): Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<OrderView>> {
+    let transition = Transition::Cancel(CancelReason::Customer);
+    let mut tx = db.begin().await?;
+    let order = store::orders::lock(&mut tx, id)
+        .await?
+        .filter(|order| order.user_id == identity.user_id)
+        .ok_or(ApiError::NotFound("order"))?;
+    if !transition.applies_to(order.status) {
+        return Err(ApiError::Conflict(format!(
+            "the order is {} and cannot be cancelled",
+            order.status
+        )));
+    }
+    events::settle(&mut tx, id, &transition, Cause::new_flow()).await?;
+    tx.commit().await?;
+    let cancelled = store::orders::find(&db, id).await?.ok_or(ApiError::NotFound("order"))?;
+    Ok(Json(cancelled.into()))
 }

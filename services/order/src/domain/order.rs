@@ -6,12 +6,12 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shop_contracts::Money;
+use shop_contracts::{Money, events::RejectedLine};
 use shop_platform::bounded_text;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{cart::CartLine, quantity::Quantity};
+use super::{cart::CartLine, payment::PaymentToken, quantity::Quantity};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -48,10 +48,32 @@ impl fmt::Display for OrderStatus {
     }
 }
 
-bounded_text!(
-    /// The client's key that makes placing an order safe to retry.
-    pub IdempotencyKey, 1, 128
-);
+/// The client's key that makes placing an order safe to retry: 1 to 255 visible ASCII
+/// characters (no spaces), taken as sent.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be 1 to {} visible ASCII characters, without spaces", IdempotencyKey::MAX)]
+pub struct InvalidIdempotencyKey;
+
+impl IdempotencyKey {
+    pub const MAX: usize = 255;
+
+    pub fn parse(key: &str) -> Result<Self, InvalidIdempotencyKey> {
+        let visible = |b: u8| b.is_ascii_graphic();
+        if (1..=Self::MAX).contains(&key.len()) && key.bytes().all(visible) {
+            Ok(Self(key.to_owned()))
+        } else {
+            Err(InvalidIdempotencyKey)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 bounded_text!(pub RecipientName, 1, 100);
 bounded_text!(pub AddressLine, 1, 200);
 bounded_text!(pub City, 1, 100);
@@ -126,6 +148,8 @@ pub struct NewOrder {
     pub idempotency_key: IdempotencyKey,
     /// Identifies the request body, so a reused idempotency key with another body is caught.
     pub request_fingerprint: String,
+    /// What the payment step charges once the stock is reserved.
+    pub payment_token: PaymentToken,
     pub placed_at: DateTime<Utc>,
 }
 
@@ -148,6 +172,7 @@ pub struct Placement {
     pub shipping_address: ShippingAddress,
     pub idempotency_key: IdempotencyKey,
     pub request_fingerprint: String,
+    pub payment_token: PaymentToken,
 }
 
 impl NewOrder {
@@ -190,8 +215,102 @@ impl NewOrder {
             shipping_address: placement.shipping_address,
             idempotency_key: placement.idempotency_key,
             request_fingerprint: placement.request_fingerprint,
+            payment_token: placement.payment_token,
             placed_at: Utc::now(),
         })
+    }
+}
+
+/// Why an order was cancelled, as its history and its `order.cancelled` event say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelReason {
+    /// The customer asked.
+    Customer,
+    /// The payment step declined the order's payment token.
+    PaymentDeclined,
+    /// Stock and payment did not settle the order before the pending deadline.
+    Timeout,
+}
+
+impl CancelReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "customer_cancelled",
+            Self::PaymentDeclined => "payment_declined",
+            Self::Timeout => "timeout",
+        }
+    }
+}
+
+/// A change of a placed order's status. Each applies only from certain statuses, so a
+/// repeated or late event, a second request or a race between them changes nothing twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    /// Stock is reserved and the payment was approved.
+    Confirm,
+    Cancel(CancelReason),
+    /// Stock could not be reserved; the reason says for which products.
+    Reject {
+        reason: String,
+    },
+}
+
+impl Transition {
+    /// The history reason of a confirmation.
+    pub const PAYMENT_APPROVED: &'static str = "payment_approved";
+
+    /// The status the order ends up in.
+    pub fn target(&self) -> OrderStatus {
+        match self {
+            Self::Confirm => OrderStatus::Confirmed,
+            Self::Cancel(_) => OrderStatus::Cancelled,
+            Self::Reject { .. } => OrderStatus::Rejected,
+        }
+    }
+
+    /// The statuses the order must be in for this transition to apply. Only the customer may
+    /// cancel a confirmed order; everything else settles pending orders only.
+    pub fn allowed_from(&self) -> &'static [OrderStatus] {
+        match self {
+            Self::Cancel(CancelReason::Customer) => &[OrderStatus::Pending, OrderStatus::Confirmed],
+            _ => &[OrderStatus::Pending],
+        }
+    }
+
+    pub fn applies_to(&self, status: OrderStatus) -> bool {
+        self.allowed_from().contains(&status)
+    }
+
+    /// Why the order moved, as its status history records it.
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::Confirm => Self::PAYMENT_APPROVED,
+            Self::Cancel(reason) => reason.as_str(),
+            Self::Reject { reason } => reason,
+        }
+    }
+}
+
+/// The reason of a rejection: every product that could not be reserved and why, named as the
+/// order names it (`names` holds the order's `(product id, product name)` pairs).
+pub fn rejection_reason(rejected: &[RejectedLine], names: &[(Uuid, String)]) -> String {
+    let products: Vec<String> = rejected
+        .iter()
+        .map(|line| {
+            let product = match names.iter().find(|(id, _)| *id == line.product_id) {
+                Some((id, name)) => format!("{name} ({id})"),
+                None => line.product_id.to_string(),
+            };
+            format!(
+                "{product}: {}, requested {}, available {}",
+                line.reason, line.requested, line.available
+            )
+        })
+        .collect();
+    if products.is_empty() {
+        "stock could not be reserved".to_owned()
+    } else {
+        format!("stock could not be reserved: {}", products.join("; "))
     }
 }
 
@@ -217,6 +336,7 @@ pub(crate) mod tests {
             shipping_address: address(),
             idempotency_key: IdempotencyKey::parse("key-1").unwrap(),
             request_fingerprint: "fingerprint".into(),
+            payment_token: PaymentToken::parse("tok_visa").unwrap(),
         }
     }
 
@@ -278,5 +398,101 @@ pub(crate) mod tests {
         let mut json = serde_json::to_value(address()).unwrap();
         json["floor"] = "3".into();
         assert!(serde_json::from_value::<ShippingAddress>(json).is_err());
+    }
+
+    #[test]
+    fn idempotency_keys_are_visible_ascii_up_to_255() {
+        assert!(IdempotencyKey::parse("a").is_ok());
+        assert!(IdempotencyKey::parse(&"k".repeat(255)).is_ok());
+        assert!(IdempotencyKey::parse("0191b3c4-7f1e-7a8b-9c2d-3e4f5a6b7c8d").is_ok());
+        assert_eq!(IdempotencyKey::parse(" key ").unwrap_err(), InvalidIdempotencyKey);
+        for bad in ["", "a b", "tab\there", "zoë", "new\nline", "\u{7f}"] {
+            assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn transitions_apply_only_from_the_statuses_they_settle() {
+        use OrderStatus::*;
+        let customer = Transition::Cancel(CancelReason::Customer);
+        let settling = [
+            Transition::Confirm,
+            Transition::Cancel(CancelReason::PaymentDeclined),
+            Transition::Cancel(CancelReason::Timeout),
+            Transition::Reject {
+                reason: "out of stock".into(),
+            },
+        ];
+        for transition in &settling {
+            assert!(transition.applies_to(Pending), "{transition:?}");
+            for settled in [Confirmed, Cancelled, Rejected] {
+                assert!(!transition.applies_to(settled), "{transition:?} from {settled}");
+            }
+        }
+        assert!(customer.applies_to(Pending));
+        assert!(customer.applies_to(Confirmed));
+        assert!(!customer.applies_to(Cancelled));
+        assert!(!customer.applies_to(Rejected));
+    }
+
+    #[test]
+    fn transitions_name_their_target_and_reason() {
+        let cases = [
+            (Transition::Confirm, OrderStatus::Confirmed, "payment_approved"),
+            (
+                Transition::Cancel(CancelReason::Customer),
+                OrderStatus::Cancelled,
+                "customer_cancelled",
+            ),
+            (
+                Transition::Cancel(CancelReason::PaymentDeclined),
+                OrderStatus::Cancelled,
+                "payment_declined",
+            ),
+            (
+                Transition::Cancel(CancelReason::Timeout),
+                OrderStatus::Cancelled,
+                "timeout",
+            ),
+            (
+                Transition::Reject {
+                    reason: "no stock".into(),
+                },
+                OrderStatus::Rejected,
+                "no stock",
+            ),
+        ];
+        for (transition, target, reason) in cases {
+            assert_eq!((transition.target(), transition.reason()), (target, reason));
+        }
+    }
+
+    #[test]
+    fn rejection_reasons_name_every_rejected_product() {
+        let (mug, gone) = (Uuid::now_v7(), Uuid::now_v7());
+        let rejected = [
+            RejectedLine {
+                product_id: mug,
+                requested: 3,
+                available: 1,
+                reason: "out_of_stock".into(),
+            },
+            RejectedLine {
+                product_id: gone,
+                requested: 1,
+                available: 0,
+                reason: "unknown_product".into(),
+            },
+        ];
+        let reason = rejection_reason(&rejected, &[(mug, "Blue mug".into())]);
+        assert_eq!(
+            reason,
+            format!(
+                "stock could not be reserved: Blue mug ({mug}): out_of_stock, requested 3, available 1; \
+                 {gone}: unknown_product, requested 1, available 0"
+            )
+        );
+        assert_eq!(rejection_reason(&[], &[]), "stock could not be reserved");
     }
 }

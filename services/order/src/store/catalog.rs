@@ -1,5 +1,5 @@
 //! The product replica. [`apply_snapshot`] is its only writer, whoever delivers the
-//! snapshots (the catalog sync today, product events later); carts read prices from it.
+//! snapshots (the start-up catalog sync, product events); carts read prices from it.
 
 use shop_contracts::catalog::ProductSnapshot;
 use sqlx::PgExecutor;

@@ -1,11 +1,15 @@
-//! Orders, their lines and their status history.
+//! Orders, their lines and their status history. An order's status changes only through
+//! [`apply_transition`], which also records the change in the history.
 
 use chrono::{DateTime, Utc};
 use shop_contracts::Money;
-use sqlx::{Acquire, PgExecutor, PgPool, Postgres, types::Json};
+use sqlx::{Acquire, PgConnection, PgExecutor, PgPool, Postgres, types::Json};
 use uuid::Uuid;
 
-use crate::domain::order::{NewOrder, OrderLine, OrderStatus, ShippingAddress, StatusChange};
+use crate::domain::{
+    order::{IdempotencyKey, NewOrder, OrderLine, OrderStatus, ShippingAddress, StatusChange, Transition},
+    payment::PaymentToken,
+};
 
 /// Stores a new order with its lines and the first entry of its history, all or nothing.
 /// Inside a caller's transaction (with the event it publishes, say) it joins that one.
@@ -16,8 +20,8 @@ pub async fn insert_order<'c>(db: impl Acquire<'c, Database = Postgres>, order: 
     let mut tx = db.begin().await?;
     sqlx::query(
         "INSERT INTO orders (id, user_id, status, currency, total_minor, shipping_address,
-                             idempotency_key, request_fingerprint, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+                             idempotency_key, request_fingerprint, payment_token, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
     )
     .bind(order.id)
     .bind(order.user_id)
@@ -27,6 +31,7 @@ pub async fn insert_order<'c>(db: impl Acquire<'c, Database = Postgres>, order: 
     .bind(Json(&order.shipping_address))
     .bind(order.idempotency_key.as_str())
     .bind(&order.request_fingerprint)
+    .bind(order.payment_token.as_str())
     .bind(order.placed_at)
     .execute(&mut *tx)
     .await?;
@@ -237,4 +242,125 @@ async fn lines(db: impl PgExecutor<'_>, order_id: Uuid, currency: &str) -> sqlx:
         })
     })
     .collect()
+}
+
+/// The order a user placed with an idempotency key, and the fingerprint of the request
+/// that placed it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KeyedOrder {
+    pub id: Uuid,
+    pub request_fingerprint: String,
+}
+
+pub async fn find_by_idempotency_key(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    key: &IdempotencyKey,
+) -> sqlx::Result<Option<KeyedOrder>> {
+    sqlx::query_as::<_, KeyedOrder>(
+        "SELECT id, request_fingerprint FROM orders WHERE user_id = $1 AND idempotency_key = $2",
+    )
+    .bind(user_id)
+    .bind(key.as_str())
+    .fetch_optional(db)
+    .await
+}
+
+/// What deciding an order's next status needs to know about it.
+#[derive(Debug, Clone)]
+pub struct OrderState {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub status: OrderStatus,
+    pub payment_token: PaymentToken,
+}
+
+#[derive(sqlx::FromRow)]
+struct StateRow {
+    id: Uuid,
+    user_id: Uuid,
+    status: String,
+    payment_token: String,
+}
+
+/// The order's current state, locked until the transaction ends so that no other change
+/// interleaves with the one about to be decided.
+pub async fn lock(tx: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<OrderState>> {
+    sqlx::query_as::<_, StateRow>("SELECT id, user_id, status, payment_token FROM orders WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(tx)
+        .await?
+        .map(|row| {
+            Ok(OrderState {
+                id: row.id,
+                user_id: row.user_id,
+                status: super::status(&row.status)?,
+                payment_token: PaymentToken::parse(&row.payment_token)
+                    .map_err(|e| super::decode_error(format!("stored payment token: {e}")))?,
+            })
+        })
+        .transpose()
+}
+
+/// An order that has just changed status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct Transitioned {
+    pub user_id: Uuid,
+    /// The order's version after the change: the `aggregate_version` of its event.
+    pub version: i64,
+}
+
+/// Moves the order to `transition`'s target status and records it in the history at `at`, if
+/// the order is in a status the transition applies to; `None` (and no change) otherwise.
+pub async fn apply_transition(
+    tx: &mut PgConnection,
+    id: Uuid,
+    transition: &Transition,
+    at: DateTime<Utc>,
+) -> sqlx::Result<Option<Transitioned>> {
+    let target = transition.target();
+    let from: Vec<&str> = transition.allowed_from().iter().map(|s| s.as_str()).collect();
+    let Some(changed) = sqlx::query_as::<_, Transitioned>(
+        "UPDATE orders SET status = $2, version = version + 1, updated_at = $4
+         WHERE id = $1 AND status = ANY($3)
+         RETURNING user_id, version",
+    )
+    .bind(id)
+    .bind(target.as_str())
+    .bind(&from)
+    .bind(at)
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(None);
+    };
+    sqlx::query("INSERT INTO order_status_history (order_id, status, reason, occurred_at) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(target.as_str())
+        .bind(transition.reason())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    Ok(Some(changed))
+}
+
+/// Up to `limit` orders pending since before `placed_before`, oldest first, locked. Orders
+/// another transaction holds are skipped, so several sweepers never wait for each other.
+pub async fn lock_overdue(tx: &mut PgConnection, placed_before: DateTime<Utc>, limit: i64) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT id FROM orders WHERE status = 'pending' AND created_at < $1
+         ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(placed_before)
+    .bind(limit)
+    .fetch_all(tx)
+    .await
+}
+
+/// The order's `(product id, product name)` pairs, in line order.
+pub async fn product_names(db: impl PgExecutor<'_>, order_id: Uuid) -> sqlx::Result<Vec<(Uuid, String)>> {
+    sqlx::query_as("SELECT product_id, product_name FROM order_items WHERE order_id = $1 ORDER BY line_no")
+        .bind(order_id)
+        .fetch_all(db)
+        .await
 }

@@ -9,7 +9,7 @@ use shop_testkit::{Actor, TestApp};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{cart_lines, carts, place_order, product};
+use crate::helpers::{address, cart_lines, carts, order_counts, place_order, product, status};
 
 fn add(product_id: Uuid, quantity: i64) -> Value {
     json!({"product_id": product_id, "quantity": quantity})
@@ -35,9 +35,12 @@ async fn every_endpoint_needs_a_valid_identity(db: PgPool) {
     app.post("/api/cart/items", &alice, add(mug.id, 1)).await.expect(200);
     let order = place_order(&db, alice.user_id(), &[(&mug, 1)]).await;
     let before = carts(&db).await;
+    let orders_before = order_counts(&db).await;
 
     let item = format!("/api/cart/items/{}", mug.id);
     let order_path = format!("/api/orders/{}", order.id);
+    let cancel_path = format!("/api/orders/{}/cancel", order.id);
+    let checkout = json!({"shipping_address": address(), "payment_token": "tok_visa"});
     let endpoints: Vec<(Method, &str, Option<Value>)> = vec![
         (Method::GET, "/api/cart", None),
         (Method::DELETE, "/api/cart", None),
@@ -46,6 +49,8 @@ async fn every_endpoint_needs_a_valid_identity(db: PgPool) {
         (Method::DELETE, &item, None),
         (Method::GET, "/api/orders", None),
         (Method::GET, &order_path, None),
+        (Method::POST, "/api/orders", Some(checkout)),
+        (Method::POST, &cancel_path, None),
     ];
     for actor in nobodies() {
         for (method, path, body) in &endpoints {
@@ -56,6 +61,8 @@ async fn every_endpoint_needs_a_valid_identity(db: PgPool) {
     }
 
     assert_eq!(carts(&db).await, before);
+    assert_eq!(order_counts(&db).await, orders_before);
+    assert_eq!(status(&db, order.id).await, "pending");
 }
 
 #[sqlx::test(migrations = "../../migrations/order")]

@@ -1,5 +1,6 @@
-//! Products in the replica, orders placed through the store, a look at the database, and a
-//! stand-in for the product service's catalog feed.
+//! Products in the replica, carts and orders (through the store or over HTTP), a look at the
+//! database and its outbox, handlers run the way the consumer runs them, and a stand-in for
+//! the product service's catalog feed.
 
 use std::{
     collections::HashMap,
@@ -12,16 +13,22 @@ use order_service::{
     domain::{
         cart::{CartLine, Product},
         order::{IdempotencyKey, NewOrder, Placement, ShippingAddress},
+        payment::PaymentToken,
         quantity::Quantity,
     },
     store,
 };
-use serde_json::json;
+use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use serde_json::{Value, json};
 use shop_contracts::{
     Currency, Money,
     catalog::{CATALOG_FEED_PATH, CatalogPage, ProductSnapshot},
+    events::{Cause, Envelope, Event},
+    identity::IDENTITY_HEADER,
 };
+use shop_messaging::Handler;
 use shop_platform::config::ServiceUrl;
+use shop_testkit::{Actor, TestApp, TestResponse};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -72,8 +79,18 @@ pub fn address() -> ShippingAddress {
     .unwrap()
 }
 
-/// An order placed the way checkout places one.
+/// An order placed the way checkout places one (without its `order.placed` event).
 pub async fn place_order(db: &PgPool, user_id: Uuid, items: &[(&ProductSnapshot, i64)]) -> NewOrder {
+    place_order_paying(db, user_id, items, "tok_visa").await
+}
+
+/// [`place_order`] with the payment token the payment step will charge.
+pub async fn place_order_paying(
+    db: &PgPool,
+    user_id: Uuid,
+    items: &[(&ProductSnapshot, i64)],
+    payment_token: &str,
+) -> NewOrder {
     let lines = items
         .iter()
         .map(|(snapshot, quantity)| CartLine {
@@ -92,6 +109,7 @@ pub async fn place_order(db: &PgPool, user_id: Uuid, items: &[(&ProductSnapshot,
         shipping_address: address(),
         idempotency_key: IdempotencyKey::parse(&Uuid::now_v7().to_string()).unwrap(),
         request_fingerprint: "test".into(),
+        payment_token: PaymentToken::parse(payment_token).unwrap(),
     };
     let order = NewOrder::place(lines, placement).unwrap();
     store::orders::insert_order(db, &order).await.unwrap();
@@ -161,4 +179,130 @@ pub async fn catalog_feed(pages: Vec<CatalogPage>) -> (ServiceUrl, Requests) {
         }),
     );
     (serve(router).await, requests)
+}
+
+/// A checkout body shipping to [`address`] and paying with `payment_token`.
+pub fn checkout_body(payment_token: &str) -> Value {
+    json!({"shipping_address": address(), "payment_token": payment_token})
+}
+
+/// Puts `items` into the actor's cart over HTTP.
+pub async fn fill_cart(app: &TestApp, actor: &Actor, items: &[(&ProductSnapshot, i64)]) {
+    for (product, quantity) in items {
+        let body = json!({"product_id": product.id, "quantity": quantity});
+        app.post("/api/cart/items", actor, body).await.expect(200);
+    }
+}
+
+/// `POST /api/orders` with an `Idempotency-Key` header (or none): the response and its headers.
+pub async fn checkout(app: &TestApp, actor: &Actor, key: Option<&str>, body: &Value) -> (TestResponse, HeaderMap) {
+    let mut request = reqwest::Client::new()
+        .post(app.url("/api/orders"))
+        .header(CONTENT_TYPE, "application/json")
+        .body(serde_json::to_vec(body).unwrap());
+    if let Actor::User(identity) = actor {
+        let token = shop_testkit::identity_key().mint(identity, chrono::Duration::minutes(5));
+        request = request.header(IDENTITY_HEADER, token);
+    }
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    let response = request.send().await.unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (
+        TestResponse {
+            status,
+            content_type,
+            body,
+        },
+        headers,
+    )
+}
+
+/// Fills the actor's cart with `items` and checks out: the placed order as the API shows it.
+pub async fn checked_out(
+    app: &TestApp,
+    actor: &Actor,
+    items: &[(&ProductSnapshot, i64)],
+    payment_token: &str,
+) -> Value {
+    fill_cart(app, actor, items).await;
+    let key = Uuid::now_v7().to_string();
+    checkout(app, actor, Some(&key), &checkout_body(payment_token))
+        .await
+        .0
+        .expect(201)
+}
+
+/// Every event in the outbox, oldest first.
+pub async fn outbox(db: &PgPool) -> Vec<Envelope> {
+    sqlx::query_scalar::<_, sqlx::types::Json<Envelope>>("SELECT envelope FROM outbox ORDER BY id")
+        .fetch_all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|envelope| envelope.0)
+        .collect()
+}
+
+/// Row counts of `(orders, order_items, order_status_history, outbox)`.
+pub async fn order_counts(db: &PgPool) -> (i64, i64, i64, i64) {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM order_items),
+                (SELECT count(*) FROM order_status_history), (SELECT count(*) FROM outbox)",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap()
+}
+
+/// The order's status in the database.
+pub async fn status(db: &PgPool, order_id: Uuid) -> String {
+    sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
+        .bind(order_id)
+        .fetch_one(db)
+        .await
+        .unwrap()
+}
+
+/// The order's status history as `(status, reason)`, oldest first.
+pub async fn history(db: &PgPool, order_id: Uuid) -> Vec<(String, Option<String>)> {
+    sqlx::query_as("SELECT status, reason FROM order_status_history WHERE order_id = $1 ORDER BY id")
+        .bind(order_id)
+        .fetch_all(db)
+        .await
+        .unwrap()
+}
+
+/// An event as another service publishes it, starting a new flow.
+pub fn event<E: Event>(source: &str, aggregate_id: Uuid, aggregate_version: i64, payload: &E) -> Envelope {
+    Envelope::new(source, aggregate_id, aggregate_version, payload, Cause::new_flow())
+}
+
+/// Runs `handler` on `event` in one transaction and commits, as the consumer does.
+pub async fn handle(db: &PgPool, handler: &impl Handler, event: &Envelope) -> anyhow::Result<()> {
+    let mut tx = db.begin().await?;
+    handler.handle(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Polls `check` until it holds, for at most 30 seconds.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

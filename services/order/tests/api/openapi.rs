@@ -15,7 +15,9 @@ async fn every_endpoint_is_documented_as_protected(db: PgPool) {
         ("/api/cart/items/{product_id}", "patch"),
         ("/api/cart/items/{product_id}", "delete"),
         ("/api/orders", "get"),
+        ("/api/orders", "post"),
         ("/api/orders/{id}", "get"),
+        ("/api/orders/{id}/cancel", "post"),
     ];
     for (path, method) in operations {
         let operation = &doc["paths"][path][method];

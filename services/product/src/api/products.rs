@@ -3,7 +3,12 @@
 use axum::{extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shop_contracts::{Currency, Money, catalog::ProductSnapshot};
+use shop_contracts::{
+    Currency, Money,
+    catalog::ProductSnapshot,
+    events::{Cause, Envelope},
+};
+use shop_messaging::outbox;
 use shop_platform::{
     Admin, ApiError, ApiResult, Json, Path, Query, ResultExt, openapi as responses,
     pagination::{self, decode_cursor, encode_cursor},
@@ -18,6 +23,7 @@ use crate::{
         category::CategorySlug,
         product::{AdjustmentReason, Description, ImageUrl, Price, ProductName, Sku, Sort, StockDelta, StockLevel},
     },
+    events,
     store::{
         categories,
         products::{self, InventoryRow, Listing, NewProduct, Position, ProductChanges, ProductRow, StockChange},
@@ -106,10 +112,13 @@ impl TryFrom<ProductRow> for ProductSnapshot {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InventoryView {
     pub product_id: Uuid,
+    /// In the warehouse, reserved units included.
     pub on_hand: i32,
     /// Held by checkouts in progress.
     pub reserved: i32,
     pub available: i32,
+    /// Shipped out by confirmed orders (no longer on hand).
+    pub sold: i32,
 }
 
 impl From<InventoryRow> for InventoryView {
@@ -119,6 +128,7 @@ impl From<InventoryRow> for InventoryView {
             on_hand: row.on_hand,
             reserved: row.reserved,
             available: row.on_hand - row.reserved,
+            sold: row.sold,
         }
     }
 }
@@ -207,12 +217,8 @@ async fn list_products(State(db): State<PgPool>, Query(params): Query<ListParams
     params(("id" = Uuid, Path, description = "Product id")),
     responses((status = 200, body = ProductView), (status = 404, response = responses::NotFound)))]
 async fn get_product(State(db): State<PgPool>, Path(id): Path<Uuid>) -> ApiResult<Json<ProductView>> {
-    product_view(&db, id).await.map(Json)
-}
-
-async fn product_view(db: &PgPool, id: Uuid) -> ApiResult<ProductView> {
-    let row = products::find(db, id).await?.ok_or(ApiError::NotFound("product"))?;
-    Ok(row.try_into()?)
+    let row = products::find(&db, id).await?.ok_or(ApiError::NotFound("product"))?;
+    Ok(Json(row.try_into()?))
 }
 
 async fn category_id(db: &PgPool, slug: &CategorySlug) -> ApiResult<Uuid> {
@@ -269,8 +275,36 @@ async fn create_product(
     .on_constraint("products_sku_key", || {
         ApiError::Conflict(format!("a product with SKU {} already exists", new.sku.as_str()))
     })?;
+    let row = products::find(&mut *tx, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("product vanished"))?;
+    outbox::enqueue(
+        &mut tx,
+        &events::product_created(row.clone().try_into()?, Cause::new_flow()),
+    )
+    .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(product_view(&db, id).await?)))
+    Ok((StatusCode::CREATED, Json(row.try_into()?)))
+}
+
+/// Applies `changes` and, if they changed anything, publishes the new snapshot as `event`
+/// in the same transaction.
+async fn change_product(
+    db: &PgPool,
+    id: Uuid,
+    changes: ProductChanges<'_>,
+    event: fn(ProductSnapshot, Cause) -> Envelope,
+) -> ApiResult<Json<ProductView>> {
+    let mut tx = db.begin().await?;
+    let changed = products::update(&mut *tx, id, changes).await?;
+    let row = products::find(&mut *tx, id)
+        .await?
+        .ok_or(ApiError::NotFound("product"))?;
+    if changed {
+        outbox::enqueue(&mut tx, &event(row.clone().try_into()?, Cause::new_flow())).await?;
+    }
+    tx.commit().await?;
+    Ok(Json(row.try_into()?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -318,8 +352,7 @@ async fn update_product(
         image_url: patch.image_url.as_ref(),
         ..Default::default()
     };
-    products::update(&db, id, changes).await?;
-    product_view(&db, id).await.map(Json)
+    change_product(&db, id, changes, events::product_updated).await
 }
 
 /// Stop selling a product: it disappears from listings; existing orders keep it (administrators).
@@ -333,16 +366,11 @@ async fn update_product(
         (status = 404, response = responses::NotFound),
     ))]
 async fn deactivate_product(State(db): State<PgPool>, _: Admin, Path(id): Path<Uuid>) -> ApiResult<Json<ProductView>> {
-    products::update(
-        &db,
-        id,
-        ProductChanges {
-            active: Some(false),
-            ..Default::default()
-        },
-    )
-    .await?;
-    product_view(&db, id).await.map(Json)
+    let changes = ProductChanges {
+        active: Some(false),
+        ..Default::default()
+    };
+    change_product(&db, id, changes, events::product_deactivated).await
 }
 
 /// Set a product's price (administrators).
@@ -363,19 +391,14 @@ async fn set_price(
     Path(id): Path<Uuid>,
     Json(price): Json<Price>,
 ) -> ApiResult<Json<ProductView>> {
-    products::update(
-        &db,
-        id,
-        ProductChanges {
-            price: Some(price.money()),
-            ..Default::default()
-        },
-    )
-    .await?;
-    product_view(&db, id).await.map(Json)
+    let changes = ProductChanges {
+        price: Some(price.money()),
+        ..Default::default()
+    };
+    change_product(&db, id, changes, events::product_updated).await
 }
 
-/// Stock on hand, reserved and available (administrators).
+/// Stock on hand, reserved, available and sold (administrators).
 #[utoipa::path(get, path = "/api/products/{id}/inventory", tag = "products",
     params(("id" = Uuid, Path, description = "Product id")),
     security(("identity" = [])),
@@ -430,6 +453,7 @@ async fn adjust_stock(
     .await?;
     match change {
         StockChange::Applied(row) => {
+            outbox::enqueue(&mut tx, &events::inventory_adjusted(&row, Cause::new_flow())).await?;
             tx.commit().await?;
             Ok(Json(row.into()))
         }

@@ -3,3 +3,4 @@
 
 pub mod categories;
 pub mod products;
+pub mod reservations;

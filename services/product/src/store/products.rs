@@ -6,7 +6,10 @@ use shop_contracts::Money;
 use sqlx::{PgExecutor, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use crate::domain::product::{Description, ImageUrl, ProductName, Sku, Sort, StockLevel};
+use crate::domain::{
+    product::{Description, ImageUrl, ProductName, Sku, Sort, StockLevel},
+    reservation::Levels,
+};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProductRow {
@@ -144,6 +147,14 @@ pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<Prod
         .await
 }
 
+/// The given products, in id order.
+pub async fn find_all(db: impl PgExecutor<'_>, ids: &[Uuid]) -> sqlx::Result<Vec<ProductRow>> {
+    sqlx::query_as(&format!("{SELECT} WHERE p.id = ANY($1) ORDER BY p.id"))
+        .bind(ids)
+        .fetch_all(db)
+        .await
+}
+
 /// Every product, inactive ones included, in id order: the feed replicas are built from.
 pub async fn feed(db: impl PgExecutor<'_>, after: Option<Uuid>, limit: u32) -> sqlx::Result<Vec<ProductRow>> {
     sqlx::query_as(&format!(
@@ -203,8 +214,9 @@ pub struct ProductChanges<'a> {
 
 /// Applies the given changes and bumps the version — unless nothing would actually change,
 /// so repeating a request (deactivating twice, setting the same price) is not a new version.
-pub async fn update(db: impl PgExecutor<'_>, id: Uuid, changes: ProductChanges<'_>) -> sqlx::Result<()> {
-    sqlx::query(
+/// Returns whether it changed anything.
+pub async fn update(db: impl PgExecutor<'_>, id: Uuid, changes: ProductChanges<'_>) -> sqlx::Result<bool> {
+    let updated = sqlx::query(
         "UPDATE products SET
              name = COALESCE($2, name),
              description = COALESCE($3, description),
@@ -232,7 +244,7 @@ pub async fn update(db: impl PgExecutor<'_>, id: Uuid, changes: ProductChanges<'
     .bind(changes.active)
     .execute(db)
     .await?;
-    Ok(())
+    Ok(updated.rows_affected() == 1)
 }
 
 #[derive(Debug, Clone, Copy, sqlx::FromRow)]
@@ -240,10 +252,15 @@ pub struct InventoryRow {
     pub product_id: Uuid,
     pub on_hand: i32,
     pub reserved: i32,
+    pub sold: i32,
+    /// Bumped on every change to the levels.
+    pub version: i64,
 }
 
+const INVENTORY: &str = "product_id, on_hand, reserved, sold, version";
+
 pub async fn inventory(db: impl PgExecutor<'_>, product_id: Uuid) -> sqlx::Result<Option<InventoryRow>> {
-    sqlx::query_as("SELECT product_id, on_hand, reserved FROM inventory WHERE product_id = $1")
+    sqlx::query_as(&format!("SELECT {INVENTORY} FROM inventory WHERE product_id = $1"))
         .bind(product_id)
         .fetch_optional(db)
         .await
@@ -264,9 +281,9 @@ pub async fn adjust_stock(
     reason: &str,
     adjusted_by: Uuid,
 ) -> sqlx::Result<StockChange> {
-    let Some(current) = sqlx::query_as::<_, InventoryRow>(
-        "SELECT product_id, on_hand, reserved FROM inventory WHERE product_id = $1 FOR UPDATE",
-    )
+    let Some(current) = sqlx::query_as::<_, InventoryRow>(&format!(
+        "SELECT {INVENTORY} FROM inventory WHERE product_id = $1 FOR UPDATE"
+    ))
     .bind(product_id)
     .fetch_optional(&mut *tx)
     .await?
@@ -276,10 +293,10 @@ pub async fn adjust_stock(
     let Some(on_hand) = current.on_hand.checked_add(delta).filter(|n| *n >= current.reserved) else {
         return Ok(StockChange::BelowReserved(current));
     };
-    let updated = sqlx::query_as(
-        "UPDATE inventory SET on_hand = $2, updated_at = now() WHERE product_id = $1
-         RETURNING product_id, on_hand, reserved",
-    )
+    let updated = sqlx::query_as(&format!(
+        "UPDATE inventory SET on_hand = $2, version = version + 1, updated_at = now() WHERE product_id = $1
+         RETURNING {INVENTORY}"
+    ))
     .bind(product_id)
     .bind(on_hand)
     .fetch_one(&mut *tx)
@@ -292,4 +309,50 @@ pub async fn adjust_stock(
         .execute(&mut *tx)
         .await?;
     Ok(StockChange::Applied(updated))
+}
+
+/// A product's stock as locked for a reservation.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct LockedStock {
+    pub product_id: Uuid,
+    pub active: bool,
+    pub on_hand: i32,
+    pub reserved: i32,
+}
+
+/// Locks the inventory rows of `product_ids` in product-id order, the same order in every
+/// transaction, so concurrent checkouts of overlapping products queue instead of deadlocking.
+/// Products that do not exist are missing from the result.
+pub async fn lock_stock(tx: &mut sqlx::PgConnection, product_ids: &[Uuid]) -> sqlx::Result<Vec<LockedStock>> {
+    sqlx::query_as(
+        "SELECT i.product_id, p.active, i.on_hand, i.reserved
+         FROM inventory i JOIN products p ON p.id = i.product_id
+         WHERE i.product_id = ANY($1)
+         ORDER BY i.product_id
+         FOR UPDATE OF i",
+    )
+    .bind(product_ids)
+    .fetch_all(tx)
+    .await
+}
+
+/// Adds each change to its product's levels and bumps the inventory version; lock the rows
+/// with [`lock_stock`] first. Returns the new levels in product-id order.
+pub async fn move_stock(tx: &mut sqlx::PgConnection, changes: &[(Uuid, Levels)]) -> sqlx::Result<Vec<InventoryRow>> {
+    let column = |f: fn(&Levels) -> i32| changes.iter().map(|(_, levels)| f(levels)).collect::<Vec<_>>();
+    let mut rows: Vec<InventoryRow> = sqlx::query_as(
+        "UPDATE inventory i SET on_hand = i.on_hand + c.on_hand, reserved = i.reserved + c.reserved,
+                                sold = i.sold + c.sold, version = i.version + 1, updated_at = now()
+         FROM UNNEST($1::uuid[], $2::int4[], $3::int4[], $4::int4[]) AS c(product_id, on_hand, reserved, sold)
+         WHERE i.product_id = c.product_id
+         RETURNING i.product_id, i.on_hand, i.reserved, i.sold, i.version",
+    )
+    .bind(changes.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+    .bind(column(|l| l.on_hand))
+    .bind(column(|l| l.reserved))
+    .bind(column(|l| l.sold))
+    .fetch_all(tx)
+    .await?;
+    rows.sort_by_key(|row| row.product_id);
+    Ok(rows)
 }

@@ -1,4 +1,5 @@
 use serde_json::{Value, json};
+use shop_contracts::events::Envelope;
 use shop_testkit::{Actor, TestApp};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -50,7 +51,7 @@ pub async fn count(db: &PgPool, table: &str) -> i64 {
 pub async fn snapshot(db: &PgPool) -> Vec<String> {
     sqlx::query_scalar(
         "SELECT concat_ws('|', p.sku, p.name, p.description, p.price_minor, p.currency, p.active, p.version,
-                          p.category_id, p.image_url, i.on_hand, i.reserved)
+                          p.category_id, p.image_url, i.on_hand, i.reserved, i.sold, i.version)
          FROM products p JOIN inventory i ON i.product_id = p.id ORDER BY p.sku",
     )
     .fetch_all(db)
@@ -60,4 +61,42 @@ pub async fn snapshot(db: &PgPool) -> Vec<String> {
 
 pub fn id(value: &Value) -> &str {
     value["id"].as_str().expect("an id")
+}
+
+/// Every event in the outbox, in the order it will be published. Also checks each row's
+/// columns agree with its envelope, as the relay relies on.
+pub async fn outbox(db: &PgPool) -> Vec<Envelope> {
+    let rows: Vec<(Uuid, String, sqlx::types::Json<Envelope>)> =
+        sqlx::query_as("SELECT event_id, subject, envelope FROM outbox ORDER BY id")
+            .fetch_all(db)
+            .await
+            .unwrap();
+    rows.into_iter()
+        .map(|(event_id, subject, envelope)| {
+            assert_eq!(event_id, envelope.id);
+            assert_eq!(subject, envelope.event_type);
+            assert_eq!(envelope.source, "product");
+            envelope.0
+        })
+        .collect()
+}
+
+/// Forgets the events written so far, so a test sees only those of what it does next.
+pub async fn clear_outbox(db: &PgPool) {
+    sqlx::query("DELETE FROM outbox").execute(db).await.unwrap();
+}
+
+/// The catalog feed's snapshot of a product, as JSON.
+pub async fn feed_snapshot(app: &TestApp, product_id: &str) -> Value {
+    let page = app
+        .get("/internal/catalog/products?limit=1000", &Actor::Anonymous)
+        .await
+        .expect(200);
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["id"] == product_id)
+        .cloned()
+        .expect("the product is in the feed")
 }

@@ -36,6 +36,7 @@ async fn duplicate_skus_conflict_whatever_their_case(db: PgPool) {
         .expect_problem(409, "conflict");
     assert_eq!(count(&db, "products").await, 1);
     assert_eq!(count(&db, "inventory").await, 1);
+    assert_eq!(count(&db, "outbox").await, 1);
 }
 
 async fn all_pages(app: &TestApp, query: &str) -> Vec<Value> {
@@ -178,6 +179,7 @@ async fn unknown_or_impossible_ids_are_404(db: PgPool) {
     .await
     .expect_problem(404, "not-found");
     assert_eq!(count(&db, "stock_adjustments").await, 0);
+    assert_eq!(count(&db, "outbox").await, 0);
 }
 
 #[sqlx::test(migrations = "../../migrations/product")]
@@ -281,6 +283,7 @@ async fn invalid_updates_are_refused_and_change_nothing(db: PgPool) {
         }
     }
     assert_eq!(snapshot(&db).await, before);
+    assert_eq!(count(&db, "outbox").await, 1, "only the product's creation");
 }
 
 #[sqlx::test(migrations = "../../migrations/product")]
@@ -337,6 +340,7 @@ async fn invalid_new_products_are_refused_and_nothing_is_written(db: PgPool) {
     }
     assert_eq!(count(&db, "products").await, 0);
     assert_eq!(count(&db, "inventory").await, 0);
+    assert_eq!(count(&db, "outbox").await, 0);
 }
 
 #[sqlx::test(migrations = "../../migrations/product")]
@@ -356,7 +360,7 @@ async fn stock_adjustments_are_applied_audited_and_never_go_negative(db: PgPool)
         .expect(200);
     assert_eq!(
         added,
-        json!({"product_id": id(&product), "on_hand": 15, "reserved": 0, "available": 15})
+        json!({"product_id": id(&product), "on_hand": 15, "reserved": 0, "available": 15, "sold": 0})
     );
     let removed = app
         .post(
@@ -388,6 +392,7 @@ async fn stock_adjustments_are_applied_audited_and_never_go_negative(db: PgPool)
     let inventory = app.get(&format!("{path}/inventory"), &admin()).await.expect(200);
     assert_eq!(inventory["on_hand"], 0);
     assert_eq!(count(&db, "stock_adjustments").await, 2);
+    assert_eq!(count(&db, "outbox").await, 3, "the creation and the two adjustments");
     let listed = app.get(&path, &Actor::Anonymous).await.expect(200);
     assert_eq!(listed["available"], 0);
 }
@@ -443,6 +448,7 @@ async fn only_admins_change_the_catalog(db: PgPool) {
     }
     assert_eq!(snapshot(&db).await, before);
     assert_eq!(count(&db, "stock_adjustments").await, 0);
+    assert_eq!(count(&db, "outbox").await, 1, "only the product's creation");
     // And the admin can do each of them.
     for (method, target, body) in writes {
         let response = app.send(method, &target, &admin(), body).await;

@@ -3,14 +3,18 @@
 use axum::{extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shop_contracts::Role;
+use shop_contracts::{
+    Role,
+    events::{Cause, Envelope, UserRegistered, UserUpdated},
+};
+use shop_messaging::outbox;
 use shop_platform::{Admin, ApiError, ApiResult, Caller, Json, Path, ResultExt};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
-    credentials,
+    SOURCE, credentials,
     domain::{DisplayName, Email, HashedPassword, Password, PasswordAttempt, user::DEFAULT_ROLE},
     store::users::{self, NewUser, UserRow},
 };
@@ -83,9 +87,21 @@ pub(super) async fn register(
         role: DEFAULT_ROLE,
         password_hash: &password_hash,
     };
-    let row = users::insert(&db, new_user)
+    let mut tx = db.begin().await?;
+    let row = users::insert(&mut *tx, new_user)
         .await
         .on_constraint(users::EMAIL_TAKEN, || ApiError::Conflict(EMAIL_TAKEN.into()))?;
+    let registered = UserRegistered {
+        user_id: row.id,
+        email: row.email.clone(),
+        display_name: row.display_name.clone(),
+    };
+    outbox::enqueue(
+        &mut tx,
+        &Envelope::new(SOURCE, row.id, row.version, &registered, Cause::new_flow()),
+    )
+    .await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(row.try_into()?)))
 }
 
@@ -144,9 +160,25 @@ pub(super) async fn update_me(
         Some((current, new)) => Some(change_password(&db, caller.user_id, current, new).await?),
         None => None,
     };
-    let row = users::update_profile(&db, caller.user_id, display_name.as_ref(), new_hash.as_ref())
+    let mut tx = db.begin().await?;
+    let before = users::lock_version(&mut *tx, caller.user_id)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
+    let row = users::update_profile(&mut *tx, caller.user_id, display_name.as_ref(), new_hash.as_ref())
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    if row.version != before {
+        let updated = UserUpdated {
+            user_id: row.id,
+            display_name: row.display_name.clone(),
+        };
+        outbox::enqueue(
+            &mut tx,
+            &Envelope::new(SOURCE, row.id, row.version, &updated, Cause::new_flow()),
+        )
+        .await?;
+    }
+    tx.commit().await?;
     Ok(Json(row.try_into()?))
 }
 

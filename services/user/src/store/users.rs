@@ -17,6 +17,7 @@ pub struct UserRow {
     pub display_name: String,
     pub role: String,
     pub created_at: DateTime<Utc>,
+    pub version: i64,
 }
 
 /// What signing in needs to know about an account.
@@ -40,7 +41,7 @@ pub async fn insert(db: impl PgExecutor<'_>, user: NewUser<'_>) -> sqlx::Result<
     sqlx::query_as::<_, UserRow>(
         "INSERT INTO users (id, email, display_name, role, password_hash)
          VALUES ($1, $2, $3, $4, $5)
-         RETURNING id, email, display_name, role, created_at",
+         RETURNING id, email, display_name, role, created_at, version",
     )
     .bind(Uuid::now_v7())
     .bind(user.email.as_str())
@@ -52,7 +53,7 @@ pub async fn insert(db: impl PgExecutor<'_>, user: NewUser<'_>) -> sqlx::Result<
 }
 
 pub async fn find(db: &PgPool, id: Uuid) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as::<_, UserRow>("SELECT id, email, display_name, role, created_at FROM users WHERE id = $1")
+    sqlx::query_as::<_, UserRow>("SELECT id, email, display_name, role, created_at, version FROM users WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
         .await
@@ -75,6 +76,15 @@ pub async fn lock(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<bool> {
     Ok(locked.is_some())
 }
 
+/// Locks the account row until the transaction ends and returns its version; `None` when
+/// there is no such account.
+pub async fn lock_version(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT version FROM users WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
 pub async fn credentials_by_email(db: &PgPool, email: &Email) -> sqlx::Result<Option<CredentialsRow>> {
     sqlx::query_as::<_, CredentialsRow>(
         "SELECT id, email, role, password_hash FROM users WHERE lower(email) = lower($1)",
@@ -91,10 +101,10 @@ pub async fn credentials_by_id(db: &PgPool, id: Uuid) -> sqlx::Result<Option<Cre
         .await
 }
 
-/// Sets whichever of the display name and password hash are given; `None` when there is no
-/// such account.
+/// Sets whichever of the display name and password hash are given, bumping the version when
+/// the display name changes; `None` when there is no such account.
 pub async fn update_profile(
-    db: &PgPool,
+    db: impl PgExecutor<'_>,
     id: Uuid,
     display_name: Option<&DisplayName>,
     password_hash: Option<&HashedPassword>,
@@ -103,9 +113,10 @@ pub async fn update_profile(
         "UPDATE users
          SET display_name = COALESCE($2, display_name),
              password_hash = COALESCE($3, password_hash),
+             version = version + CASE WHEN COALESCE($2, display_name) <> display_name THEN 1 ELSE 0 END,
              updated_at = now()
          WHERE id = $1
-         RETURNING id, email, display_name, role, created_at",
+         RETURNING id, email, display_name, role, created_at, version",
     )
     .bind(id)
     .bind(display_name.map(DisplayName::as_str))

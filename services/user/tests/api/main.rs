@@ -4,6 +4,7 @@
 mod addresses;
 mod authorization;
 mod credentials;
+mod events;
 mod helpers;
 mod openapi;
 mod seed;

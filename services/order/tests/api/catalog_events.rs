@@ -1,0 +1,180 @@
+//! The product replica from `product.*` events (the `order-catalog` consumer), and the
+//! start-up catch-up from the catalog feed that covers what is older than the event stream.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{Router, http::StatusCode, response::IntoResponse, routing::get};
+use order_service::{catalog_sync, events::catalog::CatalogHandler};
+use shop_contracts::{
+    catalog::{CATALOG_FEED_PATH, CatalogPage},
+    events::{ProductCreated, ProductDeactivated, ProductUpdated},
+};
+use shop_messaging::{EventBus, outbox::outgoing};
+use shop_testkit::TestBus;
+use sqlx::PgPool;
+
+use crate::helpers::{event, eventually, handle, next_version, replica, serve, snapshot};
+
+#[sqlx::test(migrations = "../../migrations/order")]
+async fn product_events_keep_the_replica_current(db: PgPool) {
+    let mug = snapshot(1000, "USD");
+    let cheaper = next_version(&mug, |p| p.price.amount_minor = 800);
+    let retired = next_version(&cheaper, |p| p.active = false);
+
+    handle(
+        &db,
+        &CatalogHandler,
+        &event("product", mug.id, 1, &ProductCreated { product: mug.clone() }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(replica(&db).await, [(mug.id, 1, 1000, true)]);
+    handle(
+        &db,
+        &CatalogHandler,
+        &event(
+            "product",
+            mug.id,
+            2,
+            &ProductUpdated {
+                product: cheaper.clone(),
+            },
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(replica(&db).await, [(mug.id, 2, 800, true)]);
+    handle(
+        &db,
+        &CatalogHandler,
+        &event("product", mug.id, 3, &ProductDeactivated { product: retired }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(replica(&db).await, [(mug.id, 3, 800, false)]);
+}
+
+#[sqlx::test(migrations = "../../migrations/order")]
+async fn stale_and_repeated_product_events_change_nothing(db: PgPool) {
+    let mug = snapshot(1000, "USD");
+    let v2 = next_version(&mug, |p| p.price.amount_minor = 800);
+    let v3 = next_version(&v2, |p| p.name = "Renamed".into());
+
+    // Out of order: the newest first, then the older ones, then the newest again.
+    for product in [&v3, &mug, &v2, &v3] {
+        let update = ProductUpdated {
+            product: product.clone(),
+        };
+        handle(
+            &db,
+            &CatalogHandler,
+            &event("product", mug.id, product.version, &update),
+        )
+        .await
+        .unwrap();
+    }
+
+    assert_eq!(replica(&db).await, [(mug.id, 3, 800, true)]);
+    let name: String = sqlx::query_scalar("SELECT name FROM product_replica")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(name, "Renamed");
+}
+
+#[sqlx::test(migrations = "../../migrations/order")]
+async fn malformed_product_events_fail_and_change_nothing(db: PgPool) {
+    let mut garbled = event(
+        "product",
+        uuid::Uuid::now_v7(),
+        1,
+        &ProductCreated {
+            product: snapshot(1, "USD"),
+        },
+    );
+    garbled.data = serde_json::json!({"product": {"id": "?"}});
+    assert!(handle(&db, &CatalogHandler, &garbled).await.is_err());
+    let mut future = event(
+        "product",
+        uuid::Uuid::now_v7(),
+        1,
+        &ProductCreated {
+            product: snapshot(1, "USD"),
+        },
+    );
+    future.schema_version = 9;
+    assert!(handle(&db, &CatalogHandler, &future).await.is_err());
+    assert!(replica(&db).await.is_empty());
+}
+
+#[sqlx::test(migrations = "../../migrations/order")]
+async fn the_catalog_consumer_applies_product_events_from_jetstream(db: PgPool) {
+    let bus = TestBus::jetstream().await;
+    let mug = snapshot(1000, "USD");
+    let cheaper = next_version(&mug, |p| p.price.amount_minor = 750);
+    let messaging = order_service::messaging(
+        bus.bus.clone(),
+        db.clone(),
+        bus.namespace.clone(),
+        Duration::from_secs(3600),
+    );
+
+    let created = event("product", mug.id, 1, &ProductCreated { product: mug.clone() });
+    let updated = event("product", mug.id, 2, &ProductUpdated { product: cheaper });
+    for envelope in [&created, &updated] {
+        bus.bus.publish(outgoing(&bus.namespace, envelope)).await.unwrap();
+    }
+
+    eventually("the replica has the updated product", || async {
+        replica(&db).await == [(mug.id, 2, 750, true)]
+    })
+    .await;
+    messaging.stop().await;
+}
+
+#[sqlx::test(migrations = "../../migrations/order")]
+async fn the_start_up_catch_up_waits_for_the_product_service(db: PgPool) {
+    let mug = snapshot(1000, "USD");
+    let page = CatalogPage {
+        items: vec![mug.clone()],
+        next_after: None,
+    };
+    let requests = Arc::new(AtomicUsize::new(0));
+    let seen = requests.clone();
+    // Unavailable for the first two requests, as a product service still starting would be.
+    let feed = serve(Router::new().route(
+        CATALOG_FEED_PATH,
+        get(move || {
+            let page = page.clone();
+            let attempt = seen.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if attempt < 2 {
+                    StatusCode::SERVICE_UNAVAILABLE.into_response()
+                } else {
+                    axum::Json(page).into_response()
+                }
+            }
+        }),
+    ))
+    .await;
+
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        catalog_sync::catch_up(db.clone(), catalog_sync::client().unwrap(), feed),
+    )
+    .await
+    .expect("the catch-up finishes once the feed answers");
+
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        3,
+        "one full read after two failures, then no more"
+    );
+    assert_eq!(replica(&db).await, [(mug.id, 1, 1000, true)]);
+}

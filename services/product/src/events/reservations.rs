@@ -1,0 +1,155 @@
+//! Consumer `product-inventory`: holds stock when an order is placed, makes it sold stock when
+//! the order is confirmed and puts it back when the order is cancelled. Each step is guarded
+//! by the reservation's current state (see [`reservation::step`]), so a repeated or late
+//! event changes nothing.
+
+use anyhow::Context;
+use shop_contracts::events::{
+    Cause, Envelope, Event, InventoryCommitted, InventoryRejected, InventoryReleased, InventoryReserved,
+    OrderCancelled, OrderConfirmed, OrderLine, OrderPlaced,
+};
+use shop_messaging::{ConsumerSpec, Handler, outbox};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{SOURCE, inventory_adjusted};
+use crate::{
+    domain::reservation::{self, OrderEvent, ReservationStatus, Step, Stock},
+    store::{products, reservations},
+};
+
+pub const CONSUMER: &str = "product-inventory";
+
+pub fn spec() -> ConsumerSpec {
+    ConsumerSpec::new(
+        CONSUMER,
+        &[OrderPlaced::TYPE, OrderConfirmed::TYPE, OrderCancelled::TYPE],
+    )
+}
+
+/// The handler of [`CONSUMER`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StockReservations;
+
+impl Handler for StockReservations {
+    async fn handle(&self, tx: &mut PgConnection, event: &Envelope) -> anyhow::Result<()> {
+        let (order_event, order_id, lines) = match event.event_type.as_str() {
+            OrderPlaced::TYPE => {
+                let placed = event.decode::<OrderPlaced>()?;
+                (OrderEvent::Placed, placed.order_id, placed.lines)
+            }
+            OrderConfirmed::TYPE => (
+                OrderEvent::Confirmed,
+                event.decode::<OrderConfirmed>()?.order_id,
+                Vec::new(),
+            ),
+            OrderCancelled::TYPE => (
+                OrderEvent::Cancelled,
+                event.decode::<OrderCancelled>()?.order_id,
+                Vec::new(),
+            ),
+            other => anyhow::bail!("{CONSUMER} does not handle {other} events"),
+        };
+        let current = reservations::status_for_update(&mut *tx, order_id).await?;
+        let cause = Cause::reacting_to(event);
+        match reservation::step(order_event, current) {
+            Step::Reserve => reserve(tx, order_id, &lines, cause).await,
+            step @ (Step::Commit | Step::Release | Step::Restock) => settle(tx, order_id, step, cause).await,
+            Step::Tombstone => Ok(reservations::insert(&mut *tx, order_id, ReservationStatus::Released).await?),
+            Step::Ignore => Ok(()),
+        }
+    }
+}
+
+/// Holds every line of a newly placed order, or nothing if any line cannot be held.
+async fn reserve(tx: &mut PgConnection, order_id: Uuid, placed: &[OrderLine], cause: Cause) -> anyhow::Result<()> {
+    let lines = reservation::merge_lines(placed);
+    let product_ids: Vec<Uuid> = lines.iter().map(|line| line.product_id).collect();
+    let stock: Vec<Stock> = products::lock_stock(&mut *tx, &product_ids)
+        .await?
+        .into_iter()
+        .map(|row| Stock {
+            product_id: row.product_id,
+            active: row.active,
+            available: row.on_hand - row.reserved,
+        })
+        .collect();
+    if let Err(rejected) = reservation::check(&lines, &stock) {
+        reservations::insert(&mut *tx, order_id, ReservationStatus::Rejected).await?;
+        let event = InventoryRejected {
+            order_id,
+            lines: rejected,
+        };
+        outbox::enqueue(
+            tx,
+            &Envelope::new(SOURCE, order_id, Step::Reserve.version(), &event, cause),
+        )
+        .await?;
+        return Ok(());
+    }
+    reservations::insert(&mut *tx, order_id, ReservationStatus::Held).await?;
+    let quantities = quantities(&lines)?;
+    reservations::insert_lines(&mut *tx, order_id, &quantities).await?;
+    let levels = move_stock(tx, &quantities, Step::Reserve).await?;
+    let event = InventoryReserved { order_id, lines };
+    outbox::enqueue(
+        tx,
+        &Envelope::new(SOURCE, order_id, Step::Reserve.version(), &event, cause),
+    )
+    .await?;
+    publish_levels(tx, &levels, cause).await
+}
+
+/// Commits or releases what a held (or, for a late cancellation, committed) reservation holds.
+async fn settle(tx: &mut PgConnection, order_id: Uuid, step: Step, cause: Cause) -> anyhow::Result<()> {
+    let lines = reservations::lines(&mut *tx, order_id).await?;
+    let quantities = quantities(&lines)?;
+    let product_ids: Vec<Uuid> = lines.iter().map(|line| line.product_id).collect();
+    products::lock_stock(&mut *tx, &product_ids).await?;
+    let levels = move_stock(tx, &quantities, step).await?;
+    let (status, envelope) = if step == Step::Commit {
+        let event = InventoryCommitted { order_id, lines };
+        (
+            ReservationStatus::Committed,
+            Envelope::new(SOURCE, order_id, step.version(), &event, cause),
+        )
+    } else {
+        let event = InventoryReleased { order_id, lines };
+        (
+            ReservationStatus::Released,
+            Envelope::new(SOURCE, order_id, step.version(), &event, cause),
+        )
+    };
+    reservations::set_status(&mut *tx, order_id, status).await?;
+    outbox::enqueue(tx, &envelope).await?;
+    publish_levels(tx, &levels, cause).await
+}
+
+fn quantities(lines: &[OrderLine]) -> anyhow::Result<Vec<(Uuid, i32)>> {
+    lines
+        .iter()
+        .map(|line| {
+            let quantity = i32::try_from(line.quantity).context("a reserved quantity exceeds the stock range")?;
+            Ok((line.product_id, quantity))
+        })
+        .collect()
+}
+
+async fn move_stock(
+    tx: &mut PgConnection,
+    quantities: &[(Uuid, i32)],
+    step: Step,
+) -> anyhow::Result<Vec<products::InventoryRow>> {
+    let changes: Vec<_> = quantities
+        .iter()
+        .map(|(id, quantity)| (*id, step.moves(*quantity)))
+        .collect();
+    Ok(products::move_stock(tx, &changes).await?)
+}
+
+async fn publish_levels(tx: &mut PgConnection, levels: &[products::InventoryRow], cause: Cause) -> anyhow::Result<()> {
+    for row in levels {
+        outbox::enqueue(&mut *tx, &inventory_adjusted(row, cause)).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! `shop bench-checkout`: places orders against a running system (`shop up`) and measures
+//! how long the checkout saga takes from `pending` to `confirmed`, using the timestamps the
+//! order service records in each order's status history, and the orders placed per second.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use chrono::{DateTime, Utc};
+use clap::Args;
+use serde::Deserialize;
+use serde_json::json;
+use shop_contracts::{Identity, Role, identity::IDENTITY_HEADER};
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Orders to place in all.
+    #[arg(long, default_value_t = 1000)]
+    pub orders: usize,
+    /// Customers checking out at the same time (each places its orders one after another).
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+}
+
+#[derive(Deserialize)]
+struct Order {
+    id: Uuid,
+    status: String,
+    history: Vec<StatusChange>,
+}
+
+#[derive(Deserialize)]
+struct StatusChange {
+    status: String,
+    occurred_at: DateTime<Utc>,
+}
+
+struct Target {
+    client: reqwest::Client,
+    product_url: String,
+    order_url: String,
+    key: shop_contracts::IdentityKey,
+}
+
+impl Target {
+    fn token(&self, user_id: Uuid, role: Role) -> String {
+        self.key
+            .mint(&Identity::new(user_id, vec![role]), chrono::Duration::hours(1))
+    }
+}
+
+pub async fn run(args: BenchArgs, configs: &crate::launcher::Configs) -> anyhow::Result<()> {
+    ensure!(
+        args.orders > 0 && args.concurrency > 0,
+        "--orders and --concurrency must be positive"
+    );
+    let target = std::sync::Arc::new(Target {
+        client: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?,
+        product_url: crate::launcher::base_url(configs.product.listen_addr),
+        order_url: crate::launcher::base_url(configs.order.listen_addr),
+        key: configs.user.service.identity_key.clone(),
+    });
+    let product_id = create_bench_product(&target, args.orders).await?;
+    println!(
+        "placing {} orders from {} concurrent customers…",
+        args.orders, args.concurrency
+    );
+
+    let started = Instant::now();
+    let mut workers = JoinSet::new();
+    for worker in 0..args.concurrency {
+        let share = args.orders / args.concurrency + usize::from(worker < args.orders % args.concurrency);
+        let target = target.clone();
+        workers.spawn(async move {
+            let customer = Uuid::now_v7();
+            let mut orders = Vec::with_capacity(share);
+            for _ in 0..share {
+                orders.push(checkout(&target, customer, product_id).await?);
+            }
+            anyhow::Ok(orders)
+        });
+    }
+    let mut orders = Vec::with_capacity(args.orders);
+    while let Some(result) = workers.join_next().await {
+        orders.extend(result??);
+    }
+    let elapsed = started.elapsed();
+    report(&orders, elapsed);
+    Ok(())
+}
+
+async fn create_bench_product(target: &Target, orders: usize) -> anyhow::Result<Uuid> {
+    let admin = target.token(Uuid::now_v7(), Role::Admin);
+    let category = target
+        .client
+        .post(format!("{}/api/categories", target.product_url))
+        .header(IDENTITY_HEADER, &admin)
+        .json(&json!({"slug": "benchmark", "name": "Benchmark"}))
+        .send()
+        .await
+        .context("cannot reach the product service; is `shop up` running?")?;
+    ensure!(
+        category.status().is_success() || category.status() == 409,
+        "cannot create the category: {}",
+        category.text().await?
+    );
+    let product: serde_json::Value = target
+        .client
+        .post(format!("{}/api/products", target.product_url))
+        .header(IDENTITY_HEADER, &admin)
+        .json(&json!({
+            "sku": format!("BENCH-{}", &Uuid::now_v7().simple().to_string()[20..]),
+            "name": "Benchmark widget",
+            "category": "benchmark",
+            "price": {"amount_minor": 100, "currency": "USD"},
+            "initial_stock": orders + 10,
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id: Uuid = product["id"].as_str().context("product without id")?.parse()?;
+    // The order service learns of it through product.created; wait until a cart accepts it.
+    let probe = target.token(Uuid::now_v7(), Role::Customer);
+    for _ in 0..200 {
+        let added = add_to_cart(target, &probe, id).await?;
+        if added {
+            return Ok(id);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("the order service never learned about the benchmark product")
+}
+
+async fn add_to_cart(target: &Target, token: &str, product_id: Uuid) -> anyhow::Result<bool> {
+    let response = target
+        .client
+        .post(format!("{}/api/cart/items", target.order_url))
+        .header(IDENTITY_HEADER, token)
+        .json(&json!({"product_id": product_id, "quantity": 1}))
+        .send()
+        .await?;
+    Ok(response.status().is_success())
+}
+
+/// Places one order and waits for the saga to finish it.
+async fn checkout(target: &Target, customer: Uuid, product_id: Uuid) -> anyhow::Result<Order> {
+    let token = target.token(customer, Role::Customer);
+    ensure!(
+        add_to_cart(target, &token, product_id).await?,
+        "could not add to the cart"
+    );
+    let placed: Order = target
+        .client
+        .post(format!("{}/api/orders", target.order_url))
+        .header(IDENTITY_HEADER, &token)
+        .header("Idempotency-Key", Uuid::now_v7().to_string())
+        .json(&json!({
+            "shipping_address": {"recipient": "Bench Mark", "line1": "1 Load Street", "city": "Testville",
+                                  "postal_code": "12345", "country": "US"},
+            "payment_token": "tok_benchmark",
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let url = format!("{}/api/orders/{}", target.order_url, placed.id);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let order: Order = target
+            .client
+            .get(&url)
+            .header(IDENTITY_HEADER, &token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        if order.status != "pending" {
+            return Ok(order);
+        }
+        ensure!(Instant::now() < deadline, "order {} still pending after 60 s", order.id);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn report(orders: &[Order], elapsed: Duration) {
+    let mut latencies: Vec<f64> = orders
+        .iter()
+        .filter_map(|order| {
+            let at = |status: &str| order.history.iter().find(|h| h.status == status).map(|h| h.occurred_at);
+            Some((at("confirmed")? - at("pending")?).num_microseconds()? as f64 / 1000.0)
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let confirmed = latencies.len();
+    let percentile = |p: f64| latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1];
+    println!();
+    println!("  orders placed       {}", orders.len());
+    println!("  confirmed           {confirmed}");
+    println!("  other outcomes      {}", orders.len() - confirmed);
+    println!("  wall time           {:.2} s", elapsed.as_secs_f64());
+    println!(
+        "  throughput          {:.1} orders/s (placed and finished)",
+        orders.len() as f64 / elapsed.as_secs_f64()
+    );
+    if confirmed > 0 {
+        println!(
+            "  placed → confirmed  p50 {:.1} ms   p90 {:.1} ms   p99 {:.1} ms   max {:.1} ms",
+            percentile(0.50),
+            percentile(0.90),
+            percentile(0.99),
+            latencies[confirmed - 1]
+        );
+    }
+}
