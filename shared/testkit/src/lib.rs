@@ -93,8 +93,26 @@ impl TestApp {
     }
 
     pub async fn send(&self, method: Method, path: &str, actor: &Actor, body: Option<Value>) -> TestResponse {
-        let body = body.map(|b| ("application/json", serde_json::to_vec(&b).expect("json")));
-        self.send_raw(method, path, actor, body).await
+        self.send_with_headers(method, path, actor, body, &[]).await
+    }
+
+    /// Like [`TestApp::send`], with extra request headers.
+    pub async fn send_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        actor: &Actor,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut request = self.request(method, path, actor);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        finish(request).await
     }
 
     /// Sends `body` verbatim with the given content type: for malformed-input tests.
@@ -105,32 +123,42 @@ impl TestApp {
         actor: &Actor,
         body: Option<(&str, Vec<u8>)>,
     ) -> TestResponse {
-        let mut request = self.client.request(method, self.url(path));
-        match actor {
-            Actor::Anonymous => {}
-            Actor::User(identity) => {
-                request = request.header(IDENTITY_HEADER, self.key.mint(identity, chrono::Duration::minutes(5)));
-            }
-            Actor::RawToken(token) => request = request.header(IDENTITY_HEADER, token),
-        }
+        let mut request = self.request(method, path, actor);
         if let Some((content_type, bytes)) = body {
             request = request.header(CONTENT_TYPE, content_type).body(bytes);
         }
-        let response = request.send().await.expect("request reaches the test server");
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let text = response.text().await.expect("response body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        TestResponse {
-            status,
-            content_type,
-            body,
+        finish(request).await
+    }
+
+    fn request(&self, method: Method, path: &str, actor: &Actor) -> reqwest::RequestBuilder {
+        let request = self.client.request(method, self.url(path));
+        match actor {
+            Actor::Anonymous => request,
+            Actor::User(identity) => {
+                request.header(IDENTITY_HEADER, self.key.mint(identity, chrono::Duration::minutes(5)))
+            }
+            Actor::RawToken(token) => request.header(IDENTITY_HEADER, token),
         }
+    }
+}
+
+async fn finish(request: reqwest::RequestBuilder) -> TestResponse {
+    let response = request.send().await.expect("request reaches the test server");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let content_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = response.text().await.expect("response body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    TestResponse {
+        status,
+        content_type,
+        headers,
+        body,
     }
 }
 
@@ -138,6 +166,7 @@ impl TestApp {
 pub struct TestResponse {
     pub status: StatusCode,
     pub content_type: String,
+    pub headers: reqwest::header::HeaderMap,
     pub body: Value,
 }
 

@@ -18,13 +18,12 @@ use order_service::{
     },
     store,
 };
-use reqwest::header::{CONTENT_TYPE, HeaderMap};
+
 use serde_json::{Value, json};
 use shop_contracts::{
     Currency, Money,
     catalog::{CATALOG_FEED_PATH, CatalogPage, ProductSnapshot},
     events::{Cause, Envelope, Event},
-    identity::IDENTITY_HEADER,
 };
 use shop_messaging::Handler;
 use shop_platform::config::ServiceUrl;
@@ -194,36 +193,17 @@ pub async fn fill_cart(app: &TestApp, actor: &Actor, items: &[(&ProductSnapshot,
     }
 }
 
-/// `POST /api/orders` with an `Idempotency-Key` header (or none): the response and its headers.
-pub async fn checkout(app: &TestApp, actor: &Actor, key: Option<&str>, body: &Value) -> (TestResponse, HeaderMap) {
-    let mut request = reqwest::Client::new()
-        .post(app.url("/api/orders"))
-        .header(CONTENT_TYPE, "application/json")
-        .body(serde_json::to_vec(body).unwrap());
-    if let Actor::User(identity) = actor {
-        let token = shop_testkit::identity_key().mint(identity, chrono::Duration::minutes(5));
-        request = request.header(IDENTITY_HEADER, token);
-    }
-    if let Some(key) = key {
-        request = request.header("Idempotency-Key", key);
-    }
-    let response = request.send().await.unwrap();
-    let (status, headers) = (response.status(), response.headers().clone());
-    let content_type = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let text = response.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (
-        TestResponse {
-            status,
-            content_type,
-            body,
-        },
-        headers,
+/// `POST /api/orders` with an `Idempotency-Key` header (or none).
+pub async fn checkout(app: &TestApp, actor: &Actor, key: Option<&str>, body: &Value) -> TestResponse {
+    let headers: Vec<(&str, &str)> = key.map(|key| ("Idempotency-Key", key)).into_iter().collect();
+    app.send_with_headers(
+        shop_testkit::Method::POST,
+        "/api/orders",
+        actor,
+        Some(body.clone()),
+        &headers,
     )
+    .await
 }
 
 /// Fills the actor's cart with `items` and checks out: the placed order as the API shows it.
@@ -237,7 +217,6 @@ pub async fn checked_out(
     let key = Uuid::now_v7().to_string();
     checkout(app, actor, Some(&key), &checkout_body(payment_token))
         .await
-        .0
         .expect(201)
 }
 

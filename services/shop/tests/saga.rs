@@ -1,0 +1,453 @@
+//! The checkout saga end to end: the real product and order services, each on its own
+//! database, talking through the real NATS JetStream (and, for comparison, the in-process bus).
+//! Every test ends by checking the stock invariant and that no order is left pending.
+
+use std::{net::TcpListener, process::Child, time::Duration};
+
+use serde_json::{Value, json};
+use shop_messaging::{EventBus, Namespace, in_process::InProcessBus, jetstream::JetStreamBus, runtime::Messaging};
+use shop_testkit::{Actor, TestApp, TestBus, TestDatabase};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+const PENDING_TIMEOUT: Duration = Duration::from_secs(300);
+
+struct Service {
+    app: TestApp,
+    db: PgPool,
+    _database: TestDatabase,
+}
+
+async fn database(label: &str, migrator: &sqlx::migrate::Migrator) -> (PgPool, TestDatabase) {
+    let database = TestDatabase::create(label).await;
+    let db = PgPool::connect(&database.url).await.unwrap();
+    migrator.run(&db).await.unwrap();
+    (db, database)
+}
+
+/// The product and order services, and their messaging on `bus`.
+struct System<B: EventBus> {
+    product: Service,
+    order: Service,
+    bus: B,
+    namespace: Namespace,
+    messaging: Vec<Messaging<B>>,
+}
+
+impl<B: EventBus> System<B> {
+    async fn start(bus: B, namespace: Namespace) -> Self {
+        let (product_db, product_database) = database("saga_products", &product_service::MIGRATOR).await;
+        let (order_db, order_database) = database("saga_orders", &order_service::MIGRATOR).await;
+        let key = shop_testkit::identity_key();
+        let product = Service {
+            app: TestApp::spawn(product_service::app(product_db.clone(), key.clone())).await,
+            db: product_db,
+            _database: product_database,
+        };
+        let order = Service {
+            app: TestApp::spawn(order_service::app(order_db.clone(), key)).await,
+            db: order_db,
+            _database: order_database,
+        };
+        let mut system = Self {
+            product,
+            order,
+            bus,
+            namespace,
+            messaging: Vec::new(),
+        };
+        system.start_product_messaging();
+        system.start_order_messaging();
+        system
+    }
+
+    fn start_product_messaging(&mut self) {
+        let messaging = product_service::messaging(self.bus.clone(), self.product.db.clone(), self.namespace.clone());
+        self.messaging.push(messaging);
+    }
+
+    fn start_order_messaging(&mut self) {
+        let messaging = order_service::messaging(
+            self.bus.clone(),
+            self.order.db.clone(),
+            self.namespace.clone(),
+            PENDING_TIMEOUT,
+        );
+        self.messaging.push(messaging);
+    }
+
+    async fn stop(self) {
+        for messaging in self.messaging {
+            messaging.stop().await;
+        }
+    }
+
+    /// A product with `stock` units, known to the order service's replica when this returns.
+    async fn product(&self, stock: u32) -> Uuid {
+        let admin = Actor::admin(Uuid::now_v7());
+        let category = json!({"slug": "saga", "name": "Saga"});
+        let created = self.product.app.post("/api/categories", &admin, category).await;
+        assert!(created.status.is_success() || created.status == 409);
+        let sku = format!("SAGA-{}", &Uuid::now_v7().simple().to_string()[24..]);
+        let body = json!({"sku": sku, "name": format!("Widget {sku}"), "category": "saga",
+                          "price": {"amount_minor": 250, "currency": "USD"}, "initial_stock": stock});
+        let product = self.product.app.post("/api/products", &admin, body).await.expect(201);
+        let id: Uuid = product["id"].as_str().unwrap().parse().unwrap();
+        eventually("the order service's replica has the product", async || {
+            sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM product_replica WHERE product_id = $1)")
+                .bind(id)
+                .fetch_one(&self.order.db)
+                .await
+                .unwrap()
+        })
+        .await;
+        id
+    }
+
+    /// `customer` puts `quantity` of `product` in the cart and checks out; returns the order id.
+    async fn checkout(&self, customer: &Actor, product: Uuid, quantity: u32, payment_token: &str) -> Uuid {
+        let item = json!({"product_id": product, "quantity": quantity});
+        self.order.app.post("/api/cart/items", customer, item).await.expect(200);
+        let body = json!({
+            "shipping_address": {"recipient": "Ada Lovelace", "line1": "12 St James's Square", "city": "London",
+                                 "postal_code": "SW1Y 4JH", "country": "GB"},
+            "payment_token": payment_token,
+        });
+        let response = self
+            .order
+            .app
+            .send_with_headers(
+                shop_testkit::Method::POST,
+                "/api/orders",
+                customer,
+                Some(body),
+                &[("Idempotency-Key", &Uuid::now_v7().to_string())],
+            )
+            .await;
+        response.expect(201)["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    async fn order(&self, customer: &Actor, id: Uuid) -> Value {
+        self.order
+            .app
+            .get(&format!("/api/orders/{id}"), customer)
+            .await
+            .expect(200)
+    }
+
+    /// Waits until the order leaves `pending`; returns it.
+    async fn settled(&self, customer: &Actor, id: Uuid) -> Value {
+        let mut order = Value::Null;
+        eventually("the order leaves pending", async || {
+            order = self.order(customer, id).await;
+            order["status"] != "pending"
+        })
+        .await;
+        order
+    }
+
+    /// (on_hand, reserved, sold)
+    async fn stock(&self, product: Uuid) -> (i32, i32, i32) {
+        sqlx::query_as("SELECT on_hand, reserved, sold FROM inventory WHERE product_id = $1")
+            .bind(product)
+            .fetch_one(&self.product.db)
+            .await
+            .unwrap()
+    }
+
+    /// initial = available + reserved + sold for every product, nothing reserved once every
+    /// saga has finished, and no order left pending.
+    async fn assert_consistent(&self) {
+        let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE status = 'pending'")
+            .fetch_one(&self.order.db)
+            .await
+            .unwrap();
+        assert_eq!(pending, 0, "orders left pending");
+        let held: i64 = sqlx::query_scalar("SELECT count(*) FROM reservations WHERE status = 'held'")
+            .fetch_one(&self.product.db)
+            .await
+            .unwrap();
+        assert_eq!(held, 0, "reservations still held");
+        let reserved: i64 = sqlx::query_scalar("SELECT COALESCE(sum(reserved), 0) FROM inventory")
+            .fetch_one(&self.product.db)
+            .await
+            .unwrap();
+        assert_eq!(reserved, 0);
+        // Every confirmed order line is sold stock, and nothing else is.
+        let sold: i64 = sqlx::query_scalar("SELECT COALESCE(sum(sold), 0) FROM inventory")
+            .fetch_one(&self.product.db)
+            .await
+            .unwrap();
+        let confirmed: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(sum(i.quantity), 0) FROM order_items i JOIN orders o ON o.id = i.order_id
+             WHERE o.status = 'confirmed'",
+        )
+        .fetch_one(&self.order.db)
+        .await
+        .unwrap();
+        assert_eq!(sold, confirmed, "sold stock matches confirmed orders");
+    }
+}
+
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..600 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+fn statuses(order: &Value) -> Vec<&str> {
+    order["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect()
+}
+
+async fn happy_path_and_compensations<B: EventBus>(bus: B, namespace: Namespace) {
+    let system = System::start(bus, namespace).await;
+    let product = system.product(5).await;
+    let ada = Actor::customer(Uuid::now_v7());
+
+    // Confirmed: reserved, paid, then sold.
+    let confirmed = system.checkout(&ada, product, 2, "tok_visa").await;
+    let order = system.settled(&ada, confirmed).await;
+    assert_eq!(order["status"], "confirmed");
+    assert_eq!(statuses(&order), ["pending", "confirmed"]);
+    eventually("the sale is committed", async || {
+        system.stock(product).await == (3, 0, 2)
+    })
+    .await;
+
+    // Declined payment: the reservation is released.
+    let declined = system.checkout(&ada, product, 1, "tok_decline").await;
+    let order = system.settled(&ada, declined).await;
+    assert_eq!(order["status"], "cancelled");
+    assert_eq!(order["history"][1]["reason"], "payment_declined");
+    eventually("the reservation is released", async || {
+        system.stock(product).await == (3, 0, 2)
+    })
+    .await;
+
+    // Out of stock: rejected, nothing reserved.
+    let rejected = system.checkout(&ada, product, 4, "tok_visa").await;
+    let order = system.settled(&ada, rejected).await;
+    assert_eq!(order["status"], "rejected");
+    assert_eq!(system.stock(product).await, (3, 0, 2));
+
+    // The customer cancels a confirmed order: the sold stock comes back.
+    system
+        .order
+        .app
+        .post(&format!("/api/orders/{confirmed}/cancel"), &ada, json!({}))
+        .await
+        .expect(200);
+    eventually("the sold stock returns", async || {
+        system.stock(product).await == (5, 0, 0)
+    })
+    .await;
+    assert_eq!(
+        statuses(&system.order(&ada, confirmed).await),
+        ["pending", "confirmed", "cancelled"]
+    );
+
+    system.assert_consistent().await;
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn confirmed_declined_rejected_and_cancelled_orders_on_jetstream() {
+    let test_bus = TestBus::jetstream().await;
+    happy_path_and_compensations(test_bus.bus.clone(), test_bus.namespace.clone()).await;
+}
+
+#[tokio::test]
+async fn confirmed_declined_rejected_and_cancelled_orders_in_process() {
+    happy_path_and_compensations(InProcessBus::new(), Namespace::new("test").unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_concurrent_checkouts_for_ten_units_confirm_exactly_ten() {
+    let test_bus = TestBus::jetstream().await;
+    let system = System::start(test_bus.bus.clone(), test_bus.namespace.clone()).await;
+    let product = system.product(10).await;
+
+    let checkouts = (0..100).map(|_| async {
+        let customer = Actor::customer(Uuid::now_v7());
+        let id = system.checkout(&customer, product, 1, "tok_visa").await;
+        system.settled(&customer, id).await["status"].as_str().unwrap().to_owned()
+    });
+    let mut outcomes = std::collections::HashMap::<String, usize>::new();
+    for status in futures_util::future::join_all(checkouts).await {
+        *outcomes.entry(status).or_default() += 1;
+    }
+    assert_eq!(outcomes.get("confirmed"), Some(&10), "{outcomes:?}");
+    assert_eq!(outcomes.get("rejected"), Some(&90), "{outcomes:?}");
+    eventually("every sale is committed", async || system.stock(product).await == (0, 0, 10)).await;
+    system.assert_consistent().await;
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn an_event_published_twice_reserves_stock_once() {
+    let test_bus = TestBus::jetstream().await;
+    let system = System::start(test_bus.bus.clone(), test_bus.namespace.clone()).await;
+    let product = system.product(5).await;
+    let ada = Actor::customer(Uuid::now_v7());
+    let id = system.checkout(&ada, product, 2, "tok_visa").await;
+    system.settled(&ada, id).await;
+    eventually("the sale is committed", async || {
+        system.stock(product).await == (3, 0, 2)
+    })
+    .await;
+
+    // A relay that crashed before marking its rows sent publishes them again, after the
+    // broker's duplicate window: every event of the order arrives a second time.
+    for envelope in shop_testkit::outbox_events(&system.order.db).await {
+        let mut again = shop_messaging::outbox::outgoing(&system.namespace, &envelope);
+        again.message_id = format!("again-{}", envelope.id);
+        system.bus.publish(again).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(system.stock(product).await, (3, 0, 2));
+    assert_eq!(system.order(&ada, id).await["status"], "confirmed");
+    system.assert_consistent().await;
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn orders_stuck_pending_are_cancelled_and_their_stock_released() {
+    let test_bus = TestBus::jetstream().await;
+    let mut system = System::start(test_bus.bus.clone(), test_bus.namespace.clone()).await;
+    let product = system.product(5).await;
+    // The product service stops reacting: checkouts stay pending.
+    system.messaging.remove(0).stop().await;
+    let ada = Actor::customer(Uuid::now_v7());
+    let id = system.checkout(&ada, product, 2, "tok_visa").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(system.order(&ada, id).await["status"], "pending");
+
+    assert_eq!(
+        order_service::deadline::cancel_stuck_orders(&system.order.db, Duration::ZERO)
+            .await
+            .unwrap(),
+        1
+    );
+    let order = system.order(&ada, id).await;
+    assert_eq!(order["status"], "cancelled");
+    assert_eq!(order["history"][1]["reason"], "timeout");
+
+    // When the product service comes back it sees order.placed, then order.cancelled.
+    system.start_product_messaging();
+    eventually("the reservation is released", async || {
+        sqlx::query_scalar::<_, String>("SELECT status FROM reservations WHERE order_id = $1")
+            .bind(id)
+            .fetch_optional(&system.product.db)
+            .await
+            .unwrap()
+            .is_some_and(|status| status == "released")
+    })
+    .await;
+    assert_eq!(system.stock(product).await, (5, 0, 0));
+    assert_eq!(
+        system.order(&ada, id).await["status"],
+        "cancelled",
+        "a late reservation changes nothing"
+    );
+    system.assert_consistent().await;
+    system.stop().await;
+}
+
+/// A NATS server of this test's own, so it can be stopped and started again.
+struct OwnNats {
+    port: u16,
+    store: std::path::PathBuf,
+    process: Option<Child>,
+}
+
+impl OwnNats {
+    fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let store = std::env::temp_dir().join(format!("shop-test-nats-{}", Uuid::now_v7().simple()));
+        let mut nats = Self {
+            port,
+            store,
+            process: None,
+        };
+        nats.resume();
+        nats
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    fn resume(&mut self) {
+        let process = std::process::Command::new("/usr/sbin/nats-server")
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
+            .arg(&self.store)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start nats-server");
+        self.process = Some(process);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("nats-server did not start");
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            let _ = process.kill();
+            let _ = process.wait();
+        }
+    }
+}
+
+impl Drop for OwnNats {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.store);
+    }
+}
+
+#[tokio::test]
+async fn orders_placed_while_the_broker_is_down_complete_when_it_returns() {
+    let mut nats = OwnNats::start();
+    let bus = JetStreamBus::connect(&nats.url()).await.unwrap();
+    let namespace = Namespace::new("outage").unwrap();
+    let system = System::start(bus, namespace).await;
+    let product = system.product(20).await;
+
+    nats.stop();
+    let customers: Vec<Actor> = (0..5).map(|_| Actor::customer(Uuid::now_v7())).collect();
+    let mut orders = Vec::new();
+    for customer in &customers {
+        orders.push(system.checkout(customer, product, 1, "tok_visa").await);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        .fetch_one(&system.order.db)
+        .await
+        .unwrap();
+    assert_eq!(waiting, 5, "the events wait in the outbox");
+
+    nats.resume();
+    for (customer, id) in customers.iter().zip(&orders) {
+        assert_eq!(system.settled(customer, *id).await["status"], "confirmed");
+    }
+    eventually("every sale is committed", async || {
+        system.stock(product).await == (15, 0, 5)
+    })
+    .await;
+    system.assert_consistent().await;
+    system.stop().await;
+}
