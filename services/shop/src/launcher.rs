@@ -191,6 +191,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     }
     databases.user.close().await;
     databases.product.close().await;
+    check_broker(&configs.user.messaging).await;
 
     let exe = std::env::current_exe().context("cannot find the shop executable")?;
     let mut running = JoinSet::new();
@@ -226,6 +227,18 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     };
     stop(&pids, &mut running).await;
     outcome
+}
+
+/// Services start without the broker (events wait in their outboxes), but say so up front.
+async fn check_broker(config: &shop_messaging::runtime::MessagingConfig) {
+    let ready = match config.connect().await {
+        Ok(bus) => shop_messaging::runtime::ensure_streams(&bus, &config.event_namespace, Duration::from_secs(3)).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = ready {
+        tracing::warn!(nats = config.nats_url, %error,
+            "NATS JetStream is not reachable: the services run, but checkouts stay pending until it is");
+    }
 }
 
 fn unexpected_exit(

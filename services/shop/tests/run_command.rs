@@ -1,17 +1,13 @@
 //! The README's run command, end to end: `shop up` on fresh databases and free ports brings
 //! every service up with demo data, the services work together, and Ctrl-C stops them all.
 
-use std::{net::TcpListener, process::Stdio, time::Duration};
+use std::{process::Stdio, time::Duration};
 
 use nix::{sys::signal, unistd::Pid};
 use serde_json::{Value, json};
 use shop_contracts::identity::{IDENTITY_HEADER, VERIFY_CREDENTIALS_PATH, VerifiedCredentials};
-use shop_testkit::TestDatabase;
+use shop_testkit::{TestDatabase, free_port};
 use tokio::io::{AsyncBufReadExt, BufReader};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 async fn sign_in(client: &reqwest::Client, user: &str, email: &str, password: &str) -> String {
     let verified: VerifiedCredentials = client
@@ -25,7 +21,7 @@ async fn sign_in(client: &reqwest::Client, user: &str, email: &str, password: &s
         .json()
         .await
         .unwrap();
-    shop_testkit::identity_key().mint(&verified.into(), chrono::Duration::minutes(5))
+    shop_testkit::token(&verified.into())
 }
 
 #[tokio::test]
@@ -46,7 +42,7 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
         .env("USER_LISTEN_ADDR", format!("127.0.0.1:{}", ports[0]))
         .env("PRODUCT_LISTEN_ADDR", format!("127.0.0.1:{}", ports[1]))
         .env("ORDER_LISTEN_ADDR", format!("127.0.0.1:{}", ports[2]))
-        .env("IDENTITY_KEY", "test-identity-key-0123456789abcdefghijklmnop")
+        .env("IDENTITY_KEY", shop_testkit::IDENTITY_KEY)
         .env("CATALOG_SYNC_INTERVAL_SECONDS", "1")
         .env("SHOP_DEMO_PRODUCTS", "200")
         .env_remove("PRODUCT_SERVICE_URL")

@@ -2,11 +2,11 @@
 //! database, talking through the real NATS JetStream (and, for comparison, the in-process bus).
 //! Every test ends by checking the stock invariant and that no order is left pending.
 
-use std::{net::TcpListener, process::Child, time::Duration};
+use std::{process::Child, time::Duration};
 
 use serde_json::{Value, json};
 use shop_messaging::{EventBus, Namespace, in_process::InProcessBus, jetstream::JetStreamBus, runtime::Messaging};
-use shop_testkit::{Actor, TestApp, TestBus, TestDatabase};
+use shop_testkit::{Actor, TestApp, TestBus, TestDatabase, eventually, free_port};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -189,16 +189,6 @@ impl<B: EventBus> System<B> {
     }
 }
 
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    for _ in 0..600 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
 fn statuses(order: &Value) -> Vec<&str> {
     order["history"]
         .as_array()
@@ -279,7 +269,10 @@ async fn a_hundred_concurrent_checkouts_for_ten_units_confirm_exactly_ten() {
     let checkouts = (0..100).map(|_| async {
         let customer = Actor::customer(Uuid::now_v7());
         let id = system.checkout(&customer, product, 1, "tok_visa").await;
-        system.settled(&customer, id).await["status"].as_str().unwrap().to_owned()
+        system.settled(&customer, id).await["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     });
     let mut outcomes = std::collections::HashMap::<String, usize>::new();
     for status in futures_util::future::join_all(checkouts).await {
@@ -287,7 +280,10 @@ async fn a_hundred_concurrent_checkouts_for_ten_units_confirm_exactly_ten() {
     }
     assert_eq!(outcomes.get("confirmed"), Some(&10), "{outcomes:?}");
     assert_eq!(outcomes.get("rejected"), Some(&90), "{outcomes:?}");
-    eventually("every sale is committed", async || system.stock(product).await == (0, 0, 10)).await;
+    eventually("every sale is committed", async || {
+        system.stock(product).await == (0, 0, 10)
+    })
+    .await;
     system.assert_consistent().await;
     system.stop().await;
 }
@@ -371,7 +367,7 @@ struct OwnNats {
 
 impl OwnNats {
     fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = free_port();
         let store = std::env::temp_dir().join(format!("shop-test-nats-{}", Uuid::now_v7().simple()));
         let mut nats = Self {
             port,

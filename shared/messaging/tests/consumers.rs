@@ -15,7 +15,7 @@ use shop_messaging::{
     outbox,
     runtime::Messaging,
 };
-use shop_testkit::TestBus;
+use shop_testkit::{TestBus, eventually};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -61,16 +61,6 @@ async fn applied(db: &PgPool, event: &Envelope) -> i64 {
         .fetch_one(db)
         .await
         .unwrap()
-}
-
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    for _ in 0..200 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting until {what}");
 }
 
 fn spec() -> ConsumerSpec {

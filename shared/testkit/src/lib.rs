@@ -1,18 +1,30 @@
 //! Test harness shared by every service's tests: spawn the real service router on a random
 //! loopback port (against the real database the test was given) and talk to it over HTTP as
-//! anonymous, customer or admin callers.
+//! anonymous, customer or admin callers; run a whole service as its binary does; wait for
+//! what happens in the background.
 
-use std::net::SocketAddr;
+use std::{future::Future, net::SocketAddr, pin::Pin, time::Duration};
 
 pub use reqwest::Method;
 use reqwest::{StatusCode, header::CONTENT_TYPE};
 use serde_json::Value;
 use shop_contracts::{Identity, IdentityKey, Role, identity::IDENTITY_HEADER};
+use tokio::{sync::oneshot, task::JoinHandle};
 use uuid::Uuid;
+
+/// The secret behind [`identity_key`], for configuring a service the way its binary is
+/// configured.
+pub const IDENTITY_KEY: &str = "test-identity-key-0123456789abcdefghijklmnop";
 
 /// The key services under test verify identity tokens with.
 pub fn identity_key() -> IdentityKey {
-    IdentityKey::new("test-identity-key-0123456789abcdefghijklmnop").expect("key is long enough")
+    IdentityKey::new(IDENTITY_KEY).expect("key is long enough")
+}
+
+/// A token for `identity` signed with [`identity_key`], valid for five minutes: the value of
+/// the identity header the gateway would send.
+pub fn token(identity: &Identity) -> String {
+    identity_key().mint(identity, chrono::Duration::minutes(5))
 }
 
 /// Who makes a request.
@@ -50,7 +62,6 @@ impl Actor {
 pub struct TestApp {
     pub address: SocketAddr,
     client: reqwest::Client,
-    key: IdentityKey,
 }
 
 impl TestApp {
@@ -64,7 +75,6 @@ impl TestApp {
         Self {
             address,
             client: reqwest::Client::new(),
-            key: identity_key(),
         }
     }
 
@@ -134,9 +144,7 @@ impl TestApp {
         let request = self.client.request(method, self.url(path));
         match actor {
             Actor::Anonymous => request,
-            Actor::User(identity) => {
-                request.header(IDENTITY_HEADER, self.key.mint(identity, chrono::Duration::minutes(5)))
-            }
+            Actor::User(identity) => request.header(IDENTITY_HEADER, token(identity)),
             Actor::RawToken(token) => request.header(IDENTITY_HEADER, token),
         }
     }
@@ -297,7 +305,8 @@ impl Drop for TestDatabase {
 pub struct TestBus {
     pub bus: shop_messaging::jetstream::JetStreamBus,
     pub namespace: shop_messaging::Namespace,
-    url: String,
+    /// The NATS server's URL, for configuring a service to use the same server.
+    pub url: String,
 }
 
 impl TestBus {
@@ -344,4 +353,116 @@ pub async fn outbox_events(db: &sqlx::PgPool) -> Vec<shop_contracts::events::Env
             .await
             .expect("read the outbox");
     rows.into_iter().map(|row| row.0).collect()
+}
+
+/// A loopback port that was free a moment ago: for a service to listen on, or, left unused,
+/// for an address where nothing listens.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("bind a loopback port")
+        .port()
+}
+
+/// Polls `check` every 50 ms until it holds; panics with `timed out waiting until {what}`
+/// once 30 seconds have passed.
+pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The shutdown future a service's `run(config, shutdown)` is given by [`RunningService`].
+pub type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A service's real `run(config, shutdown)` running in this test process, serving HTTP on
+/// `127.0.0.1`.
+pub struct RunningService {
+    /// `http://127.0.0.1:{port}`.
+    pub base_url: String,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningService {
+    /// Spawns `run` with a shutdown future that completes on [`RunningService::stop`], and
+    /// returns once `GET {base_url}/healthz` succeeds. `run` must listen on `port`, e.g.
+    /// `|shutdown| my_service::run(config, shutdown)`.
+    pub async fn start<Fut>(port: u16, run: impl FnOnce(Shutdown) -> Fut) -> Self
+    where
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(run(Box::pin(async {
+            let _ = stopped.await;
+        })));
+        let base_url = format!("http://127.0.0.1:{port}");
+        let healthz = format!("{base_url}/healthz");
+        let client = reqwest::Client::new();
+        eventually("the service answers /healthz", async || {
+            client.get(&healthz).send().await.is_ok_and(|r| r.status().is_success())
+        })
+        .await;
+        Self {
+            base_url,
+            shutdown,
+            task,
+        }
+    }
+
+    /// Completes the service's shutdown future and waits for `run` to return: its error, a
+    /// panic, or a service that had already stopped on its own is an error.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let asked = self.shutdown.send(()).is_ok();
+        self.task.await??;
+        anyhow::ensure!(asked, "the service stopped before it was asked to");
+        Ok(())
+    }
+}
+
+/// A [`RunningService`] on a fresh database of its own (which `run` migrates, as the binary
+/// does), with a pool for the test to look into that database.
+pub struct ServiceWithDatabase {
+    pub service: RunningService,
+    pub db: sqlx::PgPool,
+    _database: TestDatabase,
+}
+
+impl ServiceWithDatabase {
+    /// Creates a database whose name starts with `label` and starts `run` as
+    /// [`RunningService::start`] does, giving it a free port to listen on and the database's
+    /// URL.
+    pub async fn start<Fut>(label: &str, run: impl FnOnce(u16, &str, Shutdown) -> Fut) -> Self
+    where
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let database = TestDatabase::create(label).await;
+        let port = free_port();
+        let service = RunningService::start(port, |shutdown| run(port, &database.url, shutdown)).await;
+        let db = sqlx::PgPool::connect(&database.url)
+            .await
+            .expect("connect to the service's database");
+        Self {
+            service,
+            db,
+            _database: database,
+        }
+    }
+
+    /// The service's URL for `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.service.base_url)
+    }
+
+    /// Closes [`ServiceWithDatabase::db`] and stops the service; panics unless it stops
+    /// cleanly within `limit`.
+    pub async fn stop(self, limit: Duration) {
+        self.db.close().await;
+        tokio::time::timeout(limit, self.service.stop())
+            .await
+            .expect("the service stops in time")
+            .expect("the service stops cleanly");
+    }
 }

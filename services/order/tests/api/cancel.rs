@@ -5,11 +5,11 @@
 use order_service::events::saga::SagaHandler;
 use serde_json::Value;
 use shop_contracts::events::{InventoryRejected, InventoryReserved, OrderCancelled};
-use shop_testkit::{Actor, TestApp};
+use shop_testkit::{Actor, TestApp, outbox_events};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{event, handle, history, order_counts, outbox, place_order, product, status};
+use crate::helpers::{event, handle, history, order_counts, place_order, product, status};
 
 fn cancel_path(order_id: Uuid) -> String {
     format!("/api/orders/{order_id}/cancel")
@@ -42,7 +42,7 @@ async fn a_pending_order_can_be_cancelled(db: PgPool) {
         history(&db, order.id).await,
         owned(&[("pending", None), ("cancelled", Some("customer_cancelled"))])
     );
-    let events = outbox(&db).await;
+    let events = outbox_events(&db).await;
     assert_eq!(events.len(), 1);
     assert_eq!(
         events[0].decode::<OrderCancelled>().unwrap(),
@@ -80,7 +80,7 @@ async fn a_confirmed_order_can_be_cancelled(db: PgPool) {
             ("cancelled", Some("customer_cancelled"))
         ])
     );
-    let events = outbox(&db).await;
+    let events = outbox_events(&db).await;
     let types: Vec<(&str, i64)> = events
         .iter()
         .map(|e| (e.event_type.as_str(), e.aggregate_version))

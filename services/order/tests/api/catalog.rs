@@ -97,9 +97,9 @@ async fn sync_failures_are_errors_not_panics(db: PgPool) {
     let client = catalog_sync::client().unwrap();
 
     // Nothing listens on a port that was just released.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let unreachable = format!("http://{}", listener.local_addr().unwrap()).parse().unwrap();
-    drop(listener);
+    let unreachable = format!("http://127.0.0.1:{}", shop_testkit::free_port())
+        .parse()
+        .unwrap();
     let error = catalog_sync::sync_catalog_once(&db, &client, &unreachable)
         .await
         .unwrap_err();

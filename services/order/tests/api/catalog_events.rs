@@ -16,10 +16,10 @@ use shop_contracts::{
     events::{ProductCreated, ProductDeactivated, ProductUpdated},
 };
 use shop_messaging::{EventBus, outbox::outgoing};
-use shop_testkit::TestBus;
+use shop_testkit::{TestBus, eventually};
 use sqlx::PgPool;
 
-use crate::helpers::{event, eventually, handle, next_version, replica, serve, snapshot};
+use crate::helpers::{event, handle, next_version, replica, serve, snapshot};
 
 #[sqlx::test(migrations = "../../migrations/order")]
 async fn product_events_keep_the_replica_current(db: PgPool) {
@@ -131,7 +131,7 @@ async fn the_catalog_consumer_applies_product_events_from_jetstream(db: PgPool) 
         bus.bus.publish(outgoing(&bus.namespace, envelope)).await.unwrap();
     }
 
-    eventually("the replica has the updated product", || async {
+    eventually("the replica has the updated product", async || {
         replica(&db).await == [(mug.id, 2, 750, true)]
     })
     .await;

@@ -6,12 +6,12 @@ use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 use shop_contracts::events::{self, OrderPlaced};
-use shop_testkit::{Actor, TestApp, assert_rejected, malformed_bodies};
+use shop_testkit::{Actor, TestApp, assert_rejected, malformed_bodies, outbox_events};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::helpers::{
-    apply, cart_lines, carts, checkout, checkout_body, fill_cart, next_version, order_counts, outbox, product,
+    apply, cart_lines, carts, checkout, checkout_body, fill_cart, next_version, order_counts, product,
 };
 
 fn money(amount_minor: i64, currency: &str) -> Value {
@@ -58,7 +58,7 @@ async fn checkout_places_a_pending_order_empties_the_cart_and_publishes_order_pl
         .unwrap();
     assert_eq!(stored, ("tok_visa".into(), "checkout-1".into()));
 
-    let events = outbox(&db).await;
+    let events = outbox_events(&db).await;
     assert_eq!(events.len(), 1);
     let placed = &events[0];
     assert_eq!(
@@ -173,10 +173,10 @@ async fn checkout_needs_one_valid_idempotency_key(db: PgPool) {
         .post(app.url("/api/orders"))
         .header(
             shop_contracts::identity::IDENTITY_HEADER,
-            shop_testkit::identity_key().mint(
-                &shop_contracts::Identity::new(alice.user_id(), vec![shop_contracts::Role::Customer]),
-                chrono::Duration::minutes(5),
-            ),
+            shop_testkit::token(&shop_contracts::Identity::new(
+                alice.user_id(),
+                vec![shop_contracts::Role::Customer],
+            )),
         )
         .header("Idempotency-Key", non_ascii)
         .json(&body)

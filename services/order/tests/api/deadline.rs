@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use order_service::deadline::{BATCH, cancel_stuck_orders};
 use shop_contracts::events::OrderCancelled;
+use shop_testkit::{eventually, outbox_events};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{history, order_counts, outbox, place_order, product, status};
+use crate::helpers::{history, order_counts, place_order, product, status};
 
 const TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -51,7 +52,7 @@ async fn orders_pending_past_the_deadline_are_cancelled(db: PgPool) {
             ("cancelled".to_owned(), Some("timeout".to_owned()))
         ]
     );
-    let events = outbox(&db).await;
+    let events = outbox_events(&db).await;
     assert_eq!(events.len(), 1);
     assert_eq!(
         events[0].decode::<OrderCancelled>().unwrap(),
@@ -91,7 +92,7 @@ async fn the_deadline_works_through_any_backlog_in_batches(db: PgPool) {
         .await
         .unwrap();
     assert_eq!(pending, 0);
-    assert_eq!(outbox(&db).await.len(), backlog);
+    assert_eq!(outbox_events(&db).await.len(), backlog);
 }
 
 #[sqlx::test(migrations = "../../migrations/order")]
@@ -136,7 +137,7 @@ async fn the_deadline_runs_in_the_background(db: PgPool) {
         },
     ));
 
-    crate::helpers::eventually("the overdue order is cancelled", || async {
+    eventually("the overdue order is cancelled", async || {
         status(&db, order.id).await == "cancelled"
     })
     .await;

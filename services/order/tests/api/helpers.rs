@@ -220,17 +220,6 @@ pub async fn checked_out(
         .expect(201)
 }
 
-/// Every event in the outbox, oldest first.
-pub async fn outbox(db: &PgPool) -> Vec<Envelope> {
-    sqlx::query_scalar::<_, sqlx::types::Json<Envelope>>("SELECT envelope FROM outbox ORDER BY id")
-        .fetch_all(db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|envelope| envelope.0)
-        .collect()
-}
-
 /// Row counts of `(orders, order_items, order_status_history, outbox)`.
 pub async fn order_counts(db: &PgPool) -> (i64, i64, i64, i64) {
     sqlx::query_as(
@@ -271,17 +260,4 @@ pub async fn handle(db: &PgPool, handler: &impl Handler, event: &Envelope) -> an
     handler.handle(&mut tx, event).await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// Polls `check` until it holds, for at most 30 seconds.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
 }

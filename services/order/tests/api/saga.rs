@@ -11,13 +11,12 @@ use shop_contracts::events::{
     RejectedLine,
 };
 use shop_messaging::outbox::outgoing;
-use shop_testkit::{Actor, TestApp, TestBus};
+use shop_testkit::{Actor, TestApp, TestBus, eventually, outbox_events};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::helpers::{
-    checked_out, event, eventually, handle, history, order_counts, outbox, place_order, place_order_paying, product,
-    status,
+    checked_out, event, handle, history, order_counts, place_order, place_order_paying, product, status,
 };
 
 fn reserved(order_id: Uuid) -> Envelope {
@@ -58,7 +57,7 @@ async fn reserved_stock_and_an_approved_payment_confirm_the_order(db: PgPool) {
     let mug = product(&db, 1000, "USD").await;
     let order = checked_out(&app, &alice, &[(&mug, 2)], "tok_visa").await;
     let id: Uuid = serde_json::from_value(order["id"].clone()).unwrap();
-    let placed = outbox(&db).await.remove(0);
+    let placed = outbox_events(&db).await.remove(0);
     let answer = Envelope::new(
         "product",
         id,
@@ -76,7 +75,7 @@ async fn reserved_stock_and_an_approved_payment_confirm_the_order(db: PgPool) {
     handle(&db, &SagaHandler, &answer).await.unwrap();
 
     assert_eq!(status(&db, id).await, "confirmed");
-    let events = outbox(&db).await;
+    let events = outbox_events(&db).await;
     assert_eq!(events.len(), 2);
     let confirmed = &events[1];
     assert_eq!(
@@ -129,7 +128,7 @@ async fn a_declined_payment_cancels_the_order(db: PgPool) {
         history(&db, order.id).await,
         owned(&[("pending", None), ("cancelled", Some("payment_declined"))])
     );
-    let events = outbox(&db).await;
+    let events = outbox_events(&db).await;
     assert_eq!(events.len(), 1);
     assert_eq!(
         events[0].decode::<OrderCancelled>().unwrap(),
@@ -164,7 +163,7 @@ async fn rejected_stock_rejects_the_order_naming_the_products(db: PgPool) {
         history(&db, order.id).await,
         owned(&[("pending", None), ("rejected", Some(&expected))])
     );
-    let events = outbox(&db).await;
+    let events = outbox_events(&db).await;
     assert_eq!(events.len(), 1);
     assert_eq!(
         events[0].decode::<OrderRejected>().unwrap(),
@@ -261,7 +260,7 @@ async fn answers_about_unknown_orders_or_in_unknown_shapes_fail(db: PgPool) {
     assert!(handle(&db, &SagaHandler, &garbled).await.is_err());
 
     assert_eq!(status(&db, order.id).await, "pending");
-    assert!(outbox(&db).await.is_empty());
+    assert!(outbox_events(&db).await.is_empty());
 }
 
 #[sqlx::test(migrations = "../../migrations/order")]
@@ -282,12 +281,12 @@ async fn the_saga_consumer_settles_orders_from_jetstream(db: PgPool) {
         bus.bus.publish(outgoing(&bus.namespace, &envelope)).await.unwrap();
     }
 
-    eventually("both orders are settled", || async {
+    eventually("both orders are settled", async || {
         status(&db, approved.id).await == "confirmed" && status(&db, refused.id).await == "rejected"
     })
     .await;
     // The relay publishes what the handlers enqueued.
-    eventually("the outbox is published", || async {
+    eventually("the outbox is published", async || {
         let unpublished: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
             .fetch_one(&db)
             .await
@@ -295,7 +294,7 @@ async fn the_saga_consumer_settles_orders_from_jetstream(db: PgPool) {
         unpublished == 0
     })
     .await;
-    let types: Vec<String> = outbox(&db).await.into_iter().map(|e| e.event_type).collect();
+    let types: Vec<String> = outbox_events(&db).await.into_iter().map(|e| e.event_type).collect();
     assert_eq!(types.len(), 2);
     assert!(
         types.contains(&"order.confirmed".into()) && types.contains(&"order.rejected".into()),

@@ -50,7 +50,7 @@ async fn callers_without_a_valid_token_are_unauthorized_everywhere(db: PgPool) {
     let before = snapshot(&db).await;
     let admin = Identity::new(Uuid::now_v7(), vec![Role::Admin]);
     let ada_identity = Identity::new(ada.user_id(), vec![Role::Customer]);
-    let valid = shop_testkit::identity_key().mint(&ada_identity, Duration::minutes(5));
+    let valid = shop_testkit::token(&ada_identity);
     let tampered = format!("{}x", &valid[..valid.len() - 1]);
     let callers = [
         Actor::Anonymous,
