@@ -1,6 +1,6 @@
 //! Starts, watches and stops the services of the system on this machine.
 
-use std::{net::SocketAddr, path::Path, process::ExitStatus, time::Duration};
+use std::{net::SocketAddr, process::ExitStatus, time::Duration};
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, ValueEnum};
@@ -21,10 +21,17 @@ pub enum ServiceName {
     User,
     Product,
     Order,
+    Gateway,
 }
 
-/// In start-up order: the order service replicates the product catalog.
-const SERVICES: [ServiceName; 3] = [ServiceName::User, ServiceName::Product, ServiceName::Order];
+/// In start-up order: the order service replicates the product catalog; the gateway fronts
+/// them all.
+const SERVICES: [ServiceName; 4] = [
+    ServiceName::User,
+    ServiceName::Product,
+    ServiceName::Order,
+    ServiceName::Gateway,
+];
 
 impl ServiceName {
     fn as_str(self) -> &'static str {
@@ -32,6 +39,7 @@ impl ServiceName {
             Self::User => "user",
             Self::Product => "product",
             Self::Order => "order",
+            Self::Gateway => "gateway",
         }
     }
 }
@@ -67,6 +75,7 @@ pub struct Configs {
     pub user: user_service::Config,
     pub product: product_service::Config,
     pub order: order_service::Config,
+    pub gateway: gateway::Config,
 }
 
 impl Configs {
@@ -75,6 +84,7 @@ impl Configs {
             user: user_service::Config::parse_from(["user-service"]),
             product: product_service::Config::parse_from(["product-service"]),
             order: order_service::Config::parse_from(["order-service"]),
+            gateway: gateway::Config::parse_from(["gateway"]),
         }
     }
 
@@ -83,6 +93,7 @@ impl Configs {
             ServiceName::User => self.user.listen_addr,
             ServiceName::Product => self.product.listen_addr,
             ServiceName::Order => self.order.listen_addr,
+            ServiceName::Gateway => self.gateway.listen_addr,
         }
     }
 }
@@ -180,6 +191,10 @@ pub async fn serve(service: ServiceName) -> anyhow::Result<()> {
             telemetry::init(configs.order.service.log_format);
             order_service::run(configs.order, server::shutdown_signal()).await
         }
+        ServiceName::Gateway => {
+            telemetry::init(configs.gateway.log_format);
+            gateway::run(configs.gateway, server::shutdown_signal()).await
+        }
     }
 }
 
@@ -199,11 +214,11 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     for service in SERVICES {
         let mut command = Command::new(&exe);
         command.arg("serve").arg(service.as_str()).kill_on_drop(true);
-        if service == ServiceName::Order && std::env::var_os("PRODUCT_SERVICE_URL").is_none() {
-            command.env(
-                "PRODUCT_SERVICE_URL",
-                format!("http://{}", configs.listen_addr(ServiceName::Product)),
-            );
+        // Point each service at the others as this runner started them, unless told otherwise.
+        for (variable, target) in links(service) {
+            if std::env::var_os(variable).is_none() {
+                command.env(variable, base_url(configs.listen_addr(*target)));
+            }
         }
         let mut child = command
             .spawn()
@@ -227,6 +242,19 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     };
     stop(&pids, &mut running).await;
     outcome
+}
+
+/// The environment variables through which `service` finds the services it calls.
+fn links(service: ServiceName) -> &'static [(&'static str, ServiceName)] {
+    match service {
+        ServiceName::Order => &[("PRODUCT_SERVICE_URL", ServiceName::Product)],
+        ServiceName::Gateway => &[
+            ("USER_UPSTREAMS", ServiceName::User),
+            ("PRODUCT_UPSTREAMS", ServiceName::Product),
+            ("ORDER_UPSTREAMS", ServiceName::Order),
+        ],
+        ServiceName::User | ServiceName::Product => &[],
+    }
 }
 
 /// Services start without the broker (events wait in their outboxes), but say so up front.
@@ -299,26 +327,17 @@ pub fn base_url(addr: SocketAddr) -> String {
 }
 
 fn print_banner(configs: &Configs) {
-    let exe = std::env::current_exe().ok();
-    let name = exe
-        .as_deref()
-        .and_then(Path::file_name)
-        .and_then(|n| n.to_str())
-        .unwrap_or("shop");
+    let shop = base_url(configs.listen_addr(ServiceName::Gateway));
     println!();
-    println!("  The shop is running ({name} up). Every service serves /openapi.json, /healthz, /readyz, /metrics.");
-    for service in SERVICES {
-        println!(
-            "    {:<16} {}",
-            format!("{} service", service.as_str()),
-            base_url(configs.listen_addr(service))
-        );
+    println!("  The shop is running. Open {shop}");
+    println!("    API docs         {shop}/docs");
+    println!("  Behind the gateway (each serves /openapi.json, /healthz, /readyz, /metrics):");
+    for service in SERVICES.into_iter().filter(|service| *service != ServiceName::Gateway) {
+        let label = format!("{} service", service.as_str());
+        println!("    {label:<16} {}", base_url(configs.listen_addr(service)));
     }
     println!();
-    println!(
-        "  Try:  curl '{}/api/products?limit=3'",
-        base_url(configs.listen_addr(ServiceName::Product))
-    );
+    println!("  Try:  curl '{shop}/api/products?limit=3'");
     println!(
         "  Demo accounts: {} / {}  and  {} / {}",
         user_service::seed::ADMIN_EMAIL,

@@ -1,28 +1,13 @@
-//! The README's run command, end to end: `shop up` on fresh databases and free ports brings
-//! every service up with demo data, the services work together, and Ctrl-C stops them all.
+//! The README's run command, end to end: `shop up` on fresh databases, free ports and an event
+//! namespace of its own brings every service and the gateway up with demo data; a customer
+//! signs in and checks out through the gateway; Ctrl-C stops everything.
 
 use std::{process::Stdio, time::Duration};
 
 use nix::{sys::signal, unistd::Pid};
 use serde_json::{Value, json};
-use shop_contracts::identity::{IDENTITY_HEADER, VERIFY_CREDENTIALS_PATH, VerifiedCredentials};
-use shop_testkit::{TestDatabase, free_port};
+use shop_testkit::{RedisPrefix, TestBus, TestDatabase, eventually, free_port};
 use tokio::io::{AsyncBufReadExt, BufReader};
-
-async fn sign_in(client: &reqwest::Client, user: &str, email: &str, password: &str) -> String {
-    let verified: VerifiedCredentials = client
-        .post(format!("{user}{VERIFY_CREDENTIALS_PATH}"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    shop_testkit::token(&verified.into())
-}
 
 #[tokio::test]
 async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
@@ -31,8 +16,10 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
         TestDatabase::create("products").await,
         TestDatabase::create("orders").await,
     ];
-    let ports = [free_port(), free_port(), free_port()];
-    let [user, product, order] = ports.map(|port| format!("http://127.0.0.1:{port}"));
+    let bus = TestBus::jetstream().await;
+    let redis = RedisPrefix::new();
+    let ports = [free_port(), free_port(), free_port(), free_port()];
+    let gateway = format!("http://127.0.0.1:{}", ports[3]);
 
     let mut shop = tokio::process::Command::new(env!("CARGO_BIN_EXE_shop"))
         .arg("up")
@@ -42,16 +29,21 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
         .env("USER_LISTEN_ADDR", format!("127.0.0.1:{}", ports[0]))
         .env("PRODUCT_LISTEN_ADDR", format!("127.0.0.1:{}", ports[1]))
         .env("ORDER_LISTEN_ADDR", format!("127.0.0.1:{}", ports[2]))
+        .env("GATEWAY_LISTEN_ADDR", format!("127.0.0.1:{}", ports[3]))
+        .env("EVENT_NAMESPACE", bus.namespace.as_str())
+        .env("REDIS_KEY_PREFIX", &redis.prefix)
         .env("IDENTITY_KEY", shop_testkit::IDENTITY_KEY)
-        .env("CATALOG_SYNC_INTERVAL_SECONDS", "1")
         .env("SHOP_DEMO_PRODUCTS", "200")
         .env_remove("PRODUCT_SERVICE_URL")
+        .env_remove("USER_UPSTREAMS")
+        .env_remove("PRODUCT_UPSTREAMS")
+        .env_remove("ORDER_UPSTREAMS")
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .expect("start shop up");
 
-    // The banner lists every service's URL once all of them are ready.
+    // The banner names the gateway as the shop's URL once everything is ready.
     let mut stdout = BufReader::new(shop.stdout.take().unwrap()).lines();
     let mut banner = String::new();
     tokio::time::timeout(Duration::from_secs(120), async {
@@ -66,13 +58,15 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
     })
     .await
     .expect("shop up became ready in time");
-    for url in [&user, &product, &order] {
-        assert!(banner.contains(url.as_str()), "{url} missing from:\n{banner}");
+    assert!(banner.contains(&format!("Open {gateway}")), "{banner}");
+    for port in &ports[..3] {
+        assert!(banner.contains(&format!("127.0.0.1:{port}")), "{banner}");
     }
 
+    // Through the gateway only: browse, sign in, fill the cart, check out.
     let client = reqwest::Client::new();
     let page: Value = client
-        .get(format!("{product}/api/products?limit=5"))
+        .get(format!("{gateway}/api/products?limit=5"))
         .send()
         .await
         .unwrap()
@@ -83,41 +77,62 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
     assert_eq!(items.len(), 5, "demo catalog is loaded");
     let product_id = items[0]["id"].as_str().unwrap().to_owned();
 
-    let token = sign_in(
-        &client,
-        &user,
-        user_service::seed::CUSTOMER_EMAIL,
-        user_service::seed::CUSTOMER_PASSWORD,
-    )
-    .await;
+    let login = client
+        .post(format!("{gateway}/api/auth/login"))
+        .json(&json!({"email": user_service::seed::CUSTOMER_EMAIL, "password": user_service::seed::CUSTOMER_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let call = |method: reqwest::Method, path: &str| {
+        client
+            .request(method, format!("{gateway}{path}"))
+            .header("cookie", cookie.clone())
+    };
     // The order service learns about products through its catalog replica; wait for it.
-    let mut added = None;
-    for _ in 0..100 {
-        let response = client
-            .post(format!("{order}/api/cart/items"))
-            .header(IDENTITY_HEADER, &token)
+    eventually("the cart accepts the product", async || {
+        call(reqwest::Method::POST, "/api/cart/items")
             .json(&json!({"product_id": product_id, "quantity": 2}))
             .send()
             .await
-            .unwrap();
-        if response.status().is_success() {
-            added = Some(response.json::<Value>().await.unwrap());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    added.expect("the product reached the order service's replica");
-    let cart: Value = client
-        .get(format!("{order}/api/cart"))
-        .header(IDENTITY_HEADER, &token)
+            .unwrap()
+            .status()
+            .is_success()
+    })
+    .await;
+    let order: Value = call(reqwest::Method::POST, "/api/orders")
+        .header("Idempotency-Key", "run-command-test")
+        .json(&json!({
+            "shipping_address": {"recipient": "Demo Customer", "line1": "1 Main Street", "city": "Springfield",
+                                 "postal_code": "12345", "country": "US"},
+            "payment_token": "tok_visa",
+        }))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(cart["items"][0]["quantity"], 2);
-    assert_eq!(cart["items"][0]["unit_price"], items[0]["price"]);
+    assert_eq!(order["items"][0]["unit_price"], items[0]["price"]);
+    let order_path = format!("/api/orders/{}", order["id"].as_str().unwrap());
+    eventually("the order is confirmed", async || {
+        let order: Value = call(reqwest::Method::GET, &order_path)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        order["status"] == "confirmed"
+    })
+    .await;
 
     // Ctrl-C: the runner stops every service and exits successfully.
     signal::kill(Pid::from_raw(shop.id().unwrap() as i32), signal::Signal::SIGINT).unwrap();

@@ -38,7 +38,7 @@ pub enum LogFormat {
     Json,
 }
 
-fn parse_identity_key(value: &str) -> Result<IdentityKey, String> {
+pub fn parse_identity_key(value: &str) -> Result<IdentityKey, String> {
     IdentityKey::new(value).map_err(|e| e.to_string())
 }
 

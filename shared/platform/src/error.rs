@@ -55,6 +55,10 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    #[error("{0}")]
+    BadGateway(String),
+    #[error("{0}")]
+    GatewayTimeout(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -83,6 +87,8 @@ impl ApiError {
             ),
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid input"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
+            Self::BadGateway(_) => (StatusCode::BAD_GATEWAY, "bad-gateway", "Bad gateway"),
+            Self::GatewayTimeout(_) => (StatusCode::GATEWAY_TIMEOUT, "gateway-timeout", "Gateway timeout"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error"),
         }
     }

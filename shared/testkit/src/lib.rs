@@ -466,3 +466,62 @@ impl ServiceWithDatabase {
             .expect("the service stops cleanly");
     }
 }
+
+/// A Redis key prefix of this test's own (`REDIS_URL`, default `redis://127.0.0.1:6379`);
+/// every key under it is deleted when this value is dropped.
+pub struct RedisPrefix {
+    pub url: String,
+    pub prefix: String,
+}
+
+impl RedisPrefix {
+    pub fn new() -> Self {
+        let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        Self {
+            url,
+            prefix: format!("test:{}:", Uuid::now_v7().simple()),
+        }
+    }
+
+    /// How many keys exist under the prefix.
+    pub async fn count(&self) -> usize {
+        self.keys().await.len()
+    }
+
+    async fn keys(&self) -> Vec<String> {
+        let client = redis::Client::open(self.url.as_str()).expect("valid REDIS_URL");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect to Redis");
+        redis::cmd("KEYS")
+            .arg(format!("{}*", self.prefix))
+            .query_async(&mut conn)
+            .await
+            .expect("list keys")
+    }
+}
+
+impl Default for RedisPrefix {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for RedisPrefix {
+    fn drop(&mut self) {
+        let (url, prefix) = (self.url.clone(), self.prefix.clone());
+        let deleted = std::thread::spawn(move || -> redis::RedisResult<()> {
+            let mut conn = redis::Client::open(url.as_str())?.get_connection()?;
+            let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}*")).query(&mut conn)?;
+            if !keys.is_empty() {
+                redis::cmd("DEL").arg(keys).query::<()>(&mut conn)?;
+            }
+            Ok(())
+        })
+        .join();
+        if !matches!(deleted, Ok(Ok(()))) {
+            eprintln!("warning: could not delete the Redis keys under {}", self.prefix);
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Sign-in, sign-out and the current session. The session (in Redis) remembers who the user
+//! is; every proxied request then carries a fresh short-lived identity token instead.
+
+use std::net::SocketAddr;
+
+use axum::{
+    extract::{ConnectInfo, State},
+    http::StatusCode,
+};
+use serde::{Deserialize, Serialize};
+use shop_contracts::{
+    Identity, Role,
+    identity::{VERIFY_CREDENTIALS_PATH, VerifiedCredentials},
+};
+use shop_platform::{
+    ApiError, ApiResult, Json,
+    error::{Problem, problem_response},
+    openapi as responses,
+};
+use tower_sessions::Session;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::AppState;
+
+/// Where the signed-in user is kept in the session.
+const SESSION_USER: &str = "user";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SessionUser {
+    user_id: Uuid,
+    roles: Vec<Role>,
+}
+
+/// The signed-in user of this session, if any.
+pub async fn session_identity(session: &Session) -> ApiResult<Option<Identity>> {
+    let user: Option<SessionUser> = session
+        .get(SESSION_USER)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("session store: {e}")))?;
+    Ok(user.map(|user| Identity::new(user.user_id, user.roles)))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    #[schema(example = "customer@shop.local", max_length = 254)]
+    pub email: String,
+    #[schema(max_length = 128)]
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    pub authenticated: bool,
+    pub user_id: Option<Uuid>,
+    pub roles: Vec<Role>,
+}
+
+impl SessionView {
+    fn of(identity: Option<Identity>) -> Self {
+        match identity {
+            Some(identity) => Self {
+                authenticated: true,
+                user_id: Some(identity.user_id),
+                roles: identity.roles,
+            },
+            None => Self {
+                authenticated: false,
+                user_id: None,
+                roles: Vec::new(),
+            },
+        }
+    }
+}
+
+/// Sign in: checks the credentials with the user service and starts a session.
+///
+/// The session id is replaced on sign-in, so an id planted before (session fixation) is useless.
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = Credentials,
+    responses(
+        (status = 200, description = "Signed in; the `shop_session` cookie is set", body = SessionView),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 422, response = responses::Invalid),
+        (status = 429, description = "Too many sign-in attempts", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    Json(credentials): Json<Credentials>,
+) -> Result<Json<SessionView>, axum::response::Response> {
+    use axum::response::IntoResponse;
+    if credentials.email.len() > 254 || credentials.password.len() > 128 {
+        return Err(ApiError::invalid("body", "email or password is too long").into_response());
+    }
+    let verified = verify(&state, peer, &credentials).await?;
+    let user = SessionUser {
+        user_id: verified.user_id,
+        roles: verified.roles,
+    };
+    let store_error = |e: tower_sessions::session::Error| ApiError::Internal(anyhow::anyhow!("session store: {e}"));
+    session.cycle_id().await.map_err(|e| store_error(e).into_response())?;
+    session
+        .insert(SESSION_USER, &user)
+        .await
+        .map_err(|e| store_error(e).into_response())?;
+    Ok(Json(SessionView::of(Some(Identity::new(user.user_id, user.roles)))))
+}
+
+/// Asks an instance of the user service whose credentials these are. Its refusals (401, 422)
+/// reach the client as they are.
+async fn verify(
+    state: &AppState,
+    peer: SocketAddr,
+    credentials: &Credentials,
+) -> Result<VerifiedCredentials, axum::response::Response> {
+    use axum::response::IntoResponse;
+    let pool = &state.pools.user;
+    let lease = pool
+        .pick(peer.ip(), &[])
+        .ok_or_else(|| ApiError::Unavailable("no healthy instance of the user service".into()).into_response())?;
+    let url = format!("{}{VERIFY_CREDENTIALS_PATH}", lease.url());
+    let response = match state.http.post(&url).json(credentials).send().await {
+        Ok(response) => {
+            lease.succeeded();
+            response
+        }
+        Err(error) => {
+            lease.failed();
+            tracing::warn!(%error, url, "credential check failed");
+            return Err(
+                ApiError::BadGateway("the user service could not check the credentials".into()).into_response(),
+            );
+        }
+    };
+    let status = response.status();
+    if status.is_success() {
+        return response.json().await.map_err(|e| {
+            ApiError::BadGateway(format!("unexpected answer from the user service: {e}")).into_response()
+        });
+    }
+    match response.json::<Problem>().await {
+        Ok(problem) if status.is_client_error() => Err(problem_response(&problem)),
+        _ => Err(ApiError::BadGateway(format!("the user service answered {status}")).into_response()),
+    }
+}
+
+/// Sign out: the session is deleted from Redis and the cookie cleared.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
+    responses((status = 204, description = "Signed out (also when there was no session)")))]
+pub async fn logout(session: Session) -> ApiResult<StatusCode> {
+    session
+        .flush()
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("session store: {e}")))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who this session belongs to.
+#[utoipa::path(get, path = "/api/auth/session", tag = "auth", responses((status = 200, body = SessionView)))]
+pub async fn current_session(session: Session) -> ApiResult<Json<SessionView>> {
+    Ok(Json(SessionView::of(session_identity(&session).await?)))
+}

@@ -1,0 +1,137 @@
+//! The gateway's configuration: where each service's instances are, how to balance between
+//! them, sessions, limits. Every option is a flag or an environment variable with a working
+//! local default.
+
+use std::{net::SocketAddr, time::Duration};
+
+use clap::Parser;
+use shop_contracts::IdentityKey;
+use shop_platform::config::{DEV_IDENTITY_KEY, LogFormat, parse_identity_key};
+
+use crate::upstream::{InstanceSpec, Policy, parse_instances};
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "gateway", about = "The shop's one public entry")]
+pub struct Config {
+    /// Address to serve HTTP on: the URL of the whole system.
+    #[arg(long, env = "GATEWAY_LISTEN_ADDR", default_value = "127.0.0.1:8080")]
+    pub listen_addr: SocketAddr,
+
+    /// User service instances: comma-separated base URLs, each optionally `=weight`.
+    #[arg(long, env = "USER_UPSTREAMS", default_value = "http://127.0.0.1:8081")]
+    pub user_upstreams: Instances,
+
+    /// Product service instances.
+    #[arg(long, env = "PRODUCT_UPSTREAMS", default_value = "http://127.0.0.1:8082")]
+    pub product_upstreams: Instances,
+
+    /// Order service instances.
+    #[arg(long, env = "ORDER_UPSTREAMS", default_value = "http://127.0.0.1:8083")]
+    pub order_upstreams: Instances,
+
+    /// Search service instances; without them `/api/search` answers 404.
+    #[arg(long, env = "SEARCH_UPSTREAMS")]
+    pub search_upstreams: Option<Instances>,
+
+    /// How requests are spread over a service's instances.
+    #[arg(long, env = "LB_POLICY", value_enum, default_value_t = Policy::RoundRobin)]
+    pub lb_policy: Policy,
+
+    /// Consecutive connection failures or time-outs after which an instance is ejected.
+    #[arg(long, env = "EJECT_AFTER_FAILURES", default_value_t = 3)]
+    pub eject_after_failures: u32,
+
+    /// Milliseconds between two active health checks (`/readyz`) of every instance.
+    #[arg(long, env = "HEALTH_CHECK_INTERVAL_MS", default_value_t = 2000)]
+    pub health_check_interval_ms: u64,
+
+    /// Milliseconds to wait for an instance's response headers before answering 504.
+    #[arg(long, env = "UPSTREAM_TIMEOUT_MS", default_value_t = 10_000)]
+    pub upstream_timeout_ms: u64,
+
+    /// Milliseconds a whole request may take before the gateway answers 504.
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+
+    /// Requests handled at once; more are refused at once with 503 instead of queueing.
+    #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 1024)]
+    pub max_concurrent_requests: usize,
+
+    /// Largest request body accepted, in bytes (larger: 413).
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Requests per minute from one client IP.
+    #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 1200)]
+    pub rate_limit_per_minute: u32,
+
+    /// Requests per minute from one session.
+    #[arg(long, env = "SESSION_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub session_rate_limit_per_minute: u32,
+
+    /// Sign-in attempts per minute from one client IP.
+    #[arg(long, env = "LOGIN_RATE_LIMIT_PER_MINUTE", default_value_t = 10)]
+    pub login_rate_limit_per_minute: u32,
+
+    /// Redis for sessions and rate limits, shared by every gateway instance.
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+
+    /// Prefix of every Redis key the gateway writes.
+    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "shop:gateway:")]
+    pub redis_key_prefix: String,
+
+    /// Mark the session cookie `Secure` (only sent over HTTPS). Turn on behind TLS.
+    #[arg(long, env = "SESSION_COOKIE_SECURE", default_value_t = false)]
+    pub session_cookie_secure: bool,
+
+    /// Minutes of inactivity after which a session expires.
+    #[arg(long, env = "SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: u32,
+
+    /// Extra origins (`https://shop.example`) allowed to send state-changing requests with the
+    /// session cookie, besides the gateway's own.
+    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Secret (at least 32 bytes) shared with the services that signs identity tokens.
+    #[arg(long, env = "IDENTITY_KEY", default_value = DEV_IDENTITY_KEY, hide_env_values = true,
+          value_parser = parse_identity_key)]
+    pub identity_key: IdentityKey,
+
+    /// Seconds an identity token minted for one request stays valid.
+    #[arg(long, env = "IDENTITY_TOKEN_TTL_SECONDS", default_value_t = 60)]
+    pub identity_token_ttl_seconds: u32,
+
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+
+    /// Seconds to let in-flight requests finish after SIGTERM / Ctrl-C.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
+    pub shutdown_grace_seconds: u64,
+}
+
+/// A service's instances: comma-separated base URLs, each optionally `=weight`.
+#[derive(Debug, Clone)]
+pub struct Instances(pub Vec<InstanceSpec>);
+
+impl std::str::FromStr for Instances {
+    type Err = String;
+    fn from_str(list: &str) -> Result<Self, Self::Err> {
+        parse_instances(list).map(Self)
+    }
+}
+
+impl Config {
+    pub fn upstream_timeout(&self) -> Duration {
+        Duration::from_millis(self.upstream_timeout_ms)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    pub fn health_check_interval(&self) -> Duration {
+        Duration::from_millis(self.health_check_interval_ms)
+    }
+}

@@ -1,0 +1,134 @@
+//! Forwarding a public request to an instance of the service that owns it: pick an instance,
+//! mint the caller's identity token, proxy, retry elsewhere only when that is safe, and log
+//! and count what happened.
+
+use std::{net::SocketAddr, time::Instant};
+
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, Request, State},
+    http::{Method, header},
+    response::{IntoResponse, Response},
+};
+use shop_platform::ApiError;
+use tower_sessions::Session;
+
+use crate::{
+    AppState,
+    auth::session_identity,
+    proxy::{Forwarded, ProxyError},
+    routes,
+};
+
+/// Requests that may be sent again after a connection failure: idempotent, and without a
+/// body that was already consumed by the first attempt.
+fn retryable(request: &Request) -> bool {
+    let idempotent = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::DELETE
+    );
+    let no_body = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .is_none_or(|length| length.as_bytes() == b"0")
+        && !request.headers().contains_key(header::TRANSFER_ENCODING);
+    idempotent && no_body
+}
+
+pub async fn forward(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    request: Request,
+) -> Response {
+    let Some((prefix, owner)) = routes::route(request.uri().path()) else {
+        return ApiError::NotFound("route").into_response();
+    };
+    let Some(pool) = state.pools.of(owner) else {
+        return ApiError::NotFound("route").into_response();
+    };
+    let identity_token = match session_identity(&session).await {
+        Ok(identity) => identity.map(|identity| state.mint(&identity)),
+        Err(error) => return error.into_response(),
+    };
+    let context = Forwarded {
+        client_ip: peer.ip(),
+        proto: "http",
+        host: request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned),
+        request_id: request
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+        identity_token,
+    };
+    let method = request.method().clone();
+    let retry = retryable(&request);
+    let (parts, body) = request.into_parts();
+    let mut body = Some(body);
+    let mut tried: Vec<String> = Vec::new();
+    loop {
+        let excluded: Vec<&str> = tried.iter().map(String::as_str).collect();
+        let Some(lease) = pool.pick(peer.ip(), &excluded) else {
+            return ApiError::Unavailable(format!("no healthy instance of the {} service", pool.service()))
+                .into_response();
+        };
+        let instance = lease.url().to_owned();
+        let attempt = Request::from_parts(parts.clone(), body.take().unwrap_or_else(Body::empty));
+        let started = Instant::now();
+        let outcome = state.proxy.forward(&instance, attempt, &context).await;
+        let elapsed = started.elapsed();
+        let status = match &outcome {
+            Ok(response) => response.status().as_u16(),
+            Err(ProxyError::Timeout(_)) => 504,
+            Err(_) => 502,
+        };
+        let labels = [
+            ("service", pool.service().to_owned()),
+            ("route", prefix.to_owned()),
+            ("instance", instance.clone()),
+            ("status_class", format!("{}xx", status / 100)),
+        ];
+        metrics::counter!("gateway_upstream_requests_total", &labels).increment(1);
+        metrics::histogram!("gateway_upstream_duration_seconds", &labels).record(elapsed.as_secs_f64());
+        tracing::info!(
+            %method, route = prefix, status, latency_ms = elapsed.as_secs_f64() * 1000.0,
+            upstream = instance, request_id = context.request_id, "proxied"
+        );
+        match outcome {
+            Ok(response) => {
+                lease.succeeded();
+                return response;
+            }
+            Err(ProxyError::Connect(error)) => {
+                lease.failed();
+                if retry {
+                    tracing::warn!(upstream = instance, %error, "instance unreachable; trying another");
+                    tried.push(instance);
+                    continue;
+                }
+                return ApiError::BadGateway(format!("the {} service could not be reached", pool.service()))
+                    .into_response();
+            }
+            Err(ProxyError::Timeout(after)) => {
+                lease.failed();
+                return ApiError::GatewayTimeout(format!(
+                    "the {} service did not answer within {after:?}",
+                    pool.service()
+                ))
+                .into_response();
+            }
+            Err(ProxyError::Upstream(error)) => {
+                lease.failed();
+                tracing::warn!(upstream = instance, %error, "upstream failed");
+                return ApiError::BadGateway(format!("the {} service failed to answer", pool.service()))
+                    .into_response();
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! What every request passes before it is handled: rate limits, the body-size limit, the
+//! overall time limit and the cross-site request check.
+//!
+//! **CSRF.** The session cookie is `SameSite=Lax`, so browsers do not send it on cross-site
+//! POSTs from other sites' forms in the first place. As a second line, a state-changing
+//! request (anything but GET, HEAD, OPTIONS) that carries the session cookie — and every
+//! sign-in — must come from the shop itself: `Sec-Fetch-Site: same-origin` (or `none`, typed by
+//! the user), or, from browsers that do not send that header, an `Origin` equal to the
+//! gateway's own origin or one of `ALLOWED_ORIGINS`. Requests with neither header come from
+//! non-browser clients (curl, other services), which cannot be tricked into sending a cookie.
+
+use std::{net::SocketAddr, time::Duration};
+
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    http::{HeaderMap, Method, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use shop_platform::ApiError;
+
+use crate::{AppState, limits::Decision, session::SESSION_COOKIE};
+
+const LOGIN_PATH: &str = "/api/auth/login";
+const MINUTE: Duration = Duration::from_secs(60);
+
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+}
+
+fn is_login(request: &Request) -> bool {
+    request.method() == Method::POST && request.uri().path() == LOGIN_PATH
+}
+
+/// Per client IP, per session, and for sign-ins per IP: 429 with `Retry-After` past a limit.
+pub async fn rate_limit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let ip = peer.ip().to_string();
+    let config = &state.config;
+    let mut checks = vec![("ip", ip.clone(), config.rate_limit_per_minute)];
+    if let Some(session) = session_cookie(request.headers()) {
+        checks.push(("session", session.to_owned(), config.session_rate_limit_per_minute));
+    }
+    if is_login(&request) {
+        checks.push(("login", ip, config.login_rate_limit_per_minute));
+    }
+    for (scope, subject, limit) in checks {
+        match state.limiter.check(scope, &subject, limit, MINUTE).await {
+            Ok(Decision::Allowed { .. }) => {}
+            Ok(Decision::Limited { retry_after }) => {
+                metrics::counter!("gateway_rate_limited_total", "scope" => scope).increment(1);
+                return crate::limits::too_many_requests(retry_after);
+            }
+            // Sessions need Redis anyway; a limiter outage is logged, not turned into an outage.
+            Err(error) => tracing::warn!(%error, "rate limiter unavailable; request let through"),
+        }
+    }
+    next.run(request).await
+}
+
+/// Refuses bodies over the limit up front when their length is declared (a streamed body is
+/// cut off by `RequestBodyLimitLayer` instead).
+pub async fn body_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > state.config.max_body_bytes) {
+        return ApiError::PayloadTooLarge(state.config.max_body_bytes).into_response();
+    }
+    next.run(request).await
+}
+
+/// See the module documentation.
+pub async fn csrf(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let needs_check = !safe && (session_cookie(request.headers()).is_some() || is_login(&request));
+    if needs_check && !same_origin(request.headers(), &state.config.allowed_origins) {
+        metrics::counter!("gateway_csrf_rejected_total").increment(1);
+        return ApiError::Forbidden("cross-site request refused: it must come from the shop's own pages")
+            .into_response();
+    }
+    next.run(request).await
+}
+
+fn same_origin(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    match (header("sec-fetch-site"), header("origin")) {
+        (Some("same-origin" | "none"), _) => true,
+        (Some(_), _) => false,
+        (None, Some(origin)) => {
+            let own = header("host")
+                .is_some_and(|host| origin == format!("http://{host}") || origin == format!("https://{host}"));
+            own || allowed.iter().any(|allowed| allowed == origin)
+        }
+        (None, None) => true,
+    }
+}
+
+/// The whole request, upstream included, within `limit`; else 504.
+pub async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.config.request_timeout();
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::GatewayTimeout(format!("the request took longer than {limit:?}")).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| (header::HeaderName::from_static(k), HeaderValue::from_static(v)))
+            .collect()
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        assert_eq!(
+            session_cookie(&headers(&[("cookie", "a=1; shop_session=abc; b=2")])),
+            Some("abc")
+        );
+        assert_eq!(session_cookie(&headers(&[("cookie", "shop_sessionx=abc")])), None);
+        assert_eq!(session_cookie(&headers(&[])), None);
+    }
+
+    #[test]
+    fn only_the_shops_own_pages_may_send_state_changes() {
+        let allowed = vec!["https://shop.example".to_owned()];
+        assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")]), &allowed));
+        assert!(!same_origin(
+            &headers(&[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "http://gw:8080"),
+                ("host", "gw:8080")
+            ]),
+            &allowed
+        ));
+        assert!(same_origin(
+            &headers(&[("origin", "http://gw:8080"), ("host", "gw:8080")]),
+            &allowed
+        ));
+        assert!(same_origin(
+            &headers(&[("origin", "https://shop.example"), ("host", "gw:8080")]),
+            &allowed
+        ));
+        assert!(!same_origin(
+            &headers(&[("origin", "https://evil.example"), ("host", "gw:8080")]),
+            &allowed
+        ));
+        assert!(same_origin(&headers(&[]), &allowed), "non-browser clients");
+    }
+}

@@ -1,0 +1,11 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use shop_platform::{server, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = gateway::Config::parse();
+    telemetry::init(config.log_format);
+    server::exit_code(gateway::run(config, server::shutdown_signal()).await)
+}

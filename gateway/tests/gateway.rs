@@ -1,0 +1,335 @@
+//! The gateway as a whole, over real sockets: real upstream HTTP servers on loopback, real
+//! Redis. (The whole system behind it is tested in `services/shop/tests/gateway.rs`.)
+
+use std::{net::SocketAddr, time::Duration};
+
+use axum::{
+    Router,
+    extract::Request,
+    http::HeaderMap,
+    routing::{any, get},
+};
+use clap::Parser;
+use gateway::{AppState, Config};
+use serde_json::{Value, json};
+use shop_contracts::identity::IDENTITY_HEADER;
+use shop_testkit::{RedisPrefix, free_port};
+
+/// An upstream instance that answers every `/api/...` request with what it saw.
+async fn echo(name: &'static str) -> String {
+    let echo = move |headers: HeaderMap, request: Request| async move {
+        let header = |key: &str| headers.get(key).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        axum::Json(json!({
+            "instance": name,
+            "method": request.method().as_str(),
+            "path": request.uri().path(),
+            "identity": header(IDENTITY_HEADER),
+            "forwarded_for": header("x-forwarded-for"),
+            "request_id": header("x-request-id"),
+        }))
+    };
+    let router = Router::new()
+        .route("/readyz", get(|| async { "ready" }))
+        .route(
+            "/openapi.json",
+            get(move || async move {
+                axum::Json(json!({"openapi": "3.1.0", "info": {"title": name, "version": "1"},
+                "paths": {"/api/products": {}, "/internal/catalog/products": {}, "/healthz": {}}}))
+            }),
+        )
+        .route(
+            "/api/products/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        )
+        .fallback(any(echo));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    url
+}
+
+struct Gateway {
+    url: String,
+    client: reqwest::Client,
+    _redis: RedisPrefix,
+}
+
+async fn gateway(extra: &[&str]) -> Gateway {
+    let redis = RedisPrefix::new();
+    let mut args = vec![
+        "gateway".to_owned(),
+        "--redis-key-prefix".to_owned(),
+        redis.prefix.clone(),
+        "--identity-key".to_owned(),
+        shop_testkit::IDENTITY_KEY.to_owned(),
+    ];
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    let config = Config::parse_from(args);
+    let app = gateway::app(AppState::new(config).await.unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+            .unwrap()
+    });
+    Gateway {
+        url,
+        client: reqwest::Client::new(),
+        _redis: redis,
+    }
+}
+
+impl Gateway {
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self.client.get(format!("{}{path}", self.url)).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+#[tokio::test]
+async fn paths_go_to_the_service_that_owns_them_and_internal_ones_nowhere() {
+    let (users, products, orders) = (echo("users").await, echo("products").await, echo("orders").await);
+    let gw = gateway(&[
+        "--user-upstreams",
+        &users,
+        "--product-upstreams",
+        &products,
+        "--order-upstreams",
+        &orders,
+    ])
+    .await;
+    for (path, instance) in [
+        ("/api/users/me", "users"),
+        ("/api/products?limit=3", "products"),
+        ("/api/categories/kitchen", "products"),
+        ("/api/cart/items", "orders"),
+        ("/api/orders", "orders"),
+    ] {
+        let (status, body) = gw.get(path).await;
+        assert_eq!((status, body["instance"].as_str()), (200, Some(instance)), "{path}");
+    }
+    for path in [
+        "/internal/credentials/verify",
+        "/internal/catalog/products",
+        "/api/search?q=x",
+        "/api/productsX",
+    ] {
+        assert_eq!(gw.get(path).await.0, 404, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn identity_headers_from_clients_never_reach_a_service() {
+    let products = echo("products").await;
+    let gw = gateway(&["--product-upstreams", &products]).await;
+    let response = gw
+        .client
+        .get(format!("{}/api/products", gw.url))
+        .header(IDENTITY_HEADER, "v1.forged.token")
+        .header("x-request-id", "client-chosen-id")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "client-chosen-id");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["identity"],
+        Value::Null,
+        "an anonymous request carries no identity"
+    );
+    assert_eq!(body["request_id"], "client-chosen-id");
+    assert_eq!(body["forwarded_for"], "127.0.0.1");
+    // Without one, the gateway makes up a request id and returns it.
+    let response = gw.client.get(format!("{}/api/products", gw.url)).send().await.unwrap();
+    assert!(response.headers().get("x-request-id").is_some_and(|id| id.len() >= 32));
+}
+
+#[tokio::test]
+async fn round_robin_spreads_requests_and_skips_a_dead_instance_for_reads() {
+    let (a, b) = (echo("a").await, echo("b").await);
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let list = format!("{a},{b},{dead}");
+    let gw = gateway(&["--product-upstreams", &list, "--eject-after-failures", "2"]).await;
+    let mut counts = std::collections::HashMap::<String, usize>::new();
+    for _ in 0..300 {
+        let (status, body) = gw.get("/api/products").await;
+        assert_eq!(status, 200, "reads are retried on another instance: {body}");
+        *counts.entry(body["instance"].as_str().unwrap().to_owned()).or_default() += 1;
+    }
+    let (on_a, on_b) = (counts["a"], counts["b"]);
+    assert_eq!(on_a + on_b, 300);
+    assert!(on_a.abs_diff(on_b) <= 2, "{counts:?}");
+    // A write is never retried: it may have reached the instance. Only the dead instance left:
+    let only_dead = gateway(&["--product-upstreams", &dead]).await;
+    let response = only_dead
+        .client
+        .post(format!("{}/api/products", only_dead.url))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+}
+
+#[tokio::test]
+async fn no_healthy_instance_is_503_and_a_slow_one_is_504() {
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let gw = gateway(&["--product-upstreams", &dead, "--eject-after-failures", "1"]).await;
+    let write = gw
+        .client
+        .post(format!("{}/api/products", gw.url))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        write.status(),
+        502,
+        "the only instance is unreachable (and now ejected)"
+    );
+    let (status, body) = gw.get("/api/products").await;
+    assert_eq!(status, 503);
+    assert_eq!(body["type"], "urn:shop:problem:unavailable");
+
+    let slow = echo("slow").await;
+    let gw = gateway(&["--product-upstreams", &slow, "--upstream-timeout-ms", "300"]).await;
+    let (status, body) = gw.get("/api/products/slow").await;
+    assert_eq!(status, 504);
+    assert_eq!(body["type"], "urn:shop:problem:gateway-timeout");
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413_and_floods_are_429() {
+    let products = echo("products").await;
+    let gw = gateway(&[
+        "--product-upstreams",
+        &products,
+        "--max-body-bytes",
+        "1024",
+        "--rate-limit-per-minute",
+        "5",
+    ])
+    .await;
+    let response = gw
+        .client
+        .post(format!("{}/api/products", gw.url))
+        .body(vec![b'x'; 2048])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(gw.get("/api/products").await.0);
+    }
+    // The 413 was refused before it counted; five pass, the sixth is over the limit.
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429]);
+    let response = gw.client.get(format!("{}/api/products", gw.url)).send().await.unwrap();
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after));
+}
+
+#[tokio::test]
+async fn cross_site_state_changes_with_the_session_cookie_are_refused() {
+    let products = echo("products").await;
+    let gw = gateway(&["--product-upstreams", &products]).await;
+    let post = |origin: &'static str, fetch_site: Option<&'static str>| {
+        let mut request = gw
+            .client
+            .post(format!("{}/api/products", gw.url))
+            .header("cookie", "shop_session=whatever")
+            .header("origin", origin)
+            .json(&json!({}));
+        if let Some(site) = fetch_site {
+            request = request.header("sec-fetch-site", site);
+        }
+        request.send()
+    };
+    assert_eq!(
+        post("https://evil.example", Some("cross-site")).await.unwrap().status(),
+        403
+    );
+    assert_eq!(post("https://evil.example", None).await.unwrap().status(), 403);
+    let own = gw.url.clone();
+    let own: &'static str = Box::leak(own.into_boxed_str());
+    assert_eq!(post(own, None).await.unwrap().status(), 200);
+    assert_eq!(
+        post("https://evil.example", Some("same-origin"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // Sign-in is checked even without a cookie (login CSRF).
+    let login = gw
+        .client
+        .post(format!("{}/api/auth/login", gw.url))
+        .header("origin", "https://evil.example")
+        .json(&json!({"email": "a@b.c", "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 403);
+}
+
+#[tokio::test]
+async fn the_docs_are_served_offline_with_each_services_public_paths() {
+    let products = echo("products").await;
+    let gw = gateway(&["--product-upstreams", &products]).await;
+    let page = gw.client.get(format!("{}/docs/", gw.url)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger"), "{html}");
+    assert!(!html.contains("cdn"), "assets come from the gateway itself");
+    let (status, gateway_doc) = gw.get("/openapi/gateway").await;
+    assert_eq!(status, 200);
+    assert!(gateway_doc["paths"]["/api/auth/login"].is_object());
+    let (_, product_doc) = gw.get("/openapi/product").await;
+    let paths: Vec<&String> = product_doc["paths"].as_object().unwrap().keys().collect();
+    assert_eq!(paths, ["/api/products"], "internal and operational paths are hidden");
+    let initializer = gw
+        .client
+        .get(format!("{}/docs/swagger-initializer.js", gw.url))
+        .send()
+        .await
+        .unwrap();
+    let initializer = initializer.text().await.unwrap();
+    assert!(
+        initializer.contains("/openapi/gateway") && initializer.contains("/openapi/product"),
+        "{initializer}"
+    );
+}
+
+#[tokio::test]
+async fn readiness_needs_redis_and_a_healthy_instance_of_every_service() {
+    let (users, products, orders) = (echo("users").await, echo("products").await, echo("orders").await);
+    let gw = gateway(&[
+        "--user-upstreams",
+        &users,
+        "--product-upstreams",
+        &products,
+        "--order-upstreams",
+        &orders,
+    ])
+    .await;
+    assert_eq!(gw.get("/readyz").await.0, 200);
+    assert_eq!(gw.get("/healthz").await.0, 200);
+    let metrics = gw
+        .client
+        .get(format!("{}/metrics", gw.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("upstream_instance_healthy"), "{metrics}");
+}

@@ -1,0 +1,210 @@
+//! The rate limiter against a real Redis, and its 429 response.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::http::{StatusCode, header};
+use futures_util::TryStreamExt;
+use gateway::limits::{Decision, RateLimiter, too_many_requests};
+use http_body_util::BodyExt;
+use redis::{AsyncCommands, aio::ConnectionManager};
+use serde_json::Value;
+use uuid::Uuid;
+
+const MINUTE: Duration = Duration::from_secs(60);
+const SECOND: Duration = Duration::from_secs(1);
+
+async fn redis() -> ConnectionManager {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    redis::Client::open(url)
+        .expect("a valid REDIS_URL")
+        .get_connection_manager()
+        .await
+        .expect("Redis is reachable")
+}
+
+fn unique_prefix() -> String {
+    format!("test:limits:{}:", Uuid::now_v7())
+}
+
+async fn keys(conn: &mut ConnectionManager, prefix: &str) -> Vec<String> {
+    let keys: redis::AsyncIter<String> = conn.scan_match(format!("{prefix}*")).await.expect("SCAN");
+    keys.try_collect().await.expect("SCAN")
+}
+
+async fn clean_up(mut conn: ConnectionManager, prefix: &str) {
+    let keys = keys(&mut conn, prefix).await;
+    if !keys.is_empty() {
+        conn.del::<_, ()>(keys).await.expect("DEL");
+    }
+}
+
+fn until_window_ends(window: Duration) -> Duration {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis();
+    let window = window.as_millis();
+    Duration::from_millis((window - now % window) as u64)
+}
+
+/// Waits, if needed, so that the next 300 ms fall in one window: a test's calls then share it.
+async fn away_from_window_end(window: Duration) {
+    let left = until_window_ends(window);
+    if left < Duration::from_millis(300) {
+        tokio::time::sleep(left + Duration::from_millis(10)).await;
+    }
+}
+
+async fn check(limiter: &RateLimiter, scope: &str, subject: &str, limit: u32, window: Duration) -> Decision {
+    limiter
+        .check(scope, subject, limit, window)
+        .await
+        .expect("Redis answers")
+}
+
+#[tokio::test]
+async fn the_call_past_the_limit_is_limited_until_the_window_ends() {
+    let prefix = unique_prefix();
+    let limiter = RateLimiter::new(redis().await, &prefix);
+
+    away_from_window_end(MINUTE).await;
+    for remaining in [2, 1, 0] {
+        let decision = check(&limiter, "api", "10.0.0.1", 3, MINUTE).await;
+        assert_eq!(decision, Decision::Allowed { remaining });
+    }
+    let Decision::Limited { retry_after } = check(&limiter, "api", "10.0.0.1", 3, MINUTE).await else {
+        panic!("the fourth call in the window is limited");
+    };
+    assert!(retry_after <= MINUTE, "{retry_after:?}");
+    assert!(retry_after >= SECOND, "{retry_after:?}");
+    assert!(
+        retry_after.abs_diff(until_window_ends(MINUTE)) < SECOND,
+        "{retry_after:?}"
+    );
+    assert!(matches!(
+        check(&limiter, "api", "10.0.0.1", 3, MINUTE).await,
+        Decision::Limited { .. }
+    ));
+    clean_up(redis().await, &prefix).await;
+}
+
+#[tokio::test]
+async fn a_new_window_allows_again() {
+    let prefix = unique_prefix();
+    let limiter = RateLimiter::new(redis().await, &prefix);
+
+    away_from_window_end(SECOND).await;
+    assert_eq!(
+        check(&limiter, "login", "10.0.0.1", 1, SECOND).await,
+        Decision::Allowed { remaining: 0 }
+    );
+    let Decision::Limited { retry_after } = check(&limiter, "login", "10.0.0.1", 1, SECOND).await else {
+        panic!("the second call in the window is limited");
+    };
+    assert_eq!(retry_after, SECOND, "at least a second, at most the window");
+
+    tokio::time::sleep(until_window_ends(SECOND)).await;
+    assert_eq!(
+        check(&limiter, "login", "10.0.0.1", 1, SECOND).await,
+        Decision::Allowed { remaining: 0 }
+    );
+    clean_up(redis().await, &prefix).await;
+}
+
+#[tokio::test]
+async fn subjects_and_scopes_are_counted_separately() {
+    let prefix = unique_prefix();
+    let limiter = RateLimiter::new(redis().await, &prefix);
+
+    away_from_window_end(MINUTE).await;
+    assert_eq!(
+        check(&limiter, "api", "10.0.0.1", 1, MINUTE).await,
+        Decision::Allowed { remaining: 0 }
+    );
+    assert_eq!(
+        check(&limiter, "api", "10.0.0.2", 1, MINUTE).await,
+        Decision::Allowed { remaining: 0 }
+    );
+    assert_eq!(
+        check(&limiter, "login", "10.0.0.1", 1, MINUTE).await,
+        Decision::Allowed { remaining: 0 }
+    );
+    assert!(matches!(
+        check(&limiter, "api", "10.0.0.1", 1, MINUTE).await,
+        Decision::Limited { .. }
+    ));
+    assert!(matches!(
+        check(&limiter, "api", "10.0.0.2", 1, MINUTE).await,
+        Decision::Limited { .. }
+    ));
+    assert!(matches!(
+        check(&limiter, "login", "10.0.0.1", 1, MINUTE).await,
+        Decision::Limited { .. }
+    ));
+    clean_up(redis().await, &prefix).await;
+}
+
+#[tokio::test]
+async fn limiters_on_separate_connections_share_the_count() {
+    let prefix = unique_prefix();
+    let first = RateLimiter::new(redis().await, &prefix);
+    let second = RateLimiter::new(redis().await, &prefix);
+
+    away_from_window_end(MINUTE).await;
+    assert_eq!(
+        check(&first, "api", "10.0.0.1", 2, MINUTE).await,
+        Decision::Allowed { remaining: 1 }
+    );
+    assert_eq!(
+        check(&second, "api", "10.0.0.1", 2, MINUTE).await,
+        Decision::Allowed { remaining: 0 }
+    );
+    assert!(matches!(
+        check(&first, "api", "10.0.0.1", 2, MINUTE).await,
+        Decision::Limited { .. }
+    ));
+    assert!(matches!(
+        check(&second, "api", "10.0.0.1", 2, MINUTE).await,
+        Decision::Limited { .. }
+    ));
+    clean_up(redis().await, &prefix).await;
+}
+
+#[tokio::test]
+async fn counters_expire() {
+    let prefix = unique_prefix();
+    let mut conn = redis().await;
+    let limiter = RateLimiter::new(conn.clone(), &prefix);
+
+    check(&limiter, "api", "10.0.0.1", 5, SECOND).await;
+    let counters = keys(&mut conn, &prefix).await;
+    assert_eq!(counters.len(), 1);
+    let ttl_ms: i64 = conn.pttl(&counters[0]).await.unwrap();
+    assert!(
+        (1..=1_000).contains(&ttl_ms),
+        "a counter lives at most one window: {ttl_ms} ms"
+    );
+
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert!(keys(&mut conn, &prefix).await.is_empty(), "Redis dropped the counter");
+}
+
+#[tokio::test]
+async fn too_many_requests_is_a_problem_with_retry_after() {
+    let response = too_many_requests(Duration::from_millis(1_200));
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        response.headers()[header::RETRY_AFTER],
+        "2",
+        "whole seconds, rounded up"
+    );
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json");
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let problem: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(problem["type"], "urn:shop:problem:rate-limited");
+    assert_eq!(problem["status"], 429);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("retry in 2 s"),
+        "{problem}"
+    );
+
+    let response = too_many_requests(Duration::from_secs(30));
+    assert_eq!(response.headers()[header::RETRY_AFTER], "30");
+}
