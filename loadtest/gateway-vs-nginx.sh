@@ -52,16 +52,22 @@ http {
 CONF
 nginx -c "$WORK/nginx.conf" -p "$WORK"
 
-GATEWAY_LISTEN_ADDR=127.0.0.1:$GATEWAY_PORT \
-PRODUCT_UPSTREAMS=http://127.0.0.1:$UPSTREAM_PORT \
-USER_UPSTREAMS=http://127.0.0.1:$UPSTREAM_PORT \
-ORDER_UPSTREAMS=http://127.0.0.1:$UPSTREAM_PORT \
-RATE_LIMIT_PER_MINUTE=100000000 \
-REDIS_KEY_PREFIX="bench:gateway:$$:" \
-RUST_LOG=warn \
-    ./target/release/gateway > "$WORK/gateway.log" 2>&1 &
+# The gateway twice: as configured by default (every request also counts against the per-IP
+# rate limit in Redis, with a limit it never reaches), and with rate limiting off.
+start_gateway() { # port rate-limit
+    GATEWAY_LISTEN_ADDR=127.0.0.1:$1 \
+    PRODUCT_UPSTREAMS=http://127.0.0.1:$UPSTREAM_PORT \
+    USER_UPSTREAMS=http://127.0.0.1:$UPSTREAM_PORT \
+    ORDER_UPSTREAMS=http://127.0.0.1:$UPSTREAM_PORT \
+    RATE_LIMIT_PER_MINUTE=$2 \
+    REDIS_KEY_PREFIX="bench:gateway:$$:" \
+    RUST_LOG=warn \
+        ./target/release/gateway > "$WORK/gateway-$1.log" 2>&1 &
+}
+start_gateway $GATEWAY_PORT 100000000
+start_gateway $((GATEWAY_PORT + 1)) 0
 
-for port in $NGINX_PORT $GATEWAY_PORT; do
+for port in $NGINX_PORT $GATEWAY_PORT $((GATEWAY_PORT + 1)); do
     for _ in $(seq 1 100); do
         curl -fs "http://127.0.0.1:$port/api/products" >/dev/null && break
         sleep 0.1
@@ -84,6 +90,9 @@ echo "wrk: $THREADS threads, $CONNECTIONS connections, ${DURATION}s each, GET /a
 printf '%-8s %12s %10s %10s\n' proxy "requests/s" p50 p99
 run nginx $NGINX_PORT
 run gateway $GATEWAY_PORT
-awk -v g="$(cat "$WORK/gateway.rps")" -v n="$(cat "$WORK/nginx.rps")" \
-    'BEGIN { printf "gateway / nginx throughput: %.2f\n", g / n }'
+run gw-nolim $((GATEWAY_PORT + 1))
+for g in gateway gw-nolim; do
+    awk -v name="$g" -v g="$(cat "$WORK/$g.rps")" -v n="$(cat "$WORK/nginx.rps")" \
+        'BEGIN { printf "%s / nginx throughput: %.2f\n", name, g / n }'
+done
 redis-cli --scan --pattern "bench:gateway:$$:*" | xargs -r redis-cli del >/dev/null

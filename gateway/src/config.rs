@@ -61,7 +61,7 @@ pub struct Config {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_body_bytes: usize,
 
-    /// Requests per minute from one client IP.
+    /// Requests per minute from one client IP (0: no limit; likewise for the two below).
     #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 1200)]
     pub rate_limit_per_minute: u32,
 

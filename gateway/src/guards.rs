@@ -53,7 +53,8 @@ pub async fn rate_limit(
     if is_login(&request) {
         checks.push(("login", ip, config.login_rate_limit_per_minute));
     }
-    for (scope, subject, limit) in checks {
+    // A limit of 0 turns that check off.
+    for (scope, subject, limit) in checks.into_iter().filter(|(_, _, limit)| *limit > 0) {
         match state.limiter.check(scope, &subject, limit, MINUTE).await {
             Ok(Decision::Allowed { .. }) => {}
             Ok(Decision::Limited { retry_after }) => {

@@ -114,10 +114,7 @@ impl AppState {
 
 /// The gateway's HTTP service.
 pub fn app(state: AppState) -> Router {
-    let store = RedisSessionStore::new(
-        state.redis.clone(),
-        format!("{}session:", state.config.redis_key_prefix),
-    );
+    let store = RedisSessionStore::new(state.redis.clone(), session_prefix(&state.config));
     let sessions = session::session_layer(
         store,
         state.config.session_cookie_secure,
@@ -161,6 +158,50 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+fn session_prefix(config: &Config) -> String {
+    format!("{}session:", config.redis_key_prefix)
+}
+
+/// Keeps `gateway_sessions_active` current: the sessions in Redis, counted every 30 s.
+async fn count_sessions(
+    mut redis: redis::aio::ConnectionManager,
+    prefix: String,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let mut count = 0usize;
+        let mut cursor = 0u64;
+        loop {
+            let page: redis::RedisResult<(u64, Vec<String>)> = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{prefix}*"))
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut redis)
+                .await;
+            match page {
+                Ok((next, keys)) => {
+                    count += keys.len();
+                    cursor = next;
+                    if cursor == 0 {
+                        metrics::gauge!("gateway_sessions_active").set(count as f64);
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot count sessions");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            _ = stopped.wait_for(|stopped| *stopped) => return,
+            () = tokio::time::sleep(Duration::from_secs(30)) => {}
+        }
+    }
+}
+
 /// Ready when Redis answers and every service has a healthy instance.
 async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let mut redis = state.redis.clone();
@@ -190,6 +231,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             let _ = stopped.wait_for(|stopped| *stopped).await;
         }));
     }
+    tokio::spawn(count_sessions(
+        state.redis.clone(),
+        session_prefix(&state.config),
+        checks_stopped.clone(),
+    ));
     let listener = TcpListener::bind(listen_addr)
         .await
         .with_context(|| format!("cannot listen on {listen_addr}"))?;
