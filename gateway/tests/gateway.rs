@@ -333,3 +333,21 @@ async fn readiness_needs_redis_and_a_healthy_instance_of_every_service() {
         .unwrap();
     assert!(metrics.contains("upstream_instance_healthy"), "{metrics}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_the_concurrency_limit_requests_are_shed_at_once_with_503() {
+    let slow = echo("slow").await;
+    let gw = gateway(&["--product-upstreams", &slow, "--max-concurrent-requests", "1"]).await;
+    let busy = {
+        let (client, url) = (gw.client.clone(), format!("{}/api/products/slow", gw.url));
+        tokio::spawn(async move { client.get(url).send().await.unwrap().status() })
+    };
+    shop_testkit::eventually("the slow request occupies the only slot", async || {
+        gw.get("/api/products").await.0 == 503
+    })
+    .await;
+    let (status, body) = gw.get("/api/products").await;
+    assert_eq!(status, 503);
+    assert_eq!(body["type"], "urn:shop:problem:unavailable");
+    assert_eq!(busy.await.unwrap(), 200, "the request holding the slot is served");
+}
