@@ -3,40 +3,14 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{StatusCode, header};
-use futures_util::TryStreamExt;
 use gateway::limits::{Decision, RateLimiter, too_many_requests};
 use http_body_util::BodyExt;
-use redis::{AsyncCommands, aio::ConnectionManager};
+use redis::AsyncCommands;
 use serde_json::Value;
-use uuid::Uuid;
+use shop_testkit::RedisPrefix;
 
 const MINUTE: Duration = Duration::from_secs(60);
 const SECOND: Duration = Duration::from_secs(1);
-
-async fn redis() -> ConnectionManager {
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    redis::Client::open(url)
-        .expect("a valid REDIS_URL")
-        .get_connection_manager()
-        .await
-        .expect("Redis is reachable")
-}
-
-fn unique_prefix() -> String {
-    format!("test:limits:{}:", Uuid::now_v7())
-}
-
-async fn keys(conn: &mut ConnectionManager, prefix: &str) -> Vec<String> {
-    let keys: redis::AsyncIter<String> = conn.scan_match(format!("{prefix}*")).await.expect("SCAN");
-    keys.try_collect().await.expect("SCAN")
-}
-
-async fn clean_up(mut conn: ConnectionManager, prefix: &str) {
-    let keys = keys(&mut conn, prefix).await;
-    if !keys.is_empty() {
-        conn.del::<_, ()>(keys).await.expect("DEL");
-    }
-}
 
 fn until_window_ends(window: Duration) -> Duration {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis();
@@ -61,8 +35,9 @@ async fn check(limiter: &RateLimiter, scope: &str, subject: &str, limit: u32, wi
 
 #[tokio::test]
 async fn the_call_past_the_limit_is_limited_until_the_window_ends() {
-    let prefix = unique_prefix();
-    let limiter = RateLimiter::new(redis().await, &prefix);
+    let test_redis = RedisPrefix::new();
+    let prefix = test_redis.prefix.clone();
+    let limiter = RateLimiter::new(test_redis.connection().await, &prefix);
 
     away_from_window_end(MINUTE).await;
     for remaining in [2, 1, 0] {
@@ -82,13 +57,13 @@ async fn the_call_past_the_limit_is_limited_until_the_window_ends() {
         check(&limiter, "api", "10.0.0.1", 3, MINUTE).await,
         Decision::Limited { .. }
     ));
-    clean_up(redis().await, &prefix).await;
 }
 
 #[tokio::test]
 async fn a_new_window_allows_again() {
-    let prefix = unique_prefix();
-    let limiter = RateLimiter::new(redis().await, &prefix);
+    let test_redis = RedisPrefix::new();
+    let prefix = test_redis.prefix.clone();
+    let limiter = RateLimiter::new(test_redis.connection().await, &prefix);
 
     away_from_window_end(SECOND).await;
     assert_eq!(
@@ -105,13 +80,13 @@ async fn a_new_window_allows_again() {
         check(&limiter, "login", "10.0.0.1", 1, SECOND).await,
         Decision::Allowed { remaining: 0 }
     );
-    clean_up(redis().await, &prefix).await;
 }
 
 #[tokio::test]
 async fn subjects_and_scopes_are_counted_separately() {
-    let prefix = unique_prefix();
-    let limiter = RateLimiter::new(redis().await, &prefix);
+    let test_redis = RedisPrefix::new();
+    let prefix = test_redis.prefix.clone();
+    let limiter = RateLimiter::new(test_redis.connection().await, &prefix);
 
     away_from_window_end(MINUTE).await;
     assert_eq!(
@@ -138,14 +113,14 @@ async fn subjects_and_scopes_are_counted_separately() {
         check(&limiter, "login", "10.0.0.1", 1, MINUTE).await,
         Decision::Limited { .. }
     ));
-    clean_up(redis().await, &prefix).await;
 }
 
 #[tokio::test]
 async fn limiters_on_separate_connections_share_the_count() {
-    let prefix = unique_prefix();
-    let first = RateLimiter::new(redis().await, &prefix);
-    let second = RateLimiter::new(redis().await, &prefix);
+    let test_redis = RedisPrefix::new();
+    let prefix = test_redis.prefix.clone();
+    let first = RateLimiter::new(test_redis.connection().await, &prefix);
+    let second = RateLimiter::new(test_redis.connection().await, &prefix);
 
     away_from_window_end(MINUTE).await;
     assert_eq!(
@@ -164,17 +139,17 @@ async fn limiters_on_separate_connections_share_the_count() {
         check(&second, "api", "10.0.0.1", 2, MINUTE).await,
         Decision::Limited { .. }
     ));
-    clean_up(redis().await, &prefix).await;
 }
 
 #[tokio::test]
 async fn counters_expire() {
-    let prefix = unique_prefix();
-    let mut conn = redis().await;
+    let test_redis = RedisPrefix::new();
+    let prefix = test_redis.prefix.clone();
+    let mut conn = test_redis.connection().await;
     let limiter = RateLimiter::new(conn.clone(), &prefix);
 
     check(&limiter, "api", "10.0.0.1", 5, SECOND).await;
-    let counters = keys(&mut conn, &prefix).await;
+    let counters = test_redis.keys().await;
     assert_eq!(counters.len(), 1);
     let ttl_ms: i64 = conn.pttl(&counters[0]).await.unwrap();
     assert!(
@@ -183,7 +158,7 @@ async fn counters_expire() {
     );
 
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    assert!(keys(&mut conn, &prefix).await.is_empty(), "Redis dropped the counter");
+    assert!(test_redis.keys().await.is_empty(), "Redis dropped the counter");
 }
 
 #[tokio::test]

@@ -4,13 +4,12 @@
 use std::collections::HashMap;
 
 use axum::{Router, http::StatusCode, routing::post};
-use futures_util::TryStreamExt;
 use gateway::session::{RedisSessionStore, SESSION_COOKIE, session_layer};
 use redis::{AsyncCommands, aio::ConnectionManager};
 use reqwest::{Method, header};
 use serde_json::{Value, json};
 use shop_platform::Json;
-use shop_testkit::{Actor, TestApp, TestResponse};
+use shop_testkit::{Actor, RedisPrefix, TestApp, TestResponse};
 use tower_sessions::{
     Session, SessionStore,
     cookie::{
@@ -19,32 +18,6 @@ use tower_sessions::{
     },
     session::{Id, Record},
 };
-use uuid::Uuid;
-
-async fn redis() -> ConnectionManager {
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    redis::Client::open(url)
-        .expect("a valid REDIS_URL")
-        .get_connection_manager()
-        .await
-        .expect("Redis is reachable")
-}
-
-fn unique_prefix() -> String {
-    format!("test:session:{}:", Uuid::now_v7())
-}
-
-async fn keys(conn: &mut ConnectionManager, prefix: &str) -> Vec<String> {
-    let keys: redis::AsyncIter<String> = conn.scan_match(format!("{prefix}*")).await.expect("SCAN");
-    keys.try_collect().await.expect("SCAN")
-}
-
-async fn clean_up(mut conn: ConnectionManager, prefix: &str) {
-    let keys = keys(&mut conn, prefix).await;
-    if !keys.is_empty() {
-        conn.del::<_, ()>(keys).await.expect("DEL");
-    }
-}
 
 async fn exists(conn: &mut ConnectionManager, key: &str) -> bool {
     conn.exists(key).await.expect("EXISTS")
@@ -60,8 +33,9 @@ fn record(expires_in: Duration) -> Record {
 
 #[tokio::test]
 async fn a_record_round_trips_and_saves_changes() {
-    let prefix = unique_prefix();
-    let mut conn = redis().await;
+    let test_redis = RedisPrefix::new();
+    let prefix = test_redis.prefix.clone();
+    let mut conn = test_redis.connection().await;
     let store = RedisSessionStore::new(conn.clone(), &prefix);
 
     let mut session = record(Duration::minutes(10));
@@ -85,13 +59,13 @@ async fn a_record_round_trips_and_saves_changes() {
         None,
         "an unknown id has no record"
     );
-    clean_up(conn, &prefix).await;
 }
 
 #[tokio::test]
 async fn an_expired_record_is_gone() {
-    let prefix = unique_prefix();
-    let mut conn = redis().await;
+    let test_redis = RedisPrefix::new();
+    let prefix = test_redis.prefix.clone();
+    let mut conn = test_redis.connection().await;
     let store = RedisSessionStore::new(conn.clone(), &prefix);
 
     let mut session = record(Duration::seconds(1));
@@ -115,17 +89,14 @@ async fn an_expired_record_is_gone() {
 
     let mut born_expired = record(-Duration::seconds(1));
     store.create(&mut born_expired).await.unwrap();
-    assert!(
-        keys(&mut conn, &prefix).await.is_empty(),
-        "an expired record is never stored"
-    );
-    clean_up(conn, &prefix).await;
+    assert!(test_redis.keys().await.is_empty(), "an expired record is never stored");
 }
 
 #[tokio::test]
 async fn delete_removes_the_record() {
-    let prefix = unique_prefix();
-    let mut conn = redis().await;
+    let test_redis = RedisPrefix::new();
+    let prefix = test_redis.prefix.clone();
+    let mut conn = test_redis.connection().await;
     let store = RedisSessionStore::new(conn.clone(), &prefix);
 
     let mut session = record(Duration::minutes(10));
@@ -144,13 +115,13 @@ async fn delete_removes_the_record() {
         None,
         "a request still holding a deleted session does not bring it back"
     );
-    clean_up(conn, &prefix).await;
 }
 
 #[tokio::test]
 async fn create_never_overwrites_an_existing_session() {
-    let prefix = unique_prefix();
-    let mut conn = redis().await;
+    let test_redis = RedisPrefix::new();
+    let prefix = test_redis.prefix.clone();
+    let mut conn = test_redis.connection().await;
     let store = RedisSessionStore::new(conn.clone(), &prefix);
 
     let mut session = record(Duration::minutes(10));
@@ -165,7 +136,6 @@ async fn create_never_overwrites_an_existing_session() {
     let untouched: String = conn.get(&taken_key).await.unwrap();
     assert_eq!(untouched, "someone else's session");
     assert_eq!(store.load(&session.id).await.unwrap(), Some(session));
-    clean_up(conn, &prefix).await;
 }
 
 /// Sets, reads, re-keys and ends the caller's session.
@@ -213,10 +183,19 @@ fn set_cookie(response: &TestResponse) -> Cookie<'static> {
 
 #[tokio::test]
 async fn a_session_started_on_one_instance_works_on_another() {
-    let prefix = unique_prefix();
-    let mut conn = redis().await;
-    let first = TestApp::spawn(router(RedisSessionStore::new(redis().await, &prefix), false)).await;
-    let second = TestApp::spawn(router(RedisSessionStore::new(redis().await, &prefix), false)).await;
+    let test_redis = RedisPrefix::new();
+    let prefix = test_redis.prefix.clone();
+    let mut conn = test_redis.connection().await;
+    let first = TestApp::spawn(router(
+        RedisSessionStore::new(test_redis.connection().await, &prefix),
+        false,
+    ))
+    .await;
+    let second = TestApp::spawn(router(
+        RedisSessionStore::new(test_redis.connection().await, &prefix),
+        false,
+    ))
+    .await;
 
     let response = send(&first, Method::POST, "/value", None, Some(json!("hello"))).await;
     assert_eq!(response.status, 204);
@@ -267,17 +246,18 @@ async fn a_session_started_on_one_instance_works_on_another() {
     let read = send(&second, Method::GET, "/value", Some(&cycled), None).await;
     assert_eq!(read.expect(200), Value::Null);
 
-    assert!(
-        keys(&mut conn, &prefix).await.is_empty(),
-        "reads of unknown ids store nothing"
-    );
-    clean_up(conn, &prefix).await;
+    assert!(test_redis.keys().await.is_empty(), "reads of unknown ids store nothing");
 }
 
 #[tokio::test]
 async fn the_cookie_is_secure_when_configured() {
-    let prefix = unique_prefix();
-    let app = TestApp::spawn(router(RedisSessionStore::new(redis().await, &prefix), true)).await;
+    let test_redis = RedisPrefix::new();
+    let prefix = test_redis.prefix.clone();
+    let app = TestApp::spawn(router(
+        RedisSessionStore::new(test_redis.connection().await, &prefix),
+        true,
+    ))
+    .await;
 
     let response = send(&app, Method::POST, "/value", None, Some(json!("hello"))).await;
     assert_eq!(response.status, 204);
@@ -285,5 +265,4 @@ async fn the_cookie_is_secure_when_configured() {
     assert_eq!(cookie.secure(), Some(true));
     assert_eq!(cookie.http_only(), Some(true));
     assert_eq!(cookie.same_site(), Some(SameSite::Lax));
-    clean_up(redis().await, &prefix).await;
 }

@@ -484,16 +484,18 @@ impl RedisPrefix {
     }
 
     /// How many keys exist under the prefix.
-    pub async fn count(&self) -> usize {
-        self.keys().await.len()
+    /// A connection to the test Redis.
+    pub async fn connection(&self) -> redis::aio::ConnectionManager {
+        redis::Client::open(self.url.as_str())
+            .expect("valid REDIS_URL")
+            .get_connection_manager()
+            .await
+            .expect("connect to Redis")
     }
 
-    async fn keys(&self) -> Vec<String> {
-        let client = redis::Client::open(self.url.as_str()).expect("valid REDIS_URL");
-        let mut conn = client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("connect to Redis");
+    /// The keys that exist under the prefix.
+    pub async fn keys(&self) -> Vec<String> {
+        let mut conn = self.connection().await;
         redis::cmd("KEYS")
             .arg(format!("{}*", self.prefix))
             .query_async(&mut conn)
