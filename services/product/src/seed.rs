@@ -5,10 +5,8 @@
 
 pub mod catalog;
 
-use shop_contracts::{
-    catalog::ProductSnapshot,
-    events::{Cause, Envelope},
-};
+use shop_contracts::{catalog::ProductSnapshot, events::Cause};
+use shop_messaging::outbox;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -76,32 +74,15 @@ pub async fn demo_catalog(db: &PgPool, product_count: usize) -> anyhow::Result<S
     Ok(seeded)
 }
 
-/// Enqueues `product.created` for each of the products, in id order, with one statement.
+/// Enqueues `product.created` and the starting `inventory.adjusted` of each of the products,
+/// in id order.
 async fn announce(tx: &mut PgConnection, ids: &[Uuid]) -> anyhow::Result<()> {
-    if ids.is_empty() {
-        return Ok(());
+    let mut envelopes = Vec::with_capacity(ids.len() * 2);
+    for row in products::find_all(&mut *tx, ids).await? {
+        let (stock, cause) = (events::initial_stock(&row), Cause::new_flow());
+        envelopes.push(events::product_created(ProductSnapshot::try_from(row)?, cause));
+        envelopes.push(events::inventory_adjusted(&stock, cause));
     }
-    let envelopes = products::find_all(&mut *tx, ids)
-        .await?
-        .into_iter()
-        .map(|row| {
-            Ok(events::product_created(
-                ProductSnapshot::try_from(row)?,
-                Cause::new_flow(),
-            ))
-        })
-        .collect::<anyhow::Result<Vec<Envelope>>>()?;
-    // The same rows `shop_messaging::outbox::enqueue` writes, one per envelope.
-    sqlx::query(
-        "INSERT INTO outbox (event_id, subject, envelope)
-         SELECT e.id, e.subject, e.envelope
-         FROM UNNEST($1::uuid[], $2::text[], $3::jsonb[]) WITH ORDINALITY AS e(id, subject, envelope, n)
-         ORDER BY e.n",
-    )
-    .bind(envelopes.iter().map(|e| e.id).collect::<Vec<_>>())
-    .bind(envelopes.iter().map(|e| e.event_type.clone()).collect::<Vec<_>>())
-    .bind(envelopes.iter().map(sqlx::types::Json).collect::<Vec<_>>())
-    .execute(&mut *tx)
-    .await?;
+    outbox::enqueue_all(&mut *tx, &envelopes).await?;
     Ok(())
 }

@@ -21,15 +21,17 @@ pub enum ServiceName {
     User,
     Product,
     Order,
+    Search,
     Gateway,
 }
 
 /// In start-up order: the order service replicates the product catalog; the gateway fronts
 /// them all.
-const SERVICES: [ServiceName; 4] = [
+const SERVICES: [ServiceName; 5] = [
     ServiceName::User,
     ServiceName::Product,
     ServiceName::Order,
+    ServiceName::Search,
     ServiceName::Gateway,
 ];
 
@@ -39,6 +41,7 @@ impl ServiceName {
             Self::User => "user",
             Self::Product => "product",
             Self::Order => "order",
+            Self::Search => "search",
             Self::Gateway => "gateway",
         }
     }
@@ -75,6 +78,7 @@ pub struct Configs {
     pub user: user_service::Config,
     pub product: product_service::Config,
     pub order: order_service::Config,
+    pub search: search_service::Config,
     pub gateway: gateway::Config,
 }
 
@@ -84,6 +88,7 @@ impl Configs {
             user: user_service::Config::parse_from(["user-service"]),
             product: product_service::Config::parse_from(["product-service"]),
             order: order_service::Config::parse_from(["order-service"]),
+            search: search_service::Config::parse_from(["search-service"]),
             gateway: gateway::Config::parse_from(["gateway"]),
         }
     }
@@ -93,6 +98,7 @@ impl Configs {
             ServiceName::User => self.user.listen_addr,
             ServiceName::Product => self.product.listen_addr,
             ServiceName::Order => self.order.listen_addr,
+            ServiceName::Search => self.search.listen_addr,
             ServiceName::Gateway => self.gateway.listen_addr,
         }
     }
@@ -114,10 +120,12 @@ async fn prepare(url: &DatabaseUrl, migrator: &Migrator) -> anyhow::Result<PgPoo
 async fn prepare_all(configs: &Configs) -> anyhow::Result<Databases> {
     let user = prepare(&configs.user.database_url, &user_service::MIGRATOR).await?;
     let product = prepare(&configs.product.database_url, &product_service::MIGRATOR).await?;
-    prepare(&configs.order.database_url, &order_service::MIGRATOR)
-        .await?
-        .close()
-        .await;
+    for (url, migrator) in [
+        (&configs.order.database_url, &order_service::MIGRATOR),
+        (&configs.search.database_url, &search_service::MIGRATOR),
+    ] {
+        prepare(url, migrator).await?.close().await;
+    }
     Ok(Databases { user, product })
 }
 
@@ -175,26 +183,46 @@ pub async fn token(args: &TokenArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs one service in this process until SIGTERM or Ctrl-C.
+/// Runs one service in this process until SIGTERM, Ctrl-C, or the death of the `shop up`
+/// that started it (so no service outlives a runner that was killed).
 pub async fn serve(service: ServiceName) -> anyhow::Result<()> {
     let configs = Configs::from_env();
     match service {
         ServiceName::User => {
             telemetry::init(configs.user.service.log_format);
-            user_service::run(configs.user, server::shutdown_signal()).await
+            user_service::run(configs.user, stop_signal()).await
         }
         ServiceName::Product => {
             telemetry::init(configs.product.service.log_format);
-            product_service::run(configs.product, server::shutdown_signal()).await
+            product_service::run(configs.product, stop_signal()).await
         }
         ServiceName::Order => {
             telemetry::init(configs.order.service.log_format);
-            order_service::run(configs.order, server::shutdown_signal()).await
+            order_service::run(configs.order, stop_signal()).await
+        }
+        ServiceName::Search => {
+            telemetry::init(configs.search.service.log_format);
+            search_service::run(configs.search, stop_signal()).await
         }
         ServiceName::Gateway => {
             telemetry::init(configs.gateway.log_format);
-            gateway::run(configs.gateway, server::shutdown_signal()).await
+            gateway::run(configs.gateway, stop_signal()).await
         }
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C, or when this process's parent is gone.
+async fn stop_signal() {
+    let parent = std::os::unix::process::parent_id();
+    let orphaned = async move {
+        while std::os::unix::process::parent_id() == parent {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        tracing::warn!("the runner that started this service is gone; stopping");
+    };
+    tokio::select! {
+        () = server::shutdown_signal() => {}
+        () = orphaned => {}
     }
 }
 
@@ -252,8 +280,9 @@ fn links(service: ServiceName) -> &'static [(&'static str, ServiceName)] {
             ("USER_UPSTREAMS", ServiceName::User),
             ("PRODUCT_UPSTREAMS", ServiceName::Product),
             ("ORDER_UPSTREAMS", ServiceName::Order),
+            ("SEARCH_UPSTREAMS", ServiceName::Search),
         ],
-        ServiceName::User | ServiceName::Product => &[],
+        ServiceName::User | ServiceName::Product | ServiceName::Search => &[],
     }
 }
 

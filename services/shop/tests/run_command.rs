@@ -15,11 +15,13 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
         TestDatabase::create("users").await,
         TestDatabase::create("products").await,
         TestDatabase::create("orders").await,
+        TestDatabase::create("search").await,
     ];
+    let index_dir = std::env::temp_dir().join(format!("shop-run-index-{}", uuid::Uuid::now_v7().simple()));
     let bus = TestBus::jetstream().await;
     let redis = RedisPrefix::new();
-    let ports = [free_port(), free_port(), free_port(), free_port()];
-    let gateway = format!("http://127.0.0.1:{}", ports[3]);
+    let ports = [free_port(), free_port(), free_port(), free_port(), free_port()];
+    let gateway = format!("http://127.0.0.1:{}", ports[4]);
 
     let mut shop = tokio::process::Command::new(env!("CARGO_BIN_EXE_shop"))
         .arg("up")
@@ -29,7 +31,10 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
         .env("USER_LISTEN_ADDR", format!("127.0.0.1:{}", ports[0]))
         .env("PRODUCT_LISTEN_ADDR", format!("127.0.0.1:{}", ports[1]))
         .env("ORDER_LISTEN_ADDR", format!("127.0.0.1:{}", ports[2]))
-        .env("GATEWAY_LISTEN_ADDR", format!("127.0.0.1:{}", ports[3]))
+        .env("SEARCH_DATABASE_URL", &databases[3].url)
+        .env("SEARCH_LISTEN_ADDR", format!("127.0.0.1:{}", ports[3]))
+        .env("SEARCH_INDEX_DIR", &index_dir)
+        .env("GATEWAY_LISTEN_ADDR", format!("127.0.0.1:{}", ports[4]))
         .env("EVENT_NAMESPACE", bus.namespace.as_str())
         .env("REDIS_KEY_PREFIX", &redis.prefix)
         .env("IDENTITY_KEY", shop_testkit::IDENTITY_KEY)
@@ -38,6 +43,7 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
         .env_remove("USER_UPSTREAMS")
         .env_remove("PRODUCT_UPSTREAMS")
         .env_remove("ORDER_UPSTREAMS")
+        .env_remove("SEARCH_UPSTREAMS")
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -58,8 +64,10 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
     })
     .await
     .expect("shop up became ready in time");
+    // Keep reading its output, or the services block once the pipe is full.
+    tokio::spawn(async move { while let Ok(Some(_)) = stdout.next_line().await {} });
     assert!(banner.contains(&format!("Open {gateway}")), "{banner}");
-    for port in &ports[..3] {
+    for port in &ports[..4] {
         assert!(banner.contains(&format!("127.0.0.1:{port}")), "{banner}");
     }
 
@@ -131,6 +139,23 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
             .await
             .unwrap();
         order["status"] == "confirmed"
+    })
+    .await;
+
+    // The demo catalog reached the search index through the event stream.
+    let name = items[0]["name"].as_str().unwrap().to_owned();
+    let word = name.split_whitespace().max_by_key(|w| w.len()).unwrap().to_owned();
+    eventually("the catalog is searchable through the gateway", async || {
+        let found: Value = client
+            .get(format!("{gateway}/api/search"))
+            .query(&[("q", &word)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap_or(Value::Null);
+        found["total"].as_u64().is_some_and(|total| total > 0)
     })
     .await;
 

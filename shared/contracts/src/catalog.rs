@@ -21,6 +21,12 @@ pub struct ProductSnapshot {
     pub id: Uuid,
     pub sku: String,
     pub name: String,
+    /// Added after the first release, as optional fields: events without them still decode,
+    /// so the schema version did not change.
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
     pub category: String,
     pub price: Money,
     pub active: bool,

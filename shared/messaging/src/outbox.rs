@@ -30,6 +30,25 @@ pub async fn enqueue(tx: &mut PgConnection, envelope: &Envelope) -> sqlx::Result
     Ok(())
 }
 
+/// Stores many envelopes, in order, with one statement (bulk loads such as seeding).
+pub async fn enqueue_all(tx: &mut PgConnection, envelopes: &[Envelope]) -> sqlx::Result<()> {
+    if envelopes.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO outbox (event_id, subject, envelope)
+         SELECT e.id, e.subject, e.envelope
+         FROM UNNEST($1::uuid[], $2::text[], $3::jsonb[]) WITH ORDINALITY AS e(id, subject, envelope, n)
+         ORDER BY e.n",
+    )
+    .bind(envelopes.iter().map(|e| e.id).collect::<Vec<_>>())
+    .bind(envelopes.iter().map(|e| e.event_type.clone()).collect::<Vec<_>>())
+    .bind(envelopes.iter().map(sqlx::types::Json).collect::<Vec<_>>())
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
 /// Message headers derived from the envelope: W3C trace context (the flow's correlation id is
 /// the trace id; the event id gives the span id) and the correlation id itself.
 pub fn headers(envelope: &Envelope) -> Vec<(String, String)> {

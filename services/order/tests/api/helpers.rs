@@ -38,6 +38,8 @@ pub fn snapshot(price_minor: i64, currency: &str) -> ProductSnapshot {
         id,
         sku: format!("SKU-{}", id.simple()),
         name: format!("Product {id}"),
+        description: "A mug.".into(),
+        created_at: Some(Utc::now()),
         category: "mugs".into(),
         price: Money::new(price_minor, Currency::parse(currency).unwrap()).unwrap(),
         active: true,

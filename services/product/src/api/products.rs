@@ -101,6 +101,8 @@ impl TryFrom<ProductRow> for ProductSnapshot {
             id: row.id,
             sku: row.sku,
             name: row.name,
+            description: row.description,
+            created_at: Some(row.created_at),
             category: row.category_slug,
             active: row.active,
             version: row.version,
@@ -278,11 +280,13 @@ async fn create_product(
     let row = products::find(&mut *tx, id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("product vanished"))?;
-    outbox::enqueue(
-        &mut tx,
-        &events::product_created(row.clone().try_into()?, Cause::new_flow()),
-    )
-    .await?;
+    // One flow: the product and its starting stock.
+    let cause = Cause::new_flow();
+    let created = [
+        events::product_created(row.clone().try_into()?, cause),
+        events::inventory_adjusted(&events::initial_stock(&row), cause),
+    ];
+    outbox::enqueue_all(&mut tx, &created).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(row.try_into()?)))
 }

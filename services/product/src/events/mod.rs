@@ -9,7 +9,7 @@ use shop_contracts::{
     events::{Cause, Envelope, InventoryAdjusted, ProductCreated, ProductDeactivated, ProductUpdated},
 };
 
-use crate::store::products::InventoryRow;
+use crate::store::products::{InventoryRow, ProductRow};
 
 /// The `source` of every event this service publishes.
 pub const SOURCE: &str = "product";
@@ -38,4 +38,15 @@ pub fn inventory_adjusted(levels: &InventoryRow, cause: Cause) -> Envelope {
         sold: levels.sold,
     };
     Envelope::new(SOURCE, levels.product_id, levels.version, &event, cause)
+}
+
+/// The stock levels of a product that was just created: all on hand, none reserved or sold.
+pub fn initial_stock(product: &ProductRow) -> InventoryRow {
+    InventoryRow {
+        product_id: product.id,
+        on_hand: product.on_hand,
+        reserved: 0,
+        sold: 0,
+        version: 1,
+    }
 }

@@ -6,7 +6,9 @@ use shop_contracts::events::{InventoryAdjusted, ProductCreated, ProductDeactivat
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{admin, create_category, create_product, feed_snapshot, id, outbox, product_body, spawn};
+use crate::helpers::{
+    admin, assert_only_the_creation, create_category, create_product, feed_snapshot, id, outbox, product_body, spawn,
+};
 
 #[sqlx::test(migrations = "../../migrations/product")]
 async fn a_new_product_is_announced_with_its_snapshot(db: PgPool) {
@@ -15,17 +17,37 @@ async fn a_new_product_is_announced_with_its_snapshot(db: PgPool) {
     let product = create_product(&app, "SKU-1", "toys", 1250).await;
 
     let events = outbox(&db).await;
-    assert_eq!(events.len(), 1);
-    let event = &events[0];
-    assert_eq!(event.event_type, "product.created");
-    assert_eq!(event.aggregate_id.to_string(), id(&product));
-    assert_eq!(event.aggregate_version, 1);
-    assert_eq!(event.causation_id, None, "an HTTP request starts a flow");
-    let created = event.decode::<ProductCreated>().unwrap();
+    let product_id: Uuid = id(&product).parse().unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e.event_type.as_str(), e.aggregate_id, e.aggregate_version))
+            .collect::<Vec<_>>(),
+        [
+            ("product.created", product_id, 1),
+            ("inventory.adjusted", product_id, 1)
+        ],
+        "the product, then its starting stock"
+    );
+    assert!(
+        events.iter().all(|e| e.causation_id.is_none()),
+        "an HTTP request starts a flow"
+    );
+    let created = events[0].decode::<ProductCreated>().unwrap();
     assert_eq!(
         serde_json::to_value(&created.product).unwrap(),
         feed_snapshot(&app, id(&product)).await,
         "the same snapshot as the catalog feed"
+    );
+    assert_eq!(
+        events[1].decode::<InventoryAdjusted>().unwrap(),
+        InventoryAdjusted {
+            product_id,
+            on_hand: 10,
+            reserved: 0,
+            sold: 0
+        },
+        "all of the initial stock on hand"
     );
 }
 
@@ -41,10 +63,10 @@ async fn changes_are_announced_only_when_something_changed(db: PgPool) {
         .await
         .expect(200);
     let events = outbox(&db).await;
-    assert_eq!(events.len(), 2);
-    assert_eq!(events[1].event_type, "product.updated");
-    assert_eq!(events[1].aggregate_version, 2);
-    let updated = events[1].decode::<ProductUpdated>().unwrap().product;
+    assert_eq!(events.len(), 3, "the creation's two events, then the update");
+    assert_eq!(events[2].event_type, "product.updated");
+    assert_eq!(events[2].aggregate_version, 2);
+    let updated = events[2].decode::<ProductUpdated>().unwrap().product;
     assert_eq!(
         (updated.name.as_str(), updated.category.as_str()),
         ("Wooden Train", "books")
@@ -58,7 +80,7 @@ async fn changes_are_announced_only_when_something_changed(db: PgPool) {
     app.patch(&path, &admin(), json!({"name": "Wooden Train"}))
         .await
         .expect(200);
-    assert_eq!(outbox(&db).await.len(), 2);
+    assert_eq!(outbox(&db).await.len(), 3);
 
     let price = json!({"amount_minor": 1999, "currency": "EUR"});
     app.put(&format!("{path}/price"), &admin(), price.clone())
@@ -68,10 +90,10 @@ async fn changes_are_announced_only_when_something_changed(db: PgPool) {
         .await
         .expect(200);
     let events = outbox(&db).await;
-    assert_eq!(events.len(), 3);
-    assert_eq!(events[2].event_type, "product.updated");
-    assert_eq!(events[2].aggregate_version, 3);
-    let repriced = events[2].decode::<ProductUpdated>().unwrap().product;
+    assert_eq!(events.len(), 4);
+    assert_eq!(events[3].event_type, "product.updated");
+    assert_eq!(events[3].aggregate_version, 3);
+    let repriced = events[3].decode::<ProductUpdated>().unwrap().product;
     assert_eq!(serde_json::to_value(repriced.price).unwrap(), price);
 
     app.post(&format!("{path}/deactivate"), &admin(), json!({}))
@@ -81,10 +103,10 @@ async fn changes_are_announced_only_when_something_changed(db: PgPool) {
         .await
         .expect(200);
     let events = outbox(&db).await;
-    assert_eq!(events.len(), 4);
-    assert_eq!(events[3].event_type, "product.deactivated");
-    assert_eq!(events[3].aggregate_version, 4);
-    let deactivated = events[3].decode::<ProductDeactivated>().unwrap().product;
+    assert_eq!(events.len(), 5);
+    assert_eq!(events[4].event_type, "product.deactivated");
+    assert_eq!(events[4].aggregate_version, 4);
+    let deactivated = events[4].decode::<ProductDeactivated>().unwrap().product;
     assert!(!deactivated.active);
     assert_eq!(
         serde_json::to_value(&deactivated).unwrap(),
@@ -93,7 +115,12 @@ async fn changes_are_announced_only_when_something_changed(db: PgPool) {
 
     // A product's events are numbered by its version, one flow each.
     assert!(events.iter().all(|e| e.aggregate_id.to_string() == id(&product)));
-    let flows: std::collections::HashSet<Uuid> = events.iter().map(|e| e.correlation_id).collect();
+    let catalog: Vec<_> = events.iter().filter(|e| e.event_type.starts_with("product.")).collect();
+    assert_eq!(
+        catalog.iter().map(|e| e.aggregate_version).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    let flows: std::collections::HashSet<Uuid> = catalog.iter().map(|e| e.correlation_id).collect();
     assert_eq!(flows.len(), 4);
 }
 
@@ -120,10 +147,23 @@ async fn stock_adjustments_announce_the_new_levels(db: PgPool) {
 
     let events = outbox(&db).await;
     let adjusted: Vec<_> = events.iter().filter(|e| e.event_type == "inventory.adjusted").collect();
-    assert_eq!(adjusted.len(), 2, "{events:#?}");
+    assert_eq!(
+        adjusted.len(),
+        3,
+        "the starting stock, then two adjustments: {events:#?}"
+    );
     let product_id: Uuid = id(&product).parse().unwrap();
     assert_eq!(
         adjusted[0].decode::<InventoryAdjusted>().unwrap(),
+        InventoryAdjusted {
+            product_id,
+            on_hand: 10,
+            reserved: 0,
+            sold: 0
+        }
+    );
+    assert_eq!(
+        adjusted[1].decode::<InventoryAdjusted>().unwrap(),
         InventoryAdjusted {
             product_id,
             on_hand: 15,
@@ -132,7 +172,7 @@ async fn stock_adjustments_announce_the_new_levels(db: PgPool) {
         }
     );
     assert_eq!(
-        adjusted[1].decode::<InventoryAdjusted>().unwrap(),
+        adjusted[2].decode::<InventoryAdjusted>().unwrap(),
         InventoryAdjusted {
             product_id,
             on_hand: 12,
@@ -145,7 +185,7 @@ async fn stock_adjustments_announce_the_new_levels(db: PgPool) {
             .iter()
             .map(|e| (e.aggregate_id, e.aggregate_version))
             .collect::<Vec<_>>(),
-        vec![(product_id, 2), (product_id, 3)],
+        vec![(product_id, 1), (product_id, 2), (product_id, 3)],
         "versioned by the inventory row"
     );
 }
@@ -183,5 +223,5 @@ async fn refused_writes_announce_nothing(db: PgPool) {
     app.patch(&path, &shop_testkit::Actor::stranger(), json!({"name": "Hacked"}))
         .await
         .expect_problem(403, "forbidden");
-    assert_eq!(outbox(&db).await.len(), 1, "only the product's creation");
+    assert_only_the_creation(&db, &product).await;
 }

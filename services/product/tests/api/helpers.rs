@@ -1,5 +1,5 @@
 use serde_json::{Value, json};
-use shop_contracts::events::Envelope;
+use shop_contracts::events::{Envelope, InventoryAdjusted};
 use shop_testkit::{Actor, TestApp};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -79,6 +79,33 @@ pub async fn outbox(db: &PgPool) -> Vec<Envelope> {
             envelope.0
         })
         .collect()
+}
+
+/// Checks the outbox holds only the announcement of the creation of `product` (made from
+/// `product_body`): its snapshot, then its starting stock, each at version 1.
+pub async fn assert_only_the_creation(db: &PgPool, product: &Value) {
+    let events = outbox(db).await;
+    let product_id: Uuid = id(product).parse().unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e.event_type.as_str(), e.aggregate_id, e.aggregate_version))
+            .collect::<Vec<_>>(),
+        [
+            ("product.created", product_id, 1),
+            ("inventory.adjusted", product_id, 1)
+        ],
+        "only the product's creation"
+    );
+    assert_eq!(
+        events[1].decode::<InventoryAdjusted>().unwrap(),
+        InventoryAdjusted {
+            product_id,
+            on_hand: 10,
+            reserved: 0,
+            sold: 0
+        }
+    );
 }
 
 /// Forgets the events written so far, so a test sees only those of what it does next.

@@ -2,7 +2,10 @@ use serde_json::{Value, json};
 use shop_testkit::{Actor, Method, TestApp};
 use sqlx::PgPool;
 
-use crate::helpers::{admin, count, create_category, create_product, id, product_body, snapshot, spawn};
+use crate::helpers::{
+    admin, assert_only_the_creation, count, create_category, create_product, id, outbox, product_body, snapshot, spawn,
+};
+use shop_contracts::events::InventoryAdjusted;
 
 #[sqlx::test(migrations = "../../migrations/product")]
 async fn admins_add_products_that_anyone_can_read(db: PgPool) {
@@ -30,13 +33,13 @@ async fn admins_add_products_that_anyone_can_read(db: PgPool) {
 async fn duplicate_skus_conflict_whatever_their_case(db: PgPool) {
     let app = spawn(&db).await;
     create_category(&app, "kitchen").await;
-    create_product(&app, "KIT-1", "kitchen", 100).await;
+    let product = create_product(&app, "KIT-1", "kitchen", 100).await;
     app.post("/api/products", &admin(), product_body("kit-1", "kitchen", 200))
         .await
         .expect_problem(409, "conflict");
     assert_eq!(count(&db, "products").await, 1);
     assert_eq!(count(&db, "inventory").await, 1);
-    assert_eq!(count(&db, "outbox").await, 1);
+    assert_only_the_creation(&db, &product).await;
 }
 
 async fn all_pages(app: &TestApp, query: &str) -> Vec<Value> {
@@ -283,7 +286,7 @@ async fn invalid_updates_are_refused_and_change_nothing(db: PgPool) {
         }
     }
     assert_eq!(snapshot(&db).await, before);
-    assert_eq!(count(&db, "outbox").await, 1, "only the product's creation");
+    assert_only_the_creation(&db, &product).await;
 }
 
 #[sqlx::test(migrations = "../../migrations/product")]
@@ -392,7 +395,21 @@ async fn stock_adjustments_are_applied_audited_and_never_go_negative(db: PgPool)
     let inventory = app.get(&format!("{path}/inventory"), &admin()).await.expect(200);
     assert_eq!(inventory["on_hand"], 0);
     assert_eq!(count(&db, "stock_adjustments").await, 2);
-    assert_eq!(count(&db, "outbox").await, 3, "the creation and the two adjustments");
+    let events = outbox(&db).await;
+    assert_eq!(events[0].event_type, "product.created");
+    let levels: Vec<_> = events[1..]
+        .iter()
+        .map(|e| {
+            assert_eq!(e.event_type, "inventory.adjusted");
+            let levels = e.decode::<InventoryAdjusted>().unwrap();
+            (e.aggregate_version, levels.on_hand)
+        })
+        .collect();
+    assert_eq!(
+        levels,
+        [(1, 10), (2, 15), (3, 0)],
+        "the starting stock and the two adjustments"
+    );
     let listed = app.get(&path, &Actor::Anonymous).await.expect(200);
     assert_eq!(listed["available"], 0);
 }
@@ -448,7 +465,7 @@ async fn only_admins_change_the_catalog(db: PgPool) {
     }
     assert_eq!(snapshot(&db).await, before);
     assert_eq!(count(&db, "stock_adjustments").await, 0);
-    assert_eq!(count(&db, "outbox").await, 1, "only the product's creation");
+    assert_only_the_creation(&db, &product).await;
     // And the admin can do each of them.
     for (method, target, body) in writes {
         let response = app.send(method, &target, &admin(), body).await;

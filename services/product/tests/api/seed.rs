@@ -1,9 +1,10 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
-use shop_contracts::events::ProductCreated;
+use shop_contracts::events::{InventoryAdjusted, ProductCreated};
 use shop_testkit::Actor;
 use sqlx::PgPool;
+use uuid::Uuid;
 
 use crate::helpers::{count, outbox, spawn};
 
@@ -53,25 +54,50 @@ async fn every_seeded_product_is_announced_once_with_its_snapshot(db: PgPool) {
         .collect();
     assert_eq!(snapshots.len(), 350);
 
+    let stock: HashMap<Uuid, i32> = sqlx::query_as("SELECT product_id, on_hand FROM inventory")
+        .fetch_all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+
     let events = outbox(&db).await;
     assert_eq!(
         events.len(),
-        350,
-        "one event per product, none for products already there"
+        700,
+        "two events per product, none for products already there"
     );
-    for event in &events {
-        assert_eq!(event.event_type, "product.created");
-        assert_eq!(event.aggregate_version, 1);
-        let product = event.decode::<ProductCreated>().unwrap().product;
-        assert_eq!(event.aggregate_id, product.id);
+    // Each product is announced by its snapshot, then its starting stock.
+    let mut announced = Vec::new();
+    for pair in events.chunks(2) {
+        let [created, adjusted] = pair else {
+            unreachable!("an even number of events")
+        };
+        assert_eq!(created.event_type, "product.created");
+        assert_eq!(created.aggregate_version, 1);
+        let product = created.decode::<ProductCreated>().unwrap().product;
+        assert_eq!(created.aggregate_id, product.id);
         assert_eq!(
             serde_json::to_value(&product).unwrap(),
             snapshots[&product.id.to_string()]
         );
+        assert_eq!(adjusted.event_type, "inventory.adjusted");
+        assert_eq!((adjusted.aggregate_id, adjusted.aggregate_version), (product.id, 1));
+        assert_eq!(
+            adjusted.decode::<InventoryAdjusted>().unwrap(),
+            InventoryAdjusted {
+                product_id: product.id,
+                on_hand: stock[&product.id],
+                reserved: 0,
+                sold: 0
+            }
+        );
+        announced.push(product.id);
     }
-    // In catalog order, so the stream replays the catalog as it was built.
-    let ids: Vec<_> = events.iter().map(|e| e.aggregate_id).collect();
-    let mut sorted = ids.clone();
+    // Once each, in catalog order, so the stream replays the catalog as it was built.
+    let mut sorted = announced.clone();
     sorted.sort();
-    assert_eq!(ids, sorted);
+    sorted.dedup();
+    assert_eq!(announced, sorted);
+    assert_eq!(announced.len(), 350);
 }

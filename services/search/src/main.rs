@@ -1,0 +1,11 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use shop_platform::{server, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = search_service::Config::parse();
+    telemetry::init(config.service.log_format);
+    server::exit_code(search_service::run(config, server::shutdown_signal()).await)
+}

@@ -1,0 +1,139 @@
+//! Search as a read replica, end to end through the real NATS: what the product service
+//! changes becomes searchable.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use shop_testkit::{Actor, TestApp, TestBus, TestDatabase, eventually};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+async fn database(label: &str, migrator: &sqlx::migrate::Migrator) -> (PgPool, TestDatabase) {
+    let database = TestDatabase::create(label).await;
+    let db = PgPool::connect(&database.url).await.unwrap();
+    migrator.run(&db).await.unwrap();
+    (db, database)
+}
+
+/// Removes the index directory when the test ends.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn search(app: &TestApp, query: &str) -> Value {
+    app.get(&format!("/api/search?{query}"), &Actor::Anonymous)
+        .await
+        .expect(200)
+}
+
+fn skus(results: &Value) -> Vec<String> {
+    results["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["sku"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn catalog_changes_become_searchable() {
+    let bus = TestBus::jetstream().await;
+    let key = shop_testkit::identity_key();
+    let (product_db, _products) = database("search_products", &product_service::MIGRATOR).await;
+    let (search_db, _search) = database("search_index", &search_service::MIGRATOR).await;
+    let dir = TempDir(std::env::temp_dir().join(format!("shop-search-{}", Uuid::now_v7().simple())));
+    let index = Arc::new(search_service::embedded::EmbeddedIndex::open(&dir.0).unwrap());
+    let products = TestApp::spawn(product_service::app(product_db.clone(), key.clone())).await;
+    let search_app = TestApp::spawn(search_service::app(search_db.clone(), key, index.clone())).await;
+    let product_messaging = product_service::messaging(bus.bus.clone(), product_db.clone(), bus.namespace.clone());
+    let search_messaging = search_service::messaging(bus.bus.clone(), search_db.clone(), bus.namespace.clone(), index);
+
+    let admin = Actor::admin(Uuid::now_v7());
+    products
+        .post("/api/categories", &admin, json!({"slug": "audio", "name": "Audio"}))
+        .await
+        .expect(201);
+    let headphones = products
+        .post("/api/products", &admin, json!({
+            "sku": "AUD-1", "name": "Aurora Wireless Headphones", "description": "Noise-cancelling, 30 hours of battery.",
+            "category": "audio", "price": {"amount_minor": 12999, "currency": "USD"}, "initial_stock": 3,
+        }))
+        .await
+        .expect(201);
+    let path = format!("/api/products/{}", headphones["id"].as_str().unwrap());
+
+    eventually("the new product is searchable, typo and all", async || {
+        skus(&search(&search_app, "q=headphnes").await) == ["AUD-1"]
+    })
+    .await;
+    // Stock arrives on its own stream, maybe a moment later.
+    eventually("the product shows in stock", async || {
+        search(&search_app, "q=wireless&category=audio").await["hits"][0]["in_stock"] == true
+    })
+    .await;
+    let found = search(&search_app, "q=wireless&category=audio").await;
+    assert_eq!(found["facets"]["audio"], 1);
+    assert!(
+        found["hits"][0]["highlighted_name"]
+            .as_str()
+            .unwrap()
+            .contains("<em>Wireless</em>")
+    );
+
+    products
+        .put(
+            &format!("{path}/price"),
+            &admin,
+            json!({"amount_minor": 9999, "currency": "USD"}),
+        )
+        .await
+        .expect(200);
+    eventually("the new price is searchable", async || {
+        search(&search_app, "q=headphones").await["hits"][0]["price"]["amount_minor"] == 9999
+    })
+    .await;
+
+    products
+        .post(
+            &format!("{path}/stock-adjustments"),
+            &admin,
+            json!({"delta": -3, "reason": "sold out"}),
+        )
+        .await
+        .expect(200);
+    eventually("the product shows out of stock", async || {
+        search(&search_app, "q=headphones").await["hits"][0]["in_stock"] == false
+    })
+    .await;
+    assert!(skus(&search(&search_app, "q=headphones&in_stock=true").await).is_empty());
+
+    products
+        .post(&format!("{path}/deactivate"), &admin, json!({}))
+        .await
+        .expect(200);
+    eventually("the deactivated product disappears", async || {
+        search(&search_app, "q=headphones").await["total"] == 0
+    })
+    .await;
+
+    for (query, field) in [
+        ("per_page=0", "per_page"),
+        ("per_page=101", "per_page"),
+        ("page=0", "page"),
+        ("min_price=-1", "min_price"),
+        ("min_price=5&max_price=1", "min_price"),
+        ("sort=popular", "query"),
+        (&format!("q={}", "x".repeat(201)) as &str, "q"),
+    ] {
+        search_app
+            .get(&format!("/api/search?{query}"), &Actor::Anonymous)
+            .await
+            .expect_invalid(field);
+    }
+    product_messaging.stop().await;
+    search_messaging.stop().await;
+}
