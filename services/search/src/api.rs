@@ -1,6 +1,6 @@
 //! `GET /api/search`: full-text search and filtered browsing of the active catalog.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{collections::BTreeMap, time::Instant};
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -11,8 +11,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
+    AppState,
     document::{Hit, MAX_PER_PAGE, SearchQuery, SearchResults, SortOrder},
-    embedded::EmbeddedIndex,
 };
 
 const MAX_QUERY_CHARS: usize = 200;
@@ -23,12 +23,18 @@ const MAX_PAGE: u32 = 1000;
     info(title = "Search service", description = "Search the catalog: typo-tolerant full text, \
         filters, category facets and sorting, over an index fed by product events."),
     modifiers(&IdentitySecurity),
-    tags((name = "search", description = "Catalog search"), (name = "operations", description = "Health and metrics"))
+    tags(
+        (name = "search", description = "Catalog search"),
+        (name = "internal", description = "Operations; never exposed by the gateway"),
+        (name = "operations", description = "Health and metrics"),
+    )
 )]
 struct ApiDoc;
 
-pub fn router() -> OpenApiRouter<Arc<EmbeddedIndex>> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).routes(routes!(search))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(search))
+        .routes(routes!(reindex))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -145,11 +151,9 @@ fn hit_view(hit: Hit) -> anyhow::Result<HitView> {
 /// Search the catalog, or browse it with filters.
 #[utoipa::path(get, path = "/api/search", tag = "search", params(SearchParams),
     responses((status = 200, body = SearchView), (status = 422, response = shop_platform::openapi::Invalid)))]
-async fn search(
-    State(index): State<Arc<EmbeddedIndex>>,
-    Query(params): Query<SearchParams>,
-) -> ApiResult<Json<SearchView>> {
+async fn search(State(state): State<AppState>, Query(params): Query<SearchParams>) -> ApiResult<Json<SearchView>> {
     let query = params.parse()?;
+    let index = state.index;
     let (page, per_page) = (query.page, query.per_page);
     let results: SearchResults = tokio::task::spawn_blocking(move || index.search(&query))
         .await
@@ -161,5 +165,24 @@ async fn search(
         per_page,
         facets: results.facets,
         processing_time_ms: results.processing_time_ms,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Reindexed {
+    /// Products in the new index.
+    pub products: u64,
+    pub elapsed_ms: u64,
+}
+
+/// Rebuild the whole index from the catalog replica and swap it in (operators; not routed by
+/// the gateway). Search keeps answering from the old index until the swap.
+#[utoipa::path(post, path = "/internal/reindex", tag = "internal", responses((status = 200, body = Reindexed)))]
+async fn reindex(State(state): State<AppState>) -> ApiResult<Json<Reindexed>> {
+    let started = Instant::now();
+    let products = crate::reindex::reindex(&state.db, state.index).await?;
+    Ok(Json(Reindexed {
+        products,
+        elapsed_ms: started.elapsed().as_millis() as u64,
     }))
 }

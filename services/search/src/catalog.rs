@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use shop_contracts::{catalog::ProductSnapshot, events::InventoryAdjusted};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::document::ProductDocument;
@@ -108,5 +108,21 @@ pub async fn apply_stock(
     .bind(stock.reserved)
     .bind(inventory_version)
     .fetch_optional(tx)
+    .await
+}
+
+pub async fn count(db: &PgPool) -> sqlx::Result<u64> {
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM catalog").fetch_one(db).await?;
+    Ok(count as u64)
+}
+
+/// Rows after `after` in id order (keyset paging for the reindex).
+pub async fn page(db: &PgPool, after: Option<Uuid>, limit: i64) -> sqlx::Result<Vec<CatalogRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM catalog WHERE ($1::uuid IS NULL OR product_id > $1) ORDER BY product_id LIMIT $2"
+    ))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
     .await
 }

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod document;
 pub mod embedded;
 pub mod events;
+pub mod reindex;
 
 use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc};
 
@@ -57,6 +58,13 @@ pub struct Config {
     pub messaging: MessagingConfig,
 }
 
+/// What the HTTP handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub index: Arc<EmbeddedIndex>,
+}
+
 /// The complete HTTP service over an open index.
 pub fn app(db: PgPool, identity_key: IdentityKey, index: Arc<EmbeddedIndex>) -> Router {
     service(db, identity_key, index).into_router()
@@ -65,7 +73,7 @@ pub fn app(db: PgPool, identity_key: IdentityKey, index: Arc<EmbeddedIndex>) -> 
 fn service(db: PgPool, identity_key: IdentityKey, index: Arc<EmbeddedIndex>) -> Service {
     Service {
         name: SOURCE,
-        api: api::router().with_state(index),
+        api: api::router().with_state(AppState { db: db.clone(), index }),
         db,
         identity_key,
     }
@@ -84,6 +92,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     tracing::info!(?config, "starting search service");
     let db = config.service.connect(&config.database_url, &MIGRATOR).await?;
     let index = Arc::new(EmbeddedIndex::open(&config.index_dir)?);
+    // A lost or new index directory is rebuilt from the replica the service already has.
+    if index.document_count()? == 0 && catalog::count(&db).await? > 0 {
+        let (db, index) = (db.clone(), index.clone());
+        tokio::spawn(async move {
+            if let Err(error) = reindex::reindex(&db, index).await {
+                tracing::error!(error = format!("{error:#}"), "rebuilding the empty index failed");
+            }
+        });
+    }
     let bus = config.messaging.connect().await?;
     let messaging = messaging(bus, db.clone(), config.messaging.event_namespace.clone(), index.clone());
     let served = service(db, config.service.identity_key.clone(), index)

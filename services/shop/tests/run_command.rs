@@ -38,7 +38,7 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
         .env("EVENT_NAMESPACE", bus.namespace.as_str())
         .env("REDIS_KEY_PREFIX", &redis.prefix)
         .env("IDENTITY_KEY", shop_testkit::IDENTITY_KEY)
-        .env("SHOP_DEMO_PRODUCTS", "200")
+        .env("SHOP_DEMO_PRODUCTS", "20")
         .env_remove("PRODUCT_SERVICE_URL")
         .env_remove("USER_UPSTREAMS")
         .env_remove("PRODUCT_UPSTREAMS")

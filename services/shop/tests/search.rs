@@ -137,3 +137,58 @@ async fn catalog_changes_become_searchable() {
     product_messaging.stop().await;
     search_messaging.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reindex_while_updates_arrive_ends_with_the_index_equal_to_the_catalog() {
+    let bus = TestBus::jetstream().await;
+    let key = shop_testkit::identity_key();
+    let (product_db, _products) = database("reindex_products", &product_service::MIGRATOR).await;
+    let (search_db, _search) = database("reindex_search", &search_service::MIGRATOR).await;
+    let dir = TempDir(std::env::temp_dir().join(format!("shop-reindex-{}", Uuid::now_v7().simple())));
+    let index = Arc::new(search_service::embedded::EmbeddedIndex::open(&dir.0).unwrap());
+    let products = TestApp::spawn(product_service::app(product_db.clone(), key.clone())).await;
+    let search_app = TestApp::spawn(search_service::app(search_db.clone(), key, index.clone())).await;
+    let product_messaging = product_service::messaging(bus.bus.clone(), product_db.clone(), bus.namespace.clone());
+    let search_messaging = search_service::messaging(bus.bus.clone(), search_db.clone(), bus.namespace.clone(), index);
+
+    product_service::seed::demo_catalog(&product_db, 60).await.unwrap();
+    eventually("the seeded catalog is indexed", async || {
+        search(&search_app, "per_page=1").await["total"] == 60
+    })
+    .await;
+
+    // Changes keep coming while the index is rebuilt.
+    let admin = Actor::admin(Uuid::now_v7());
+    let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM products ORDER BY id LIMIT 10")
+        .fetch_all(&product_db)
+        .await
+        .unwrap();
+    let changes = async {
+        for id in &ids {
+            products
+                .post(&format!("/api/products/{id}/deactivate"), &admin, json!({}))
+                .await
+                .expect(200);
+        }
+    };
+    let reindex = async {
+        search_app
+            .post("/internal/reindex", &Actor::Anonymous, json!({}))
+            .await
+            .expect(200)
+    };
+    let (reindexed, ()) = tokio::join!(reindex, changes);
+    assert!(reindexed["products"].as_u64().unwrap() >= 50, "{reindexed}");
+
+    let active: i64 = sqlx::query_scalar("SELECT count(*) FROM products WHERE active")
+        .fetch_one(&product_db)
+        .await
+        .unwrap();
+    assert_eq!(active, 50);
+    eventually("the index equals the catalog", async || {
+        search(&search_app, "per_page=1").await["total"] == active
+    })
+    .await;
+    product_messaging.stop().await;
+    search_messaging.stop().await;
+}
