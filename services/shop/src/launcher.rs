@@ -149,6 +149,39 @@ pub async fn seed(args: &SeedArgs) -> anyhow::Result<()> {
     load_demo_data(&databases, args).await
 }
 
+/// Drops every service database, deletes the event namespace's streams and the search index.
+pub async fn reset(confirmed: bool) -> anyhow::Result<()> {
+    let configs = Configs::from_env();
+    let databases = [
+        &configs.user.database_url,
+        &configs.product.database_url,
+        &configs.order.database_url,
+        &configs.search.database_url,
+    ];
+    let namespace = &configs.user.messaging.event_namespace;
+    if !confirmed {
+        bail!(
+            "this deletes the databases {}, the event streams of namespace `{namespace}` and the search index \
+             at {}; run `shop reset --yes` to do it",
+            databases.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+            configs.search.index_dir.display()
+        );
+    }
+    for url in databases {
+        db::drop_database(url).await?;
+        tracing::info!(database = %url, "dropped");
+    }
+    let bus = shop_messaging::jetstream::JetStreamBus::connect(&configs.user.messaging.nats_url).await?;
+    bus.delete_streams(namespace).await?;
+    tracing::info!(%namespace, "event streams deleted");
+    match std::fs::remove_dir_all(&configs.search.index_dir) {
+        Ok(()) => tracing::info!(dir = %configs.search.index_dir.display(), "search index deleted"),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error).context("cannot delete the search index"),
+    }
+    Ok(())
+}
+
 /// Checks the credentials with the running user service and prints a token signed with the
 /// configured `IDENTITY_KEY`.
 pub async fn token(args: &TokenArgs) -> anyhow::Result<()> {

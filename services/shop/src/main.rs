@@ -35,6 +35,13 @@ enum Command {
     /// Inspect and replay the events consumers gave up on (dead letters).
     #[command(subcommand)]
     Dlq(dead_letters::DlqCommand),
+    /// Delete everything the system stored on this machine — the services' databases, their
+    /// event streams, the search index — to start again from nothing.
+    Reset {
+        /// Confirms that everything should go.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Run one service in the foreground (what `up` starts for each service).
     Serve {
         #[arg(value_enum)]
@@ -57,6 +64,10 @@ async fn main() -> ExitCode {
         Command::Token(args) => launcher::token(&args).await,
         Command::Dlq(command) => dead_letters::run(command, &launcher::Configs::from_env().user.messaging).await,
         Command::BenchCheckout(args) => bench::run(args, &launcher::Configs::from_env()).await,
+        Command::Reset { yes } => {
+            telemetry::init(shop_platform::config::LogFormat::Pretty);
+            launcher::reset(yes).await
+        }
         Command::Serve { service } => launcher::serve(service).await,
     };
     server::exit_code(result)

@@ -64,6 +64,21 @@ pub async fn ensure_database(url: &DatabaseUrl) -> anyhow::Result<bool> {
     Ok(true)
 }
 
+/// Drops the database named in `url` if it exists, disconnecting whoever uses it.
+pub async fn drop_database(url: &DatabaseUrl) -> anyhow::Result<()> {
+    let name = url.database().context("database URL names no database")?;
+    let maintenance = url.with_database("postgres");
+    let mut conn = PgConnection::connect(maintenance.expose())
+        .await
+        .with_context(|| format!("cannot connect to PostgreSQL at {maintenance}"))?;
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .with_context(|| format!("cannot drop database {name}"))?;
+    Ok(())
+}
+
 /// True when `error` is a violation of the named unique or check constraint.
 pub fn is_constraint_violation(error: &sqlx::Error, constraint: &str) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.constraint() == Some(constraint))
