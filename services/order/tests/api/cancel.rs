@@ -9,17 +9,10 @@ use shop_testkit::{Actor, TestApp, outbox_events};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{event, handle, history, order_counts, place_order, product, status};
+use crate::helpers::{event, handle, history, order_counts, owned, place_order, product, status};
 
 fn cancel_path(order_id: Uuid) -> String {
     format!("/api/orders/{order_id}/cancel")
-}
-
-fn owned(pairs: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
-    pairs
-        .iter()
-        .map(|(s, r)| ((*s).to_owned(), r.map(str::to_owned)))
-        .collect()
 }
 
 #[sqlx::test(migrations = "../../migrations/order")]

@@ -263,3 +263,11 @@ pub async fn handle(db: &PgPool, handler: &impl Handler, event: &Envelope) -> an
     tx.commit().await?;
     Ok(())
 }
+
+/// Status-history pairs as owned strings, to compare with [`history`].
+pub fn owned(pairs: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
+    pairs
+        .iter()
+        .map(|(status, reason)| ((*status).to_owned(), reason.map(str::to_owned)))
+        .collect()
+}

@@ -16,7 +16,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::helpers::{
-    checked_out, event, handle, history, order_counts, place_order, place_order_paying, product, status,
+    checked_out, event, handle, history, order_counts, owned, place_order, place_order_paying, product, status,
 };
 
 fn reserved(order_id: Uuid) -> Envelope {
@@ -41,13 +41,6 @@ fn out_of_stock(product_id: Uuid) -> RejectedLine {
         available: 1,
         reason: "out_of_stock".into(),
     }
-}
-
-fn owned(pairs: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
-    pairs
-        .iter()
-        .map(|(s, r)| ((*s).to_owned(), r.map(str::to_owned)))
-        .collect()
 }
 
 #[sqlx::test(migrations = "../../migrations/order")]
