@@ -17,6 +17,7 @@ pub mod jetstream;
 pub mod outbox;
 pub mod runtime;
 pub mod topology;
+pub mod wakeup;
 
 pub use bus::{Bus, EventBus};
 pub use consumer::{ConsumerSpec, Handler};
