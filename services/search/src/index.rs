@@ -48,6 +48,26 @@ impl SearchIndex {
         })
     }
 
+    /// Deletes the configured index and everything in it (`shop reset`); a missing one is fine.
+    pub async fn delete(config: &Config) -> anyhow::Result<()> {
+        match &config.meili_url {
+            Some(url) => {
+                MeiliIndex::delete(
+                    url,
+                    config.meili_api_key.as_ref().map(|key| key.expose()),
+                    &config.meili_index,
+                )
+                .await
+            }
+            None => match std::fs::remove_dir_all(&config.index_dir) {
+                Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                    Err(anyhow::Error::new(error).context("cannot delete the search index"))
+                }
+                _ => Ok(()),
+            },
+        }
+    }
+
     /// Applies the changes, each only where newer than what the index holds; they are
     /// searchable when this returns. Returns how many were applied.
     pub async fn apply(&self, changes: Vec<Change>) -> anyhow::Result<usize> {

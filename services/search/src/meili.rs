@@ -18,6 +18,7 @@ use meilisearch_sdk::{
     search::{MatchRange, MatchingStrategies, SearchResult, Selectors},
     settings::{FacetingSettings, MinWordSizeForTypos, PaginationSetting, Settings, TypoToleranceSettings},
     task_info::TaskInfo,
+    tasks::Task,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -112,6 +113,29 @@ impl MeiliIndex {
             }
         }
         Ok(this)
+    }
+
+    /// Deletes the index `uid` if it exists.
+    pub async fn delete(url: &str, api_key: Option<&str>, uid: &str) -> anyhow::Result<()> {
+        let this = Self {
+            client: Client::new(url, api_key).context("configuring the Meilisearch client")?,
+            uid: uid.to_owned(),
+        };
+        let task = this
+            .client
+            .delete_index(uid)
+            .await?
+            .wait_for_completion(&this.client, Some(TASK_POLL), Some(TASK_TIMEOUT))
+            .await?;
+        match task {
+            Task::Failed { content } if content.error.error_code != ErrorCode::IndexNotFound => {
+                bail!(
+                    "deleting Meilisearch index {uid} failed: {}",
+                    content.error.error_message
+                )
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Creates the index `uid` unless it exists, and applies the settings.
