@@ -7,6 +7,7 @@
 mod bench;
 mod dead_letters;
 mod launcher;
+mod probe;
 
 use std::process::ExitCode;
 
@@ -42,11 +43,14 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
-    /// Run one service in the foreground (what `up` starts for each service).
+    /// Run one service in the foreground (what `up` starts for each service, and what a
+    /// container runs).
     Serve {
-        #[arg(value_enum)]
+        #[arg(value_enum, env = "SHOP_SERVICE")]
         service: launcher::ServiceName,
     },
+    /// Exit 0 if a service on this machine answers its health check (for container runtimes).
+    Probe(probe::ProbeArgs),
 }
 
 #[tokio::main]
@@ -69,6 +73,7 @@ async fn main() -> ExitCode {
             launcher::reset(yes).await
         }
         Command::Serve { service } => launcher::serve(service).await,
+        Command::Probe(args) => probe::run(&args).await,
     };
     server::exit_code(result)
 }
