@@ -15,7 +15,12 @@ pub async fn report<B: EventBus>(bus: B, subscription: Subscription, stopped: im
     tokio::pin!(stopped);
     let gauge = metrics::gauge!("consumer_pending_events", "consumer" => subscription.durable.clone());
     loop {
-        match bus.pending(&subscription).await {
+        // A broker that does not answer must not hold up the service's stop.
+        let pending = tokio::select! {
+            () = &mut stopped => return,
+            pending = bus.pending(&subscription) => pending,
+        };
+        match pending {
             Ok(Some(pending)) => gauge.set(pending as f64),
             Ok(None) => return,
             // Not created yet, or the broker is away: the consumer task says so; try later.
