@@ -1,11 +1,18 @@
 //! `GET /api/search`: full-text search and filtered browsing of the active catalog.
 
-use std::{collections::BTreeMap, time::Instant};
+use std::{collections::BTreeMap, convert::Infallible, time::Instant};
 
-use axum::extract::State;
+use axum::{
+    body::Body,
+    extract::State,
+    http::header,
+    response::{IntoResponse, Response},
+};
+use futures_util::stream;
 use serde::{Deserialize, Serialize};
 use shop_contracts::{Currency, Money};
 use shop_platform::{ApiError, ApiResult, Json, Query, openapi::IdentitySecurity};
+use tokio::sync::mpsc;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -13,6 +20,7 @@ use uuid::Uuid;
 use crate::{
     AppState,
     document::{Hit, MAX_PER_PAGE, SearchQuery, SearchResults, SortOrder},
+    reindex::Progress,
 };
 
 const MAX_QUERY_CHARS: usize = 200;
@@ -153,11 +161,8 @@ fn hit_view(hit: Hit) -> anyhow::Result<HitView> {
     responses((status = 200, body = SearchView), (status = 422, response = shop_platform::openapi::Invalid)))]
 async fn search(State(state): State<AppState>, Query(params): Query<SearchParams>) -> ApiResult<Json<SearchView>> {
     let query = params.parse()?;
-    let index = state.index;
     let (page, per_page) = (query.page, query.per_page);
-    let results: SearchResults = tokio::task::spawn_blocking(move || index.search(&query))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))??;
+    let results: SearchResults = state.index.search(query).await?;
     Ok(Json(SearchView {
         hits: results.hits.into_iter().map(hit_view).collect::<anyhow::Result<_>>()?,
         total: results.total,
@@ -168,21 +173,59 @@ async fn search(State(state): State<AppState>, Query(params): Query<SearchParams
     }))
 }
 
+/// One line of the reindex's answer (newline-delimited JSON): progress after each batch, then
+/// the outcome.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Reindexed {
-    /// Products in the new index.
-    pub products: u64,
-    pub elapsed_ms: u64,
+#[serde(rename_all = "snake_case")]
+pub enum ReindexLine {
+    Progress(Progress),
+    /// The new index is in use.
+    Done {
+        /// Products in the new index.
+        products: u64,
+        elapsed_ms: u64,
+    },
+    /// The reindex stopped; the previous index is still in use.
+    Failed {
+        error: String,
+    },
 }
 
 /// Rebuild the whole index from the catalog replica and swap it in (operators; not routed by
-/// the gateway). Search keeps answering from the old index until the swap.
-#[utoipa::path(post, path = "/internal/reindex", tag = "internal", responses((status = 200, body = Reindexed)))]
-async fn reindex(State(state): State<AppState>) -> ApiResult<Json<Reindexed>> {
-    let started = Instant::now();
-    let products = crate::reindex::reindex(&state.db, state.index).await?;
-    Ok(Json(Reindexed {
-        products,
-        elapsed_ms: started.elapsed().as_millis() as u64,
-    }))
+/// the gateway). Search keeps answering from the old index until the swap. The answer streams
+/// one JSON object per line: `{"progress":{"done":…,"total":…}}` after each batch, then
+/// `{"done":{"products":…,"elapsed_ms":…}}` or `{"failed":{"error":…}}`.
+#[utoipa::path(post, path = "/internal/reindex", tag = "internal",
+    responses((status = 200, body = ReindexLine, content_type = "application/x-ndjson")))]
+async fn reindex(State(state): State<AppState>) -> Response {
+    let (lines, received) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let progress = |progress| drop(lines.send(ReindexLine::Progress(progress)));
+        let last = match crate::reindex::reindex(&state.db, &state.index, progress).await {
+            Ok(products) => ReindexLine::Done {
+                products,
+                elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            },
+            Err(error) => {
+                tracing::error!(error = format!("{error:#}"), "reindex failed");
+                ReindexLine::Failed {
+                    error: format!("{error:#}"),
+                }
+            }
+        };
+        // The caller may have gone; the reindex has finished either way.
+        let _ = lines.send(last);
+    });
+    let body = stream::unfold(received, |mut received| async move {
+        let line = received.recv().await?;
+        let mut json = serde_json::to_vec(&line).unwrap_or_default();
+        json.push(b'\n');
+        Some((Ok::<_, Infallible>(json), received))
+    });
+    (
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(body),
+    )
+        .into_response()
 }

@@ -1,12 +1,13 @@
-//! The merged catalog rows in the search database: each accepted product or stock change bumps
-//! the row's revision and returns the row, which the caller then projects into the index.
+//! The merged catalog rows in the search database. Each accepted product or stock change bumps
+//! the row's revision, leaving it behind its projected revision until the projector writes it
+//! to the index (see [`crate::projector`]).
 
 use chrono::{DateTime, Utc};
 use shop_contracts::{catalog::ProductSnapshot, events::InventoryAdjusted};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::document::ProductDocument;
+use crate::document::{Change, ProductDocument};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CatalogRow {
@@ -24,24 +25,23 @@ pub struct CatalogRow {
     pub on_hand: i32,
     pub reserved: i32,
     pub revision: i64,
+    pub changed_at: DateTime<Utc>,
 }
 
-/// What the index should hold for this row: the document, or nothing (inactive, or known
-/// only from stock events so far).
-pub enum Projection {
-    Index(ProductDocument),
-    Remove { id: Uuid, revision: i64 },
-}
+/// Woken on every commit that leaves rows to project.
+pub const CHANGED: &str = "search_catalog_changed";
 
 impl CatalogRow {
-    pub fn projection(self) -> Projection {
+    /// What the index should hold for this row: the document, or nothing (inactive, or known
+    /// only from stock events so far). The row's revision is the index's version.
+    pub fn change(self) -> Change {
         if !self.active || self.product_version == 0 {
-            return Projection::Remove {
+            return Change::Remove {
                 id: self.product_id,
-                revision: self.revision,
+                version: self.revision,
             };
         }
-        Projection::Index(ProductDocument {
+        Change::Upsert(ProductDocument {
             id: self.product_id,
             in_stock: self.on_hand - self.reserved > 0,
             sku: self.sku,
@@ -58,22 +58,27 @@ impl CatalogRow {
 }
 
 const COLUMNS: &str = "product_id, sku, name, description, category, price_minor, currency, active, created_at,
-    updated_at, product_version, on_hand, reserved, revision";
+    updated_at, product_version, on_hand, reserved, revision, changed_at";
 
-/// Applies a product snapshot unless an equal or newer version is already known.
-pub async fn apply_product(tx: &mut PgConnection, product: &ProductSnapshot) -> sqlx::Result<Option<CatalogRow>> {
-    sqlx::query_as(&format!(
+/// Applies a product snapshot, as of `occurred_at`, unless an equal or newer version is already
+/// known. Returns whether it was applied.
+pub async fn apply_product(
+    tx: &mut PgConnection,
+    product: &ProductSnapshot,
+    occurred_at: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let applied = sqlx::query(
         "INSERT INTO catalog AS c (product_id, sku, name, description, category, price_minor, currency, active,
-                                   created_at, updated_at, product_version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, $10), $10, $11)
+                                   created_at, updated_at, product_version, changed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, $10), $10, $11, $12)
          ON CONFLICT (product_id) DO UPDATE SET
              sku = EXCLUDED.sku, name = EXCLUDED.name, description = EXCLUDED.description,
              category = EXCLUDED.category, price_minor = EXCLUDED.price_minor, currency = EXCLUDED.currency,
              active = EXCLUDED.active, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
-             product_version = EXCLUDED.product_version, revision = c.revision + 1
-         WHERE c.product_version < EXCLUDED.product_version
-         RETURNING {COLUMNS}"
-    ))
+             product_version = EXCLUDED.product_version, changed_at = EXCLUDED.changed_at,
+             revision = c.revision + 1
+         WHERE c.product_version < EXCLUDED.product_version",
+    )
     .bind(product.id)
     .bind(&product.sku)
     .bind(&product.name)
@@ -85,30 +90,89 @@ pub async fn apply_product(tx: &mut PgConnection, product: &ProductSnapshot) -> 
     .bind(product.created_at)
     .bind(product.updated_at)
     .bind(product.version)
-    .fetch_optional(tx)
-    .await
+    .bind(occurred_at)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        > 0;
+    notify_if(tx, applied).await
 }
 
-/// Applies new stock levels unless equal or newer ones are already known.
+/// Applies new stock levels, as of `occurred_at`, unless equal or newer ones are already known.
+/// Returns whether they were applied.
 pub async fn apply_stock(
     tx: &mut PgConnection,
     stock: &InventoryAdjusted,
     inventory_version: i64,
-) -> sqlx::Result<Option<CatalogRow>> {
-    sqlx::query_as(&format!(
-        "INSERT INTO catalog AS c (product_id, on_hand, reserved, inventory_version) VALUES ($1, $2, $3, $4)
+    occurred_at: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let applied = sqlx::query(
+        "INSERT INTO catalog AS c (product_id, on_hand, reserved, inventory_version, changed_at)
+         VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (product_id) DO UPDATE SET
              on_hand = EXCLUDED.on_hand, reserved = EXCLUDED.reserved,
-             inventory_version = EXCLUDED.inventory_version, revision = c.revision + 1
-         WHERE c.inventory_version < EXCLUDED.inventory_version
-         RETURNING {COLUMNS}"
-    ))
+             inventory_version = EXCLUDED.inventory_version, changed_at = EXCLUDED.changed_at,
+             revision = c.revision + 1
+         WHERE c.inventory_version < EXCLUDED.inventory_version",
+    )
     .bind(stock.product_id)
     .bind(stock.on_hand)
     .bind(stock.reserved)
     .bind(inventory_version)
-    .fetch_optional(tx)
+    .bind(occurred_at)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        > 0;
+    notify_if(tx, applied).await
+}
+
+/// Wakes the projector when the transaction commits (notifications in one transaction merge).
+async fn notify_if(tx: &mut PgConnection, applied: bool) -> sqlx::Result<bool> {
+    if applied {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(CHANGED)
+            .execute(tx)
+            .await?;
+    }
+    Ok(applied)
+}
+
+/// Locks up to `limit` rows changed since their last projection, skipping rows another
+/// projector holds. Their content cannot change until the transaction ends.
+pub async fn lock_unprojected(tx: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<CatalogRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM catalog WHERE projected_revision < revision
+         ORDER BY product_id LIMIT $1 FOR UPDATE SKIP LOCKED"
+    ))
+    .bind(limit)
+    .fetch_all(tx)
     .await
+}
+
+/// Records that the rows (locked by [`lock_unprojected`]) are in the index at their revision.
+pub async fn mark_projected(tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE catalog SET projected_revision = revision, projected_at = clock_timestamp()
+         WHERE product_id = ANY($1)",
+    )
+    .bind(ids)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// The database's clock (projection times are on it).
+pub async fn now(db: &PgPool) -> sqlx::Result<DateTime<Utc>> {
+    sqlx::query_scalar("SELECT clock_timestamp()").fetch_one(db).await
+}
+
+/// Rows projected at or after `since`.
+pub async fn projected_since(tx: &mut PgConnection, since: DateTime<Utc>) -> sqlx::Result<Vec<CatalogRow>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM catalog WHERE projected_at >= $1"))
+        .bind(since)
+        .fetch_all(tx)
+        .await
 }
 
 pub async fn count(db: &PgPool) -> sqlx::Result<u64> {

@@ -30,6 +30,30 @@ pub struct ProductDocument {
     pub version: i64,
 }
 
+/// One write to an index: a product's newest state, or its removal. An index keeps a removal's
+/// version (a tombstone), so an older state arriving later cannot bring the product back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Upsert(ProductDocument),
+    Remove { id: Uuid, version: i64 },
+}
+
+impl Change {
+    pub fn id(&self) -> Uuid {
+        match self {
+            Change::Upsert(product) => product.id,
+            Change::Remove { id, .. } => *id,
+        }
+    }
+
+    pub fn version(&self) -> i64 {
+        match self {
+            Change::Upsert(product) => product.version,
+            Change::Remove { version, .. } => *version,
+        }
+    }
+}
+
 /// How hits are ordered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -1,15 +1,19 @@
 //! The search service: a read replica of the catalog in a search index. Product and stock
-//! events are merged into its own small database (which also keeps its consumers' inbox) and
-//! projected into the index; `GET /api/search` queries it.
+//! events are merged into its own small database (which also keeps its consumers' inbox); the
+//! projector writes the changed rows into the index in batches; `GET /api/search` queries it.
 
 pub mod api;
 pub mod catalog;
 pub mod document;
 pub mod embedded;
 pub mod events;
+pub mod highlight;
+pub mod index;
+pub mod meili;
+pub mod projector;
 pub mod reindex;
 
-use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{future::Future, net::SocketAddr, path::PathBuf};
 
 use axum::Router;
 use clap::Parser;
@@ -20,11 +24,11 @@ use shop_messaging::{
 };
 use shop_platform::{
     Service,
-    config::{DatabaseUrl, ServiceConfig},
+    config::{DatabaseUrl, Secret, ServiceConfig},
 };
 use sqlx::{PgPool, migrate::Migrator};
 
-use crate::embedded::EmbeddedIndex;
+use crate::index::SearchIndex;
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/search");
 
@@ -47,9 +51,22 @@ pub struct Config {
     )]
     pub database_url: DatabaseUrl,
 
-    /// Directory of the embedded index.
+    /// Directory of the embedded index (used when no Meilisearch URL is set).
     #[arg(long, env = "SEARCH_INDEX_DIR", default_value = "data/search-index")]
     pub index_dir: PathBuf,
+
+    /// Meilisearch server to keep the index in, e.g. `http://127.0.0.1:7700`; unset: the
+    /// embedded index.
+    #[arg(long, env = "MEILI_URL")]
+    pub meili_url: Option<String>,
+
+    /// Meilisearch API key (the master key, or a key allowed to manage the index).
+    #[arg(long, env = "MEILI_API_KEY", hide_env_values = true)]
+    pub meili_api_key: Option<Secret>,
+
+    /// Name of the Meilisearch index.
+    #[arg(long, env = "MEILI_INDEX", default_value = "products")]
+    pub meili_index: String,
 
     #[command(flatten)]
     pub service: ServiceConfig,
@@ -62,15 +79,15 @@ pub struct Config {
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
-    pub index: Arc<EmbeddedIndex>,
+    pub index: SearchIndex,
 }
 
 /// The complete HTTP service over an open index.
-pub fn app(db: PgPool, identity_key: IdentityKey, index: Arc<EmbeddedIndex>) -> Router {
+pub fn app(db: PgPool, identity_key: IdentityKey, index: SearchIndex) -> Router {
     service(db, identity_key, index).into_router()
 }
 
-fn service(db: PgPool, identity_key: IdentityKey, index: Arc<EmbeddedIndex>) -> Service {
+fn service(db: PgPool, identity_key: IdentityKey, index: SearchIndex) -> Service {
     Service {
         name: SOURCE,
         api: api::router().with_state(AppState { db: db.clone(), index }),
@@ -79,24 +96,25 @@ fn service(db: PgPool, identity_key: IdentityKey, index: Arc<EmbeddedIndex>) -> 
     }
 }
 
-/// The consumers that keep the index current.
-pub fn messaging<B: EventBus>(bus: B, db: PgPool, namespace: Namespace, index: Arc<EmbeddedIndex>) -> Messaging<B> {
-    let mut messaging = Messaging::new(bus, db, namespace, SOURCE);
-    let indexer = events::Indexer { index };
-    messaging.start_consumer(events::product_spec(), indexer.clone());
-    messaging.start_consumer(events::stock_spec(), indexer);
+/// The consumers that keep the catalog replica current, and the projector that writes it to
+/// the index.
+pub fn messaging<B: EventBus>(bus: B, db: PgPool, namespace: Namespace, index: SearchIndex) -> Messaging<B> {
+    let mut messaging = Messaging::new(bus, db.clone(), namespace, SOURCE);
+    messaging.start_consumer(events::product_spec(), events::CatalogMerger);
+    messaging.start_consumer(events::stock_spec(), events::CatalogMerger);
+    messaging.spawn(|stopped| projector::run(db, index, stopped));
     messaging
 }
 
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     tracing::info!(?config, "starting search service");
     let db = config.service.connect(&config.database_url, &MIGRATOR).await?;
-    let index = Arc::new(EmbeddedIndex::open(&config.index_dir)?);
-    // A lost or new index directory is rebuilt from the replica the service already has.
-    if index.document_count()? == 0 && catalog::count(&db).await? > 0 {
+    let index = SearchIndex::open(&config).await?;
+    // A lost or new index is rebuilt from the replica the service already has.
+    if index.document_count().await? == 0 && catalog::count(&db).await? > 0 {
         let (db, index) = (db.clone(), index.clone());
         tokio::spawn(async move {
-            if let Err(error) = reindex::reindex(&db, index).await {
+            if let Err(error) = reindex::reindex(&db, &index, drop).await {
                 tracing::error!(error = format!("{error:#}"), "rebuilding the empty index failed");
             }
         });

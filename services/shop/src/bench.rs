@@ -13,6 +13,8 @@ use shop_contracts::{Identity, Role, identity::IDENTITY_HEADER};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use crate::stats::Percentiles;
+
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Orders to place in all.
@@ -187,16 +189,16 @@ async fn checkout(target: &Target, customer: Uuid, product_id: Uuid) -> anyhow::
 }
 
 fn report(orders: &[Order], elapsed: Duration) {
-    let mut latencies: Vec<f64> = orders
-        .iter()
-        .filter_map(|order| {
-            let at = |status: &str| order.history.iter().find(|h| h.status == status).map(|h| h.occurred_at);
-            Some((at("confirmed")? - at("pending")?).num_microseconds()? as f64 / 1000.0)
-        })
-        .collect();
-    latencies.sort_by(f64::total_cmp);
-    let confirmed = latencies.len();
-    let percentile = |p: f64| latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1];
+    let latencies = Percentiles::of(
+        orders
+            .iter()
+            .filter_map(|order| {
+                let at = |status: &str| order.history.iter().find(|h| h.status == status).map(|h| h.occurred_at);
+                Some((at("confirmed")? - at("pending")?).num_microseconds()? as f64 / 1000.0)
+            })
+            .collect(),
+    );
+    let confirmed = latencies.count();
     println!();
     println!("  orders placed       {}", orders.len());
     println!("  confirmed           {confirmed}");
@@ -207,12 +209,6 @@ fn report(orders: &[Order], elapsed: Duration) {
         orders.len() as f64 / elapsed.as_secs_f64()
     );
     if confirmed > 0 {
-        println!(
-            "  placed → confirmed  p50 {:.1} ms   p90 {:.1} ms   p99 {:.1} ms   max {:.1} ms",
-            percentile(0.50),
-            percentile(0.90),
-            percentile(0.99),
-            latencies[confirmed - 1]
-        );
+        println!("  placed → confirmed  {latencies}");
     }
 }

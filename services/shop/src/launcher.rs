@@ -162,9 +162,12 @@ pub async fn reset(confirmed: bool) -> anyhow::Result<()> {
     if !confirmed {
         bail!(
             "this deletes the databases {}, the event streams of namespace `{namespace}` and the search index \
-             at {}; run `shop reset --yes` to do it",
+             ({}); run `shop reset --yes` to do it",
             databases.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
-            configs.search.index_dir.display()
+            match &configs.search.meili_url {
+                Some(url) => format!("Meilisearch index `{}` at {url}", configs.search.meili_index),
+                None => configs.search.index_dir.display().to_string(),
+            }
         );
     }
     for url in databases {
@@ -174,11 +177,8 @@ pub async fn reset(confirmed: bool) -> anyhow::Result<()> {
     let bus = shop_messaging::jetstream::JetStreamBus::connect(&configs.user.messaging.nats_url).await?;
     bus.delete_streams(namespace).await?;
     tracing::info!(%namespace, "event streams deleted");
-    match std::fs::remove_dir_all(&configs.search.index_dir) {
-        Ok(()) => tracing::info!(dir = %configs.search.index_dir.display(), "search index deleted"),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => return Err(error).context("cannot delete the search index"),
-    }
+    search_service::index::SearchIndex::delete(&configs.search).await?;
+    tracing::info!("search index deleted");
     Ok(())
 }
 

@@ -5,9 +5,11 @@
 //! prints where to open it, and stops everything cleanly on Ctrl-C.
 
 mod bench;
+mod bench_search;
 mod dead_letters;
 mod launcher;
 mod probe;
+mod stats;
 
 use std::process::ExitCode;
 
@@ -33,6 +35,12 @@ enum Command {
     /// Measure the checkout saga against the running system: orders/s and placed → confirmed
     /// latency percentiles.
     BenchCheckout(bench::BenchArgs),
+    /// Measure search against the running system: full reindex time, query latency for a
+    /// fixed query mix, and how soon a price change is searchable.
+    BenchSearch(bench_search::BenchSearchArgs),
+    /// Rebuild the running search service's index from its catalog replica and swap it in,
+    /// printing progress.
+    Reindex,
     /// Inspect and replay the events consumers gave up on (dead letters).
     #[command(subcommand)]
     Dlq(dead_letters::DlqCommand),
@@ -68,6 +76,8 @@ async fn main() -> ExitCode {
         Command::Token(args) => launcher::token(&args).await,
         Command::Dlq(command) => dead_letters::run(command, &launcher::Configs::from_env().user.messaging).await,
         Command::BenchCheckout(args) => bench::run(args, &launcher::Configs::from_env()).await,
+        Command::BenchSearch(args) => bench_search::run(args, &launcher::Configs::from_env()).await,
+        Command::Reindex => bench_search::reindex(&launcher::Configs::from_env()).await,
         Command::Reset { yes } => {
             telemetry::init(shop_platform::config::LogFormat::Pretty);
             launcher::reset(yes).await

@@ -19,12 +19,8 @@ use serde_json::Value;
 /// Variables read by libraries rather than by the clap definitions.
 const READ_OUTSIDE_CLAP: &[&str] = &["RUST_LOG"];
 /// Optional in the code, but what the deployments are for: the gateway routes `/api/search`,
-/// and search indexes into Meilisearch.
-const DEPLOYED_WITH: &[(&str, &str)] = &[
-    ("gateway", "SEARCH_UPSTREAMS"),
-    ("search", "MEILI_URL"),
-    ("search", "MEILI_API_KEY"),
-];
+/// and search indexes into Meilisearch (its key, a secret, is required anyway).
+const DEPLOYED_WITH: &[(&str, &str)] = &[("gateway", "SEARCH_UPSTREAMS"), ("search", "MEILI_URL")];
 /// The probes every service answers (shared/platform's server and the gateway).
 const READINESS_PATH: &str = "/readyz";
 const LIVENESS_PATH: &str = "/healthz";

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use search_service::{embedded::EmbeddedIndex, index::SearchIndex};
 use serde_json::{Value, json};
 use shop_testkit::{Actor, TestApp, TestBus, TestDatabase, eventually};
 use sqlx::PgPool;
@@ -46,7 +47,7 @@ async fn catalog_changes_become_searchable() {
     let (product_db, _products) = database("search_products", &product_service::MIGRATOR).await;
     let (search_db, _search) = database("search_index", &search_service::MIGRATOR).await;
     let dir = TempDir(std::env::temp_dir().join(format!("shop-search-{}", Uuid::now_v7().simple())));
-    let index = Arc::new(search_service::embedded::EmbeddedIndex::open(&dir.0).unwrap());
+    let index = SearchIndex::Embedded(Arc::new(EmbeddedIndex::open(&dir.0).unwrap()));
     let products = TestApp::spawn(product_service::app(product_db.clone(), key.clone())).await;
     let search_app = TestApp::spawn(search_service::app(search_db.clone(), key, index.clone())).await;
     let product_messaging = product_service::messaging(bus.bus.clone(), product_db.clone(), bus.namespace.clone());
@@ -145,7 +146,7 @@ async fn a_reindex_while_updates_arrive_ends_with_the_index_equal_to_the_catalog
     let (product_db, _products) = database("reindex_products", &product_service::MIGRATOR).await;
     let (search_db, _search) = database("reindex_search", &search_service::MIGRATOR).await;
     let dir = TempDir(std::env::temp_dir().join(format!("shop-reindex-{}", Uuid::now_v7().simple())));
-    let index = Arc::new(search_service::embedded::EmbeddedIndex::open(&dir.0).unwrap());
+    let index = SearchIndex::Embedded(Arc::new(EmbeddedIndex::open(&dir.0).unwrap()));
     let products = TestApp::spawn(product_service::app(product_db.clone(), key.clone())).await;
     let search_app = TestApp::spawn(search_service::app(search_db.clone(), key, index.clone())).await;
     let product_messaging = product_service::messaging(bus.bus.clone(), product_db.clone(), bus.namespace.clone());
@@ -172,13 +173,22 @@ async fn a_reindex_while_updates_arrive_ends_with_the_index_equal_to_the_catalog
         }
     };
     let reindex = async {
-        search_app
+        let answer = search_app
             .post("/internal/reindex", &Actor::Anonymous, json!({}))
             .await
-            .expect(200)
+            .expect(200);
+        let lines: Vec<Value> = answer
+            .as_str()
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        lines
     };
-    let (reindexed, ()) = tokio::join!(reindex, changes);
-    assert!(reindexed["products"].as_u64().unwrap() >= 50, "{reindexed}");
+    let (lines, ()) = tokio::join!(reindex, changes);
+    let (last, progress) = lines.split_last().unwrap();
+    assert_eq!(progress.last().unwrap()["progress"]["done"], 60, "{lines:?}");
+    assert!(last["done"]["products"].as_u64().unwrap() >= 50, "{last}");
 
     let active: i64 = sqlx::query_scalar("SELECT count(*) FROM products WHERE active")
         .fetch_one(&product_db)

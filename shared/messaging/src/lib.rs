@@ -18,6 +18,7 @@ pub mod lag;
 pub mod outbox;
 pub mod runtime;
 pub mod topology;
+pub mod wakeup;
 
 pub use bus::{Bus, EventBus};
 pub use consumer::{ConsumerSpec, Handler};

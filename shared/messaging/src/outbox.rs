@@ -5,11 +5,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use shop_contracts::events::Envelope;
-use sqlx::{PgConnection, PgPool, postgres::PgListener};
+use sqlx::{PgConnection, PgPool};
 
 use crate::{
     EventBus, Namespace,
     bus::{BusError, Outgoing},
+    wakeup::Wakeup,
 };
 
 const CHANNEL: &str = "outbox";
@@ -147,7 +148,7 @@ impl<B: EventBus> Relay<B> {
     /// backs off while the database or the broker is unreachable — events wait, none is lost.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send) {
         tokio::pin!(shutdown);
-        let mut listener = self.listen().await;
+        let mut wakeup = Wakeup::listen(&self.db, CHANNEL).await;
         let mut streams_ready = false;
         let mut backoff = Duration::from_millis(100);
         let mut last_purge = Instant::now();
@@ -192,15 +193,9 @@ impl<B: EventBus> Relay<B> {
             }
             tokio::select! {
                 () = &mut shutdown => return,
-                () = notified(&mut listener, wait) => {}
+                () = wakeup.wait(wait) => {}
             }
         }
-    }
-
-    async fn listen(&self) -> Option<PgListener> {
-        let mut listener = PgListener::connect_with(&self.db).await.ok()?;
-        listener.listen(CHANNEL).await.ok()?;
-        Some(listener)
     }
 
     async fn purge(&self) -> sqlx::Result<()> {
@@ -209,19 +204,5 @@ impl<B: EventBus> Relay<B> {
             .execute(&self.db)
             .await?;
         Ok(())
-    }
-}
-
-/// Completes on the next notification, or after `wait`.
-async fn notified(listener: &mut Option<PgListener>, wait: Duration) {
-    match listener {
-        Some(listener) => {
-            let started = Instant::now();
-            if let Ok(Err(_)) = tokio::time::timeout(wait, listener.recv()).await {
-                // The connection dropped (it reconnects on the next call): still wait.
-                tokio::time::sleep(wait.saturating_sub(started.elapsed())).await;
-            }
-        }
-        None => tokio::time::sleep(wait).await,
     }
 }

@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use self::fields::{Fields, STEMMED, VERSION};
 use self::query::CategoryCounts;
-use crate::document::{Hit, MAX_PER_PAGE, ProductDocument, SearchQuery, SearchResults};
+use crate::document::{Change, Hit, MAX_PER_PAGE, ProductDocument, SearchQuery, SearchResults};
 
 const POINTER_FILE: &str = "CURRENT";
 const GENERATION_PREFIX: &str = "gen-";
@@ -64,28 +64,6 @@ struct Journal {
     changes: Vec<Change>,
 }
 
-#[derive(Clone)]
-enum Change {
-    Upsert(ProductDocument),
-    Remove { id: Uuid, version: i64 },
-}
-
-impl Change {
-    fn id(&self) -> Uuid {
-        match self {
-            Change::Upsert(product) => product.id,
-            Change::Remove { id, .. } => *id,
-        }
-    }
-
-    fn version(&self) -> i64 {
-        match self {
-            Change::Upsert(product) => product.version,
-            Change::Remove { version, .. } => *version,
-        }
-    }
-}
-
 impl EmbeddedIndex {
     /// Opens the index in `dir`, creating an empty one if there is none.
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
@@ -114,17 +92,19 @@ impl EmbeddedIndex {
     /// (or its removal) is as new or newer. Returns how many were applied; they are searchable
     /// when this returns.
     pub fn upsert(&self, products: &[ProductDocument]) -> anyhow::Result<usize> {
-        self.change(products.iter().cloned().map(Change::Upsert).collect())
+        self.apply(products.iter().cloned().map(Change::Upsert).collect())
     }
 
     /// Removes the product unless the index holds a version as new or newer. A tombstone keeps
     /// the version so an older upsert arriving later cannot bring the product back. Returns
     /// whether the removal was applied.
     pub fn remove(&self, id: Uuid, version: i64) -> anyhow::Result<bool> {
-        Ok(self.change(vec![Change::Remove { id, version }])? > 0)
+        Ok(self.apply(vec![Change::Remove { id, version }])? > 0)
     }
 
-    fn change(&self, changes: Vec<Change>) -> anyhow::Result<usize> {
+    /// Applies the changes in one commit, each only where newer than what the index holds.
+    /// Returns how many were applied; they are searchable when this returns.
+    pub fn apply(&self, changes: Vec<Change>) -> anyhow::Result<usize> {
         let mut writing = lock(&self.writing)?;
         let live = self.live()?;
         let applied = match commit_changes(&mut writing.writer, &live, &changes) {

@@ -15,6 +15,7 @@ use tantivy::{DocAddress, DocId, Order, Score, Searcher, SegmentOrdinal, Segment
 
 use super::fields::{CATEGORY, CREATED_AT, Fields, PRICE};
 use crate::document::{SearchQuery, SortOrder};
+use crate::highlight;
 
 /// A word in the name counts this much more than one in the description.
 const NAME_BOOST: Score = 3.0;
@@ -207,35 +208,15 @@ impl SegmentCollector for SegmentCategoryCounts {
 
 /// The text, HTML-escaped, with every word that matched a query word wrapped in `<em>`.
 pub(super) fn highlight(text: &str, words: &[Word], stemmer: &mut TextAnalyzer) -> String {
-    let mut marked = String::with_capacity(text.len());
-    let mut written = 0;
+    let mut spans = Vec::new();
     let mut stream = stemmer.token_stream(text);
     while let Some(token) = stream.next() {
-        let original = &text[token.offset_from..token.offset_to];
-        let plain = original.to_lowercase();
+        let plain = text[token.offset_from..token.offset_to].to_lowercase();
         if words.iter().any(|word| word.matches(&token.text, &plain)) {
-            escape_into(&mut marked, &text[written..token.offset_from]);
-            marked.push_str("<em>");
-            escape_into(&mut marked, original);
-            marked.push_str("</em>");
-            written = token.offset_to;
+            spans.push(token.offset_from..token.offset_to);
         }
     }
-    escape_into(&mut marked, &text[written..]);
-    marked
-}
-
-fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
+    highlight::mark(text, spans)
 }
 
 /// Damerau–Levenshtein distance (a transposition counts as one edit) of at most 1, as the
