@@ -1,12 +1,9 @@
 //! Sign-in, sign-out and the current session. The session (in Redis) remembers who the user
 //! is; every proxied request then carries a fresh short-lived identity token instead.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
-use axum::{
-    extract::{ConnectInfo, State},
-    http::StatusCode,
-};
+use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use shop_contracts::{
     Identity, Role,
@@ -21,7 +18,7 @@ use tower_sessions::Session;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::AppState;
+use crate::{AppState, client_ip::ClientIp};
 
 /// Where the signed-in user is kept in the session.
 const SESSION_USER: &str = "user";
@@ -87,7 +84,7 @@ impl SessionView {
     ))]
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     session: Session,
     Json(credentials): Json<Credentials>,
 ) -> Result<Json<SessionView>, axum::response::Response> {
@@ -95,7 +92,7 @@ pub async fn login(
     if credentials.email.len() > 254 || credentials.password.len() > 128 {
         return Err(ApiError::invalid("body", "email or password is too long").into_response());
     }
-    let verified = verify(&state, peer, &credentials).await?;
+    let verified = verify(&state, client, &credentials).await?;
     let user = SessionUser {
         user_id: verified.user_id,
         roles: verified.roles,
@@ -113,13 +110,13 @@ pub async fn login(
 /// reach the client as they are.
 async fn verify(
     state: &AppState,
-    peer: SocketAddr,
+    client: IpAddr,
     credentials: &Credentials,
 ) -> Result<VerifiedCredentials, axum::response::Response> {
     use axum::response::IntoResponse;
     let pool = &state.pools.user;
     let lease = pool
-        .pick(peer.ip(), &[])
+        .pick(client, &[])
         .ok_or_else(|| ApiError::Unavailable("no healthy instance of the user service".into()).into_response())?;
     let url = format!("{}{VERIFY_CREDENTIALS_PATH}", lease.url());
     let response = match state.http.post(&url).json(credentials).send().await {

@@ -8,7 +8,10 @@ use clap::Parser;
 use shop_contracts::IdentityKey;
 use shop_platform::config::{DEV_IDENTITY_KEY, LogFormat, parse_identity_key};
 
-use crate::upstream::{InstanceSpec, Policy, parse_instances};
+use crate::{
+    client_ip::TrustedProxies,
+    upstream::{InstanceSpec, Policy, parse_instances},
+};
 
 #[derive(Debug, Clone, Parser)]
 #[command(name = "gateway", about = "The shop's one public entry")]
@@ -93,6 +96,12 @@ pub struct Config {
     /// session cookie, besides the gateway's own.
     #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+
+    /// Proxies in front of the gateway (an Ingress controller), as addresses or networks
+    /// (`10.0.0.0/8`), comma-separated: behind one of them, the client is taken from
+    /// `X-Forwarded-For`. None by default: the socket peer is the client.
+    #[arg(long, env = "GATEWAY_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
 
     /// Secret (at least 32 bytes) shared with the services that signs identity tokens.
     #[arg(long, env = "IDENTITY_KEY", default_value = DEV_IDENTITY_KEY, hide_env_values = true,

@@ -2,11 +2,9 @@
 //! itself, no CDN) listing the gateway's own document and each service's, fetched live from a
 //! healthy instance and trimmed to what is reachable through the gateway.
 
-use std::net::SocketAddr;
-
 use axum::{
     Router,
-    extract::{ConnectInfo, Path, State},
+    extract::{Path, State},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -15,7 +13,7 @@ use shop_platform::{ApiError, Json};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi, Url};
 
-use crate::{AppState, auth, routes::Owner};
+use crate::{AppState, auth, client_ip::ClientIp, routes::Owner};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -46,11 +44,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(SwaggerUi::new("/docs").config(SwaggerConfig::new(urls)))
 }
 
-async fn document(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(document): Path<String>,
-) -> Response {
+async fn document(State(state): State<AppState>, ClientIp(client): ClientIp, Path(document): Path<String>) -> Response {
     if document == "gateway" {
         return axum::Json(GatewayDoc::openapi()).into_response();
     }
@@ -61,7 +55,7 @@ async fn document(
     else {
         return ApiError::NotFound("document").into_response();
     };
-    let Some(lease) = pool.pick(peer.ip(), &[]) else {
+    let Some(lease) = pool.pick(client, &[]) else {
         return ApiError::Unavailable(format!("no healthy instance of the {document} service")).into_response();
     };
     let fetched = state.http.get(format!("{}/openapi.json", lease.url())).send().await;

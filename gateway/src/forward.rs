@@ -16,6 +16,7 @@ use tower_sessions::Session;
 use crate::{
     AppState,
     auth::session_identity,
+    client_ip::ClientIp,
     proxy::{Forwarded, ProxyError},
     routes,
 };
@@ -38,6 +39,7 @@ fn retryable(request: &Request) -> bool {
 pub async fn forward(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     session: Session,
     request: Request,
 ) -> Response {
@@ -74,7 +76,7 @@ pub async fn forward(
     let mut tried: Vec<String> = Vec::new();
     loop {
         let excluded: Vec<&str> = tried.iter().map(String::as_str).collect();
-        let Some(lease) = pool.pick(peer.ip(), &excluded) else {
+        let Some(lease) = pool.pick(client, &excluded) else {
             return ApiError::Unavailable(format!("no healthy instance of the {} service", pool.service()))
                 .into_response();
         };

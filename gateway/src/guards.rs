@@ -9,17 +9,17 @@
 //! gateway's own origin or one of `ALLOWED_ORIGINS`. Requests with neither header come from
 //! non-browser clients (curl, other services), which cannot be tricked into sending a cookie.
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{Request, State},
     http::{HeaderMap, Method, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use shop_platform::ApiError;
 
-use crate::{AppState, limits::Decision, session::SESSION_COOKIE};
+use crate::{AppState, client_ip::ClientIp, limits::Decision, session::SESSION_COOKIE};
 
 const LOGIN_PATH: &str = "/api/auth/login";
 const MINUTE: Duration = Duration::from_secs(60);
@@ -40,11 +40,11 @@ fn is_login(request: &Request) -> bool {
 /// Per client IP, per session, and for sign-ins per IP: 429 with `Retry-After` past a limit.
 pub async fn rate_limit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     request: Request,
     next: Next,
 ) -> Response {
-    let ip = peer.ip().to_string();
+    let ip = client.to_string();
     let config = &state.config;
     let mut checks = vec![("ip", ip.clone(), config.rate_limit_per_minute)];
     if let Some(session) = session_cookie(request.headers()) {

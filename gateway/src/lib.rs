@@ -4,6 +4,7 @@
 //! limits. It serves the merged API documentation at `/docs`.
 
 pub mod auth;
+pub mod client_ip;
 pub mod config;
 pub mod docs;
 pub mod forward;

@@ -351,3 +351,59 @@ async fn beyond_the_concurrency_limit_requests_are_shed_at_once_with_503() {
     assert_eq!(body["type"], "urn:shop:problem:unavailable");
     assert_eq!(busy.await.unwrap(), 200, "the request holding the slot is served");
 }
+
+impl Gateway {
+    /// GET `path` as if a proxy in front had forwarded it for `client`.
+    async fn get_forwarded_for(&self, path: &str, client: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .header("x-forwarded-for", client)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_rate_limit() {
+    let products = echo("products").await;
+    let gw = gateway(&[
+        "--product-upstreams",
+        &products,
+        "--rate-limit-per-minute",
+        "2",
+        "--trusted-proxies",
+        "10.0.0.0/8,127.0.0.1",
+    ])
+    .await;
+    let mut statuses = Vec::new();
+    for client in [
+        "203.0.113.1",
+        "203.0.113.1",
+        "203.0.113.2",
+        "203.0.113.2",
+        "203.0.113.1",
+    ] {
+        statuses.push(gw.get_forwarded_for("/api/products", client).await.0);
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 429]);
+
+    // The chain passed on names the proxy the gateway heard from, after the client.
+    let (status, seen) = gw.get_forwarded_for("/api/products", "198.51.100.7").await;
+    assert_eq!(status, 200);
+    assert_eq!(seen["forwarded_for"], "198.51.100.7, 127.0.0.1");
+}
+
+#[tokio::test]
+async fn an_untrusted_peer_cannot_pick_its_address_with_x_forwarded_for() {
+    let products = echo("products").await;
+    let gw = gateway(&["--product-upstreams", &products, "--rate-limit-per-minute", "2"]).await;
+    let mut statuses = Vec::new();
+    for client in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
+        statuses.push(gw.get_forwarded_for("/api/products", client).await.0);
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+}

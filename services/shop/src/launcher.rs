@@ -93,7 +93,7 @@ impl Configs {
         }
     }
 
-    fn listen_addr(&self, service: ServiceName) -> SocketAddr {
+    pub fn listen_addr(&self, service: ServiceName) -> SocketAddr {
         match service {
             ServiceName::User => self.user.listen_addr,
             ServiceName::Product => self.product.listen_addr,
@@ -248,6 +248,11 @@ pub async fn serve(service: ServiceName) -> anyhow::Result<()> {
 async fn stop_signal() {
     let parent = std::os::unix::process::parent_id();
     let orphaned = async move {
+        // A container's first process (parent 0) or a child of an init (parent 1) has no runner
+        // to outlive; the runtime's SIGTERM is its stop signal.
+        if parent <= 1 {
+            return std::future::pending().await;
+        }
         while std::os::unix::process::parent_id() == parent {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }

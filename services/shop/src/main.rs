@@ -8,6 +8,7 @@ mod bench;
 mod bench_search;
 mod dead_letters;
 mod launcher;
+mod probe;
 mod stats;
 
 use std::process::ExitCode;
@@ -50,11 +51,14 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
-    /// Run one service in the foreground (what `up` starts for each service).
+    /// Run one service in the foreground (what `up` starts for each service, and what a
+    /// container runs).
     Serve {
-        #[arg(value_enum)]
+        #[arg(value_enum, env = "SHOP_SERVICE")]
         service: launcher::ServiceName,
     },
+    /// Exit 0 if a service on this machine answers its health check (for container runtimes).
+    Probe(probe::ProbeArgs),
 }
 
 #[tokio::main]
@@ -79,6 +83,7 @@ async fn main() -> ExitCode {
             launcher::reset(yes).await
         }
         Command::Serve { service } => launcher::serve(service).await,
+        Command::Probe(args) => probe::run(&args).await,
     };
     server::exit_code(result)
 }

@@ -104,6 +104,12 @@ pub trait EventBus: Clone + Send + Sync + 'static {
 
     /// Starts (or resumes) a durable consumer.
     fn subscribe(&self, subscription: Subscription) -> impl Future<Output = Result<Deliveries, BusError>> + Send;
+
+    /// How many events of its stream the durable consumer has not acknowledged yet, or `None`
+    /// if this broker keeps no such count.
+    fn pending(&self, _subscription: &Subscription) -> impl Future<Output = Result<Option<u64>, BusError>> + Send {
+        async { Ok(None) }
+    }
 }
 
 /// The bus chosen by configuration.
@@ -132,6 +138,13 @@ impl EventBus for Bus {
         match self {
             Bus::JetStream(bus) => bus.subscribe(subscription).await,
             Bus::InProcess(bus) => bus.subscribe(subscription).await,
+        }
+    }
+
+    async fn pending(&self, subscription: &Subscription) -> Result<Option<u64>, BusError> {
+        match self {
+            Bus::JetStream(bus) => bus.pending(subscription).await,
+            Bus::InProcess(bus) => bus.pending(subscription).await,
         }
     }
 }

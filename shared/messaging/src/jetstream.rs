@@ -148,6 +148,16 @@ impl EventBus for JetStreamBus {
         Ok(())
     }
 
+    async fn pending(&self, subscription: &Subscription) -> Result<Option<u64>, BusError> {
+        let consumer: jetstream::consumer::Consumer<pull::Config> = self
+            .jetstream
+            .get_consumer_from_stream(&subscription.durable, &subscription.stream)
+            .await
+            .map_err(BusError::new)?;
+        let info = consumer.cached_info();
+        Ok(Some(info.num_pending + info.num_ack_pending as u64))
+    }
+
     async fn subscribe(&self, subscription: Subscription) -> Result<Deliveries, BusError> {
         let stream = self
             .jetstream

@@ -14,6 +14,7 @@ pub mod consumer;
 pub mod dead_letter;
 pub mod in_process;
 pub mod jetstream;
+pub mod lag;
 pub mod outbox;
 pub mod runtime;
 pub mod topology;

@@ -122,7 +122,11 @@ impl<B: EventBus> Relay<B> {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        metrics::counter!("outbox_published_total", "service" => self.service).increment(ids.len() as u64);
+        // By type, so a dashboard can tell orders confirmed from orders cancelled.
+        for (_, envelope) in &rows {
+            metrics::counter!("outbox_published_total", "service" => self.service, "event_type" => envelope.event_type.clone())
+                .increment(1);
+        }
         Ok(ids.len())
     }
 

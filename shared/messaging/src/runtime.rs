@@ -13,6 +13,7 @@ use crate::{
     consumer::{self, ConsumerSpec},
     in_process::InProcessBus,
     jetstream::JetStreamBus,
+    lag,
     outbox::Relay,
 };
 
@@ -84,6 +85,8 @@ impl<B: EventBus> Messaging<B> {
 
     /// Runs `handler` for `spec`'s events, re-subscribing whenever the broker goes away.
     pub fn start_consumer<H: Handler>(&mut self, spec: ConsumerSpec, handler: H) {
+        let lag = lag::report(self.bus.clone(), spec.subscription(&self.namespace), self.stopped());
+        self.tasks.spawn(lag);
         let (bus, db, namespace) = (self.bus.clone(), self.db.clone(), self.namespace.clone());
         let mut stop = self.stop.subscribe();
         let stopped = self.stopped();

@@ -42,27 +42,40 @@ pub async fn connect_and_migrate(
 
 /// Creates the database named in `url` if it does not exist yet, connecting to the server's
 /// `postgres` database to do so. Returns whether it was created.
+///
+/// An existing database is only connected to: a deployment's role, which owns its database
+/// but may not create databases (or even connect to `postgres`), gets through.
 pub async fn ensure_database(url: &DatabaseUrl) -> anyhow::Result<bool> {
     let name = url.database().context("database URL names no database")?;
+    match PgConnection::connect(url.expose()).await {
+        Ok(conn) => {
+            conn.close().await?;
+            return Ok(false);
+        }
+        Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some(UNDEFINED_DATABASE) => {}
+        Err(error) => return Err(error).with_context(|| format!("cannot connect to database {url}")),
+    }
     let maintenance = url.with_database("postgres");
     let mut conn = PgConnection::connect(maintenance.expose())
         .await
         .with_context(|| format!("cannot connect to PostgreSQL at {maintenance}"))?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(name)
-        .fetch_one(&mut conn)
-        .await?;
-    if exists {
-        return Ok(false);
-    }
     // Identifiers cannot be bound as parameters; quote it the way PostgreSQL does.
     let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-    sqlx::raw_sql(&format!("CREATE DATABASE {quoted}"))
+    match sqlx::raw_sql(&format!("CREATE DATABASE {quoted}"))
         .execute(&mut conn)
         .await
-        .with_context(|| format!("cannot create database {name}"))?;
-    Ok(true)
+    {
+        Ok(_) => Ok(true),
+        // Someone else created it meanwhile.
+        Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some(DUPLICATE_DATABASE) => Ok(false),
+        Err(error) => Err(error).with_context(|| format!("cannot create database {name}")),
+    }
 }
+
+/// SQLSTATE `invalid_catalog_name`: no database of that name.
+const UNDEFINED_DATABASE: &str = "3D000";
+/// SQLSTATE `duplicate_database`.
+const DUPLICATE_DATABASE: &str = "42P04";
 
 /// Drops the database named in `url` if it exists, disconnecting whoever uses it.
 pub async fn drop_database(url: &DatabaseUrl) -> anyhow::Result<()> {

@@ -1,0 +1,65 @@
+//! Consumer lag read from the real NATS JetStream: what a durable consumer has not yet
+//! acknowledged, and the gauge that reports it.
+
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use shop_contracts::events::{Cause, Envelope, Event};
+use shop_messaging::{ConsumerSpec, EventBus, in_process::InProcessBus, lag, outbox};
+use shop_testkit::{TestBus, eventually};
+use uuid::Uuid;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Tick;
+
+impl Event for Tick {
+    const TYPE: &'static str = "order.ticked";
+}
+
+#[tokio::test]
+async fn lag_counts_the_events_a_consumer_has_not_acknowledged_and_is_exported() {
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .unwrap();
+    let test = TestBus::jetstream().await;
+    let subscription = ConsumerSpec::new("lag-probe", &[Tick::TYPE]).subscription(&test.namespace);
+    let mut deliveries = test.bus.subscribe(subscription.clone()).await.unwrap();
+    for _ in 0..3 {
+        let envelope = Envelope::new("test", Uuid::now_v7(), 1, &Tick, Cause::new_flow());
+        test.bus
+            .publish(outbox::outgoing(&test.namespace, &envelope))
+            .await
+            .unwrap();
+    }
+    eventually("three events pending", async || {
+        test.bus.pending(&subscription).await.unwrap() == Some(3)
+    })
+    .await;
+
+    deliveries.next().await.unwrap().unwrap().ack().await.unwrap();
+    eventually("two left after one is acknowledged", async || {
+        test.bus.pending(&subscription).await.unwrap() == Some(2)
+    })
+    .await;
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let reporter = tokio::spawn(lag::report(test.bus.clone(), subscription, async {
+        let _ = stopped.await;
+    }));
+    eventually("the gauge reports the lag", async || {
+        metrics
+            .render()
+            .contains("consumer_pending_events{consumer=\"lag-probe\"} 2")
+    })
+    .await;
+    stop.send(()).unwrap();
+    reporter.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_broker_without_a_count_reports_nothing() {
+    let bus = InProcessBus::new();
+    let subscription = ConsumerSpec::new("lag-probe", &[Tick::TYPE]).subscription(&"test".parse().unwrap());
+    assert_eq!(bus.pending(&subscription).await.unwrap(), None);
+    // Ends at once instead of polling a broker that cannot answer.
+    lag::report(bus, subscription, std::future::pending()).await;
+}
