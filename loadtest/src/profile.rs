@@ -165,7 +165,7 @@ impl Profile {
             ProfileName::Stress => {
                 let start = overrides.stress_start.or(overrides.rate).unwrap_or(10.0);
                 let step = overrides.stress_step.unwrap_or(10.0);
-                let duration = overrides.duration.unwrap_or(Duration::from_secs(20));
+                let duration = overrides.duration.unwrap_or(Duration::from_secs(30));
                 let phases = (0..overrides.stress_steps.unwrap_or(20))
                     .map(|n| Phase {
                         rate: start + step * n as f64,

@@ -33,7 +33,7 @@ use crate::{
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// What to run: smoke (~30 s, 2 journeys/s), standard (3 min at 20/s), stress (steps of
-    /// 20 s from 10/s up by 10/s until a limit is crossed), soak (1 h at 10/s).
+    /// 30 s from 10/s up by 10/s until a limit is crossed), soak (1 h at 10/s).
     #[arg(long, value_enum, default_value_t = ProfileName::Smoke)]
     pub profile: ProfileName,
     /// The shop's gateway.
@@ -139,6 +139,8 @@ pub struct StepResult {
     pub p99_ms: f64,
     /// Journeys of the step still unfinished when it was judged (they count as errors).
     pub unfinished: u64,
+    /// Stopped before its time because an earlier step did not hold: reported, not judged.
+    pub cut_short: bool,
     pub held: bool,
 }
 
@@ -442,6 +444,8 @@ async fn monitor(
     ticker.tick().await;
     let mut steps = Vec::new();
     let mut judged = 0;
+    // When a step that did not hold stopped the arrivals.
+    let mut stopped_early: Option<Duration> = None;
     let total = profile.duration().as_secs();
     loop {
         tokio::select! {
@@ -469,9 +473,10 @@ async fn monitor(
                 if unfinished > 0 && elapsed < end + Duration::from_secs(args.timeout) {
                     break;
                 }
-                let step = judge(&recorder, &profile, judged, unfinished, limits);
-                if !step.held {
+                let step = judge(&recorder, &profile, judged, unfinished, limits, None);
+                if !step.held && stopped_early.is_none() {
                     stop_arrivals.store(true, Ordering::Relaxed);
+                    stopped_early = Some(elapsed);
                 }
                 steps.push(step);
                 judged += 1;
@@ -479,10 +484,14 @@ async fn monitor(
         }
     }
     let stress = profile.stress.map(|limits| {
-        // Steps cut short by the end of the run are judged on what they did.
+        // The last step, and any step under way when a failed one stopped the arrivals.
         while judged < profile.phases.len() && recorder.phase(judged).started > 0 {
             let unfinished = in_flight.per_phase[judged].load(Ordering::Relaxed);
-            steps.push(judge(&recorder, &profile, judged, unfinished, limits));
+            let ran = stopped_early.map(|at| {
+                let start: Duration = profile.phases[..judged].iter().map(|p| p.duration).sum();
+                at.saturating_sub(start)
+            });
+            steps.push(judge(&recorder, &profile, judged, unfinished, limits, ran));
             judged += 1;
         }
         let highest_rate_held = steps
@@ -504,6 +513,7 @@ fn judge(
     phase: usize,
     unfinished: u64,
     limits: crate::profile::StressLimits,
+    cut_short_after: Option<Duration>,
 ) -> StepResult {
     let tally = recorder.phase(phase);
     let requests = tally.requests.count();
@@ -513,12 +523,16 @@ fn judge(
     let spec = profile.phases[phase];
     StepResult {
         target_rate: spec.rate,
-        achieved_rate: tally.started as f64 / spec.duration.as_secs_f64(),
+        achieved_rate: tally.started as f64 / cut_short_after.unwrap_or(spec.duration).as_secs_f64().max(1.0),
         requests,
         errors,
         error_rate,
         p99_ms,
         unfinished,
-        held: unfinished == 0 && error_rate <= limits.max_error_rate && p99_ms <= limits.max_p99_ms,
+        cut_short: cut_short_after.is_some(),
+        held: cut_short_after.is_none()
+            && unfinished == 0
+            && error_rate <= limits.max_error_rate
+            && p99_ms <= limits.max_p99_ms,
     }
 }

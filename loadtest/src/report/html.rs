@@ -168,7 +168,11 @@ pub fn render(summary: &Summary, charts: &[(&'static str, String)]) -> String {
                 step.error_rate * 100.0,
                 step.p99_ms,
                 step.unfinished,
-                if step.held { "yes" } else { "no" }
+                match (step.cut_short, step.held) {
+                    (true, _) => "cut short",
+                    (false, true) => "yes",
+                    (false, false) => "no",
+                }
             );
         }
         out.push_str("</table>");

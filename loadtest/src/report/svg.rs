@@ -4,10 +4,10 @@
 use std::fmt::Write as _;
 
 const WIDTH: f64 = 760.0;
-const HEIGHT: f64 = 280.0;
+const HEIGHT: f64 = 300.0;
 const LEFT: f64 = 64.0;
 const RIGHT: f64 = 16.0;
-const TOP: f64 = 36.0;
+const TOP: f64 = 58.0;
 const BOTTOM: f64 = 40.0;
 
 /// Colours that stay apart for the usual colour-vision deficiencies (Okabe–Ito).
@@ -123,8 +123,8 @@ pub fn chart(title: &str, x_label: &str, y_label: &str, lines: &[Line]) -> Strin
         TOP + plot_h / 2.0,
         escape(y_label)
     );
-    // The lines, and a legend along the top.
-    let mut legend_x = LEFT + 260.0;
+    // The lines, and a legend under the title, wrapping onto a second row if need be.
+    let (mut legend_x, mut legend_y) = (LEFT, 34.0);
     for line in lines {
         let points: Vec<String> = line
             .points
@@ -138,15 +138,21 @@ pub fn chart(title: &str, x_label: &str, y_label: &str, lines: &[Line]) -> Strin
             line.color,
             points.join(" ")
         );
+        let width = 28.0 + 6.5 * line.label.chars().count() as f64;
+        if legend_x + width > WIDTH - RIGHT {
+            (legend_x, legend_y) = (LEFT, legend_y + 14.0);
+        }
         let _ = write!(
             svg,
-            r#"<line x1="{legend_x:.1}" x2="{:.1}" y1="12" y2="12" stroke="{}" stroke-width="2"{dash}/><text x="{:.1}" y="16">{}</text>"#,
+            r#"<line x1="{legend_x:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="{}" stroke-width="2"{dash}/><text x="{:.1}" y="{legend_y:.1}">{}</text>"#,
             legend_x + 16.0,
+            legend_y - 4.0,
+            legend_y - 4.0,
             line.color,
             legend_x + 20.0,
             escape(&line.label)
         );
-        legend_x += 28.0 + 6.5 * line.label.chars().count() as f64;
+        legend_x += width;
     }
     svg.push_str("</svg>");
     svg

@@ -63,11 +63,15 @@ pub fn render(summary: &Summary) -> String {
             l.p50, l.p90, l.p99, l.max
         );
     }
-    if let Some(l) = &summary.freshness.lag_ms {
+    let f = &summary.freshness;
+    if f.changes > 0 {
+        let lag = f.lag_ms.as_ref().map_or_else(String::new, |l| {
+            format!("p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; ", l.p50, l.p99, l.max)
+        });
         let _ = writeln!(
             out,
-            "  search freshness: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} changes ({} missed)",
-            l.p50, l.p99, l.max, l.count, summary.freshness.missed
+            "  search freshness: {lag}{} price changes, {} not searchable within 30 s",
+            f.changes, f.missed
         );
     }
     if let Some(stress) = &summary.stress {
@@ -79,7 +83,11 @@ pub fn render(summary: &Summary) -> String {
                 step.target_rate,
                 step.p99_ms,
                 step.error_rate * 100.0,
-                if step.held { "held" } else { "did not hold" }
+                match (step.cut_short, step.held) {
+                    (true, _) => "cut short",
+                    (false, true) => "held",
+                    (false, false) => "did not hold",
+                }
             );
         }
         let _ = writeln!(
