@@ -68,7 +68,7 @@ impl Request {
         }
     }
 
-    pub fn send(
+    pub fn with_body(
         method: Method,
         endpoint: &'static str,
         step: &'static str,
@@ -93,11 +93,30 @@ impl Request {
 
 /// An answer, body read in full.
 pub struct Reply {
+    /// The request it answers, `METHOD path`.
+    pub request: String,
     pub status: u16,
     pub body: Vec<u8>,
 }
 
 impl Reply {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The start of the body, for error messages.
+    pub fn excerpt(&self) -> String {
+        String::from_utf8_lossy(&self.body[..self.body.len().min(300)]).into_owned()
+    }
+
+    /// This reply if it is a 2xx, else an error naming the request and the answer.
+    pub fn success(self) -> anyhow::Result<Self> {
+        if !self.is_success() {
+            bail!("{} answered {}: {}", self.request, self.status, self.excerpt());
+        }
+        Ok(self)
+    }
+
     pub fn json<T: DeserializeOwned>(&self) -> anyhow::Result<T> {
         serde_json::from_slice(&self.body).with_context(|| {
             format!(
@@ -141,12 +160,13 @@ impl Session {
         }
     }
 
-    pub fn is_signed_in(&self) -> bool {
-        self.cookie.is_some()
-    }
-
     /// Sends `request`; any answer but a 2xx is an error (recorded first).
     pub async fn call(&mut self, request: Request) -> anyhow::Result<Reply> {
+        self.send(request).await?.success()
+    }
+
+    /// Sends `request` and records how it went; an error only when no answer came.
+    pub async fn send(&mut self, request: Request) -> anyhow::Result<Reply> {
         let Request {
             endpoint,
             step,
@@ -190,20 +210,25 @@ impl Session {
         if let Some(context) = self.context {
             self.shop.recorder.request(context, endpoint, step, latency, outcome);
         }
-        let (status, cookie, body) = result.with_context(|| format!("{method} {path}"))?;
+        let request = format!("{method} {path}");
+        let (status, cookie, body) = match result {
+            Ok(answer) => answer,
+            Err(error) => {
+                if self.context.is_some() {
+                    self.shop.recorder.error_sample(format!("{request} → {error}"));
+                }
+                return Err(error).context(request);
+            }
+        };
         if let Some(cookie) = cookie {
             // An emptied cookie is the gateway signing the session out.
             self.cookie = (!cookie.is_empty()).then_some(cookie);
         }
-        let reply = Reply { status, body };
-        if outcome.is_error() {
-            let detail = String::from_utf8_lossy(&reply.body[..reply.body.len().min(300)]).into_owned();
-            if self.context.is_some() {
-                self.shop
-                    .recorder
-                    .error_sample(format!("{method} {path} → {status}: {detail}"));
-            }
-            bail!("{method} {path} answered {status}: {detail}");
+        let reply = Reply { request, status, body };
+        if !reply.is_success() && self.context.is_some() {
+            self.shop
+                .recorder
+                .error_sample(format!("{} → {}: {}", reply.request, status, reply.excerpt()));
         }
         Ok(reply)
     }
@@ -218,7 +243,7 @@ impl Session {
     }
 
     pub async fn sign_in(&mut self, step: &'static str, email: &str, password: &str) -> anyhow::Result<()> {
-        self.call(Request::send(
+        self.call(Request::with_body(
             Method::POST,
             "POST /api/auth/login",
             step,
@@ -233,7 +258,7 @@ impl Session {
     }
 
     pub async fn sign_out(&mut self, step: &'static str) -> anyhow::Result<()> {
-        self.call(Request::send(
+        self.call(Request::with_body(
             Method::POST,
             "POST /api/auth/logout",
             step,

@@ -44,7 +44,7 @@ struct Hit {
 
 async fn set_price(admin: &mut Session, product: Uuid, price: &Money) -> anyhow::Result<()> {
     admin
-        .call(Request::send(
+        .call(Request::with_body(
             Method::PUT,
             "",
             "",

@@ -257,7 +257,7 @@ impl Shopper {
         if cart.item_count > 0 {
             // Left over from an interrupted earlier run: start from an empty cart.
             self.session
-                .call(Request::send(
+                .call(Request::with_body(
                     Method::DELETE,
                     "DELETE /api/cart",
                     "empty cart",
@@ -277,7 +277,7 @@ impl Shopper {
         for product in &products {
             let quantity = self.rng.random_range(1..=2);
             self.session
-                .call(Request::send(
+                .call(Request::with_body(
                     Method::POST,
                     "POST /api/cart/items",
                     "add to cart",
@@ -291,7 +291,7 @@ impl Shopper {
         {
             let quantity = self.rng.random_range(1..=3);
             self.session
-                .call(Request::send(
+                .call(Request::with_body(
                     Method::PATCH,
                     "PATCH /api/cart/items/{product_id}",
                     "change quantity",
@@ -307,8 +307,8 @@ impl Shopper {
         let token = if self.chance(0.1) { "tok_decline" } else { "tok_visa" };
         let checkout = self
             .session
-            .call(
-                Request::send(
+            .send(
+                Request::with_body(
                     Method::POST,
                     "POST /api/orders",
                     "checkout",
@@ -321,16 +321,9 @@ impl Shopper {
                 )
                 .idempotency_key(Uuid::now_v7().to_string()),
             )
-            .await;
-        let order: Order = match checkout {
-            Ok(reply) => reply.json()?,
-            Err(error) => {
-                if !error.to_string().contains(" answered ") {
-                    self.world.ledger.unknown_checkout();
-                }
-                return Err(error);
-            }
-        };
+            .await
+            .inspect_err(|_| self.world.ledger.unknown_checkout())?;
+        let order: Order = checkout.success()?.json()?;
         self.world.ledger.placed(order.id);
         if let Some(account) = &mut self.account {
             account.orders.push(order.id);
@@ -389,7 +382,7 @@ impl Shopper {
         }
         if order.status == "confirmed" {
             self.session
-                .call(Request::send(
+                .call(Request::with_body(
                     Method::POST,
                     "POST /api/orders/{id}/cancel",
                     "cancel",
