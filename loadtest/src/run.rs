@@ -296,6 +296,10 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<Summary> {
             in_flight.all.fetch_sub(1, Ordering::Relaxed);
         });
     }
+    if !stop_arrivals.load(Ordering::Relaxed) {
+        // The run lasts its full length, whenever its last arrival was.
+        tokio::time::sleep_until(load_started + profile.duration()).await;
+    }
     let load_seconds = load_started.elapsed().as_secs_f64();
     stop_arrivals.store(true, Ordering::Relaxed);
     say(
