@@ -143,7 +143,6 @@ pub struct Overrides {
     pub arrivals: Option<Arrivals>,
     pub users: Option<usize>,
     pub products: Option<usize>,
-    pub stress_start: Option<f64>,
     pub stress_step: Option<f64>,
     pub stress_steps: Option<usize>,
     pub max_error_rate: Option<f64>,
@@ -163,7 +162,7 @@ impl Profile {
             ProfileName::Standard => (steady(20.0, 180), 100, None),
             ProfileName::Soak => (steady(10.0, 3600), 100, None),
             ProfileName::Stress => {
-                let start = overrides.stress_start.or(overrides.rate).unwrap_or(10.0);
+                let start = overrides.rate.unwrap_or(10.0);
                 let step = overrides.stress_step.unwrap_or(10.0);
                 let duration = overrides.duration.unwrap_or(Duration::from_secs(30));
                 let phases = (0..overrides.stress_steps.unwrap_or(20))
@@ -240,7 +239,7 @@ mod tests {
         let profile = Profile::build(
             ProfileName::Stress,
             &Overrides {
-                stress_start: Some(5.0),
+                rate: Some(5.0),
                 stress_step: Some(5.0),
                 stress_steps: Some(3),
                 duration: Some(Duration::from_secs(10)),

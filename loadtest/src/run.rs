@@ -119,7 +119,6 @@ impl RunArgs {
                 arrivals: self.arrivals,
                 users: self.users,
                 products: self.products,
-                stress_start: None,
                 stress_step: self.step_rate,
                 stress_steps: self.steps,
                 max_error_rate: self.max_error_rate,
@@ -284,7 +283,6 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<Summary> {
         let journey = profile.mix.pick(rng.random_range(0..profile.mix.total()));
         if in_flight.total() >= args.max_in_flight {
             dropped += 1;
-            recorder.journey(journey.name(), Duration::ZERO, true);
             continue;
         }
         in_flight.all.fetch_add(1, Ordering::Relaxed);
@@ -367,6 +365,14 @@ fn verdict(
         .collect();
     if !drained {
         reasons.push("journeys were still running long after the load stopped".into());
+    }
+    // Whatever the profile: the run measured the rate limiter, not the shop.
+    if measurements.requests.errors_by_status.contains_key("429") {
+        reasons.push(
+            "the gateway rate-limited the load (429): start the shop with RATE_LIMIT_PER_MINUTE=0 \
+             SESSION_RATE_LIMIT_PER_MINUTE=0 LOGIN_RATE_LIMIT_PER_MINUTE=0"
+                .into(),
+        );
     }
     if fail_on_errors {
         if measurements.requests.errors > 0 {
