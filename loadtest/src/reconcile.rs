@@ -298,3 +298,107 @@ fn business(orders: &BTreeMap<Uuid, Order>) -> Business {
     business.placed_to_settled_ms = LatencySummary::of(&settled);
     business
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stock(on_hand: i32, reserved: i32, sold: i32) -> Inventory {
+        Inventory {
+            on_hand,
+            reserved,
+            available: on_hand - reserved,
+            sold,
+        }
+    }
+
+    fn check(before: Inventory, after: Inventory, sold_by_run: i64) -> Option<String> {
+        stock_violation(&ProductCheck {
+            product_id: Uuid::nil(),
+            before,
+            after,
+            sold_by_run,
+        })
+    }
+
+    #[test]
+    fn stock_must_add_up_be_released_and_match_the_confirmed_orders() {
+        assert_eq!(check(stock(100, 0, 5), stock(97, 0, 8), 3), None);
+        assert!(
+            check(stock(100, 0, 5), stock(97, 0, 9), 3)
+                .unwrap()
+                .contains("was 105 and is 106")
+        );
+        assert!(
+            check(stock(100, 0, 5), stock(100, 3, 5), 0)
+                .unwrap()
+                .contains("3 units still reserved")
+        );
+        assert!(
+            check(stock(100, 0, 5), stock(98, 0, 7), 3)
+                .unwrap()
+                .contains("2 units sold")
+        );
+    }
+
+    fn order(status: &str, history: &[(&str, Option<&str>, i64)]) -> Order {
+        let start = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        Order {
+            id: Uuid::now_v7(),
+            status: status.into(),
+            items: Vec::new(),
+            history: history
+                .iter()
+                .map(|(status, reason, ms)| StatusChange {
+                    status: (*status).into(),
+                    reason: reason.map(Into::into),
+                    occurred_at: start + chrono::Duration::milliseconds(*ms),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn orders_are_counted_by_outcome_with_saga_latency_from_their_history() {
+        let orders: BTreeMap<Uuid, Order> = [
+            order(
+                "confirmed",
+                &[("pending", None, 0), ("confirmed", Some("payment approved"), 40)],
+            ),
+            order(
+                "cancelled",
+                &[
+                    ("pending", None, 0),
+                    ("confirmed", None, 20),
+                    ("cancelled", Some("customer_cancelled"), 900),
+                ],
+            ),
+            order(
+                "cancelled",
+                &[("pending", None, 0), ("cancelled", Some("payment_declined"), 30)],
+            ),
+            order(
+                "rejected",
+                &[("pending", None, 0), ("rejected", Some("out of stock"), 10)],
+            ),
+        ]
+        .into_iter()
+        .map(|order| (order.id, order))
+        .collect();
+        let business = business(&orders);
+        assert_eq!(business.orders_placed, 4);
+        assert_eq!(
+            (
+                business.confirmed,
+                business.cancelled_by_customer,
+                business.cancelled_payment_declined,
+                business.rejected
+            ),
+            (1, 1, 1, 1)
+        );
+        let confirmed = business.placed_to_confirmed_ms.unwrap();
+        assert_eq!(confirmed.count, 2);
+        assert!((39.0..=41.0).contains(&confirmed.max), "{}", confirmed.max);
+        assert_eq!(business.placed_to_settled_ms.unwrap().count, 4);
+    }
+}
