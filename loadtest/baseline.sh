@@ -35,6 +35,10 @@ SHOP=$!
 cleanup() {
     kill -INT "$SHOP" 2>/dev/null && wait "$SHOP" || true
     "$BIN/shop" reset --yes >/dev/null || true
+    # Sessions and rate-limit counters (reset leaves Redis alone).
+    if command -v redis-cli >/dev/null; then
+        redis-cli --scan --pattern "${REDIS_KEY_PREFIX}*" | xargs -r redis-cli del >/dev/null
+    fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
