@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod freshness;
 pub mod journeys;
 pub mod ledger;
+pub mod monitor;
 pub mod profile;
 pub mod reconcile;
 pub mod report;

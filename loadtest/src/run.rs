@@ -5,7 +5,7 @@ use std::{
     path::PathBuf,
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, Ordering},
     },
     time::Duration,
 };
@@ -23,9 +23,10 @@ use crate::{
     freshness::{self, Freshness},
     journeys::{self, World},
     ledger::Ledger,
+    monitor::{InFlight, Monitor, Stress},
     profile::{Arrivals, Mix, Overrides, Profile, ProfileName},
     reconcile::{self, Business, Reconciliation},
-    resources::{self, ProcessUsage, Sampler},
+    resources::{self, ProcessUsage},
     schedule::Schedule,
     stats::{Measurements, Recorder},
 };
@@ -129,28 +130,6 @@ impl RunArgs {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct StepResult {
-    pub target_rate: f64,
-    pub achieved_rate: f64,
-    pub requests: u64,
-    pub errors: u64,
-    pub error_rate: f64,
-    pub p99_ms: f64,
-    /// Journeys of the step still unfinished when it was judged (they count as errors).
-    pub unfinished: u64,
-    /// Stopped before its time because an earlier step did not hold: reported, not judged.
-    pub cut_short: bool,
-    pub held: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Stress {
-    pub steps: Vec<StepResult>,
-    /// The highest target rate whose step held; none if the first step failed.
-    pub highest_rate_held: Option<f64>,
-}
-
-#[derive(Debug, Clone, Serialize)]
 pub struct Verdict {
     pub passed: bool,
     pub reasons: Vec<String>,
@@ -178,18 +157,6 @@ pub struct Summary {
     pub stress: Option<Stress>,
     pub reconciliation: Reconciliation,
     pub verdict: Verdict,
-}
-
-/// Journeys in flight, in all and per phase.
-struct InFlight {
-    all: AtomicU64,
-    per_phase: Vec<AtomicU64>,
-}
-
-impl InFlight {
-    fn total(&self) -> u64 {
-        self.all.load(Ordering::Relaxed)
-    }
 }
 
 pub async fn run(args: &RunArgs) -> anyhow::Result<Summary> {
@@ -254,22 +221,21 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<Summary> {
         })
     });
 
-    let in_flight = Arc::new(InFlight {
-        all: AtomicU64::new(0),
-        per_phase: profile.phases.iter().map(|_| AtomicU64::new(0)).collect(),
-    });
+    let in_flight = Arc::new(InFlight::new(profile.phases.len()));
     let stop_arrivals = Arc::new(AtomicBool::new(false));
     let load_started = Instant::now();
-    let monitor = tokio::spawn(monitor(
-        args.clone(),
-        profile.clone(),
-        recorder.clone(),
-        in_flight.clone(),
-        stop_arrivals.clone(),
-        pids,
-        probes_stopped,
-        load_started,
-    ));
+    let monitor = tokio::spawn(
+        Monitor {
+            profile: profile.clone(),
+            recorder: recorder.clone(),
+            in_flight: in_flight.clone(),
+            stop_arrivals: stop_arrivals.clone(),
+            pids,
+            quiet: args.quiet,
+            judge_within: Duration::from_secs(args.timeout),
+        }
+        .run(probes_stopped, load_started),
+    );
 
     let mut dropped = 0;
     let mut schedule = Schedule::new(&profile, SmallRng::seed_from_u64(rng.random()));
@@ -285,13 +251,11 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<Summary> {
             dropped += 1;
             continue;
         }
-        in_flight.all.fetch_add(1, Ordering::Relaxed);
-        in_flight.per_phase[arrival.phase].fetch_add(1, Ordering::Relaxed);
+        in_flight.started(arrival.phase);
         let (world, in_flight, journey_rng) = (world.clone(), in_flight.clone(), SmallRng::seed_from_u64(rng.random()));
         tokio::spawn(async move {
             journeys::run(world, journey, arrival.phase, due.into_std(), journey_rng).await;
-            in_flight.per_phase[arrival.phase].fetch_sub(1, Ordering::Relaxed);
-            in_flight.all.fetch_sub(1, Ordering::Relaxed);
+            in_flight.finished(arrival.phase);
         });
     }
     if !stop_arrivals.load(Ordering::Relaxed) {
@@ -434,115 +398,4 @@ async fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     true
-}
-
-/// Once a second: the timeline point, the progress line, a resource sample, and for stress
-/// the judgement of each finished step (which stops the arrivals when one fails).
-#[allow(clippy::too_many_arguments)]
-async fn monitor(
-    args: RunArgs,
-    profile: Profile,
-    recorder: Arc<Recorder>,
-    in_flight: Arc<InFlight>,
-    stop_arrivals: Arc<AtomicBool>,
-    pids: Vec<u32>,
-    mut stopped: watch::Receiver<bool>,
-    started: Instant,
-) -> (Vec<ProcessUsage>, Option<Stress>) {
-    let mut sampler = Sampler::new(&pids);
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    ticker.tick().await;
-    let mut steps = Vec::new();
-    let mut judged = 0;
-    // When a step that did not hold stopped the arrivals.
-    let mut stopped_early: Option<Duration> = None;
-    let total = profile.duration().as_secs();
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = stopped.changed() => break,
-        }
-        let elapsed = started.elapsed();
-        let phase = profile.phase_at(elapsed);
-        let target = phase.map_or(0.0, |(_, p)| p.rate);
-        let point = recorder.tick(target, in_flight.total());
-        sampler.sample(Duration::from_secs(1));
-        if !args.quiet {
-            let (requests, errors) = recorder.totals();
-            eprintln!(
-                "[{:>4}/{total} s] target {target:>6.1}/s  started {:>4}  late {:>3}  req {:>5}/s  p50 {:>7.1} ms  p99 {:>7.1} ms  in flight {:>4}  errors {errors}/{requests}",
-                point.t, point.started, point.late, point.requests, point.p50_ms, point.p99_ms, point.in_flight
-            );
-        }
-        if let Some(limits) = profile.stress {
-            let current = phase.map_or(profile.phases.len(), |(index, _)| index);
-            // Judge a finished step once its journeys are done, or after the time limit.
-            while judged < current {
-                let end: Duration = profile.phases[..=judged].iter().map(|p| p.duration).sum();
-                let unfinished = in_flight.per_phase[judged].load(Ordering::Relaxed);
-                if unfinished > 0 && elapsed < end + Duration::from_secs(args.timeout) {
-                    break;
-                }
-                let step = judge(&recorder, &profile, judged, unfinished, limits, None);
-                if !step.held && stopped_early.is_none() {
-                    stop_arrivals.store(true, Ordering::Relaxed);
-                    stopped_early = Some(elapsed);
-                }
-                steps.push(step);
-                judged += 1;
-            }
-        }
-    }
-    let stress = profile.stress.map(|limits| {
-        // The last step, and any step under way when a failed one stopped the arrivals.
-        while judged < profile.phases.len() && recorder.phase(judged).started > 0 {
-            let unfinished = in_flight.per_phase[judged].load(Ordering::Relaxed);
-            let ran = stopped_early.map(|at| {
-                let start: Duration = profile.phases[..judged].iter().map(|p| p.duration).sum();
-                at.saturating_sub(start)
-            });
-            steps.push(judge(&recorder, &profile, judged, unfinished, limits, ran));
-            judged += 1;
-        }
-        let highest_rate_held = steps
-            .iter()
-            .take_while(|step| step.held)
-            .last()
-            .map(|step| step.target_rate);
-        Stress {
-            steps,
-            highest_rate_held,
-        }
-    });
-    (sampler.finish(), stress)
-}
-
-fn judge(
-    recorder: &Recorder,
-    profile: &Profile,
-    phase: usize,
-    unfinished: u64,
-    limits: crate::profile::StressLimits,
-    cut_short_after: Option<Duration>,
-) -> StepResult {
-    let tally = recorder.phase(phase);
-    let requests = tally.requests.count();
-    let errors = tally.requests.error_count() + unfinished;
-    let error_rate = errors as f64 / (requests + unfinished).max(1) as f64;
-    let p99_ms = tally.requests.p99_ms();
-    let spec = profile.phases[phase];
-    StepResult {
-        target_rate: spec.rate,
-        achieved_rate: tally.started as f64 / cut_short_after.unwrap_or(spec.duration).as_secs_f64().max(1.0),
-        requests,
-        errors,
-        error_rate,
-        p99_ms,
-        unfinished,
-        cut_short: cut_short_after.is_some(),
-        held: cut_short_after.is_none()
-            && unfinished == 0
-            && error_rate <= limits.max_error_rate
-            && p99_ms <= limits.max_p99_ms,
-    }
 }

@@ -87,7 +87,7 @@ pub fn charts(summary: &Summary) -> Vec<(&'static str, String)> {
         ));
     }
     if let (Some(stress), Some(limits)) = (&summary.stress, summary.profile.stress) {
-        let steps = |value: fn(&crate::run::StepResult) -> f64| -> Vec<(f64, f64)> {
+        let steps = |value: fn(&crate::monitor::StepResult) -> f64| -> Vec<(f64, f64)> {
             stress
                 .steps
                 .iter()
