@@ -46,7 +46,7 @@ impl Shop {
 }
 
 /// One request: the endpoint it counts under (a path template), the journey step it belongs
-/// to, and what to send.
+/// to, and what to send. Unrecorded sessions ignore the two names; they pass `""`.
 pub struct Request {
     pub endpoint: &'static str,
     pub step: &'static str,

@@ -58,19 +58,22 @@ pub struct RunArgs {
     /// Products the shoppers buy from (their stock is reconciled).
     #[arg(long)]
     pub products: Option<usize>,
-    /// Stress: how much each step adds to the rate, and how many steps at most.
+    /// Stress: how much each step adds to the rate (10).
     #[arg(long)]
     pub step_rate: Option<f64>,
+    /// Stress: how many steps at most (20).
     #[arg(long)]
     pub steps: Option<usize>,
-    /// Stress: the error rate (0–1) and request p99 (ms) a step must stay within to hold.
+    /// Stress: the error rate (0–1) a step must stay within to hold (0.01).
     #[arg(long)]
     pub max_error_rate: Option<f64>,
+    /// Stress: the request p99, in ms, a step must stay within to hold (100).
     #[arg(long)]
     pub max_p99_ms: Option<f64>,
     /// An administrator of the shop (reads stock, changes a price for the freshness probe).
     #[arg(long, env = "LOADTEST_ADMIN_EMAIL", default_value = "admin@shop.local")]
     pub admin_email: String,
+    /// The administrator's password.
     #[arg(
         long,
         env = "LOADTEST_ADMIN_PASSWORD",
@@ -81,7 +84,7 @@ pub struct RunArgs {
     /// Where the report goes: `<out>/report.html`, `<out>/summary.json`, `<out>/*.svg`.
     #[arg(long, default_value = "target/loadtest")]
     pub out: PathBuf,
-    /// Seed of every random choice (the same seed makes the same journeys).
+    /// Seed of every random choice: the same seed draws the same arrivals, journeys and steps.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Processes to sample; by default found from the base URL's port (see loadtest/README.md).
