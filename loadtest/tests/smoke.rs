@@ -1,0 +1,270 @@
+//! The smoke profile in CI: the whole system — every service and the gateway, each with the
+//! `run` its binary uses — in this process, on fresh databases, free ports, an event namespace
+//! and a Redis prefix of its own, with the demo data. The profile runs shortened to 15 s
+//! (3 journeys/s) and must end with no failed request and a clean reconciliation. Nothing
+//! here asserts on timing.
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::Parser;
+use serde_json::{Value, json};
+use shop_testkit::{RedisPrefix, RunningService, TestBus, TestDatabase, eventually, free_port};
+
+/// Products in the demo catalog: a few per category, enough for a working set.
+const DEMO_PRODUCTS: usize = 64;
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(label: &str) -> TempDir {
+    TempDir(std::env::temp_dir().join(format!("{label}-{}", uuid::Uuid::now_v7().simple())))
+}
+
+struct System {
+    gateway_url: String,
+    /// In start-up order; stopped in reverse.
+    services: Vec<RunningService>,
+    _databases: [TestDatabase; 4],
+    _bus: TestBus,
+    _redis: RedisPrefix,
+    _index: TempDir,
+}
+
+async fn migrated(database: &TestDatabase, migrator: &sqlx::migrate::Migrator) -> sqlx::PgPool {
+    let db = sqlx::PgPool::connect(&database.url).await.unwrap();
+    migrator.run(&db).await.unwrap();
+    db
+}
+
+fn addr(port: u16) -> String {
+    format!("127.0.0.1:{port}")
+}
+
+fn url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
+}
+
+/// What `shop up` does, in this process: databases, demo data, then each service in order.
+async fn start_system() -> System {
+    let databases = [
+        TestDatabase::create("lt_users").await,
+        TestDatabase::create("lt_products").await,
+        TestDatabase::create("lt_orders").await,
+        TestDatabase::create("lt_search").await,
+    ];
+    let users = migrated(&databases[0], &user_service::MIGRATOR).await;
+    user_service::seed::demo_accounts(&users).await.unwrap();
+    users.close().await;
+    let products = migrated(&databases[1], &product_service::MIGRATOR).await;
+    product_service::seed::demo_catalog(&products, DEMO_PRODUCTS)
+        .await
+        .unwrap();
+    products.close().await;
+
+    let bus = TestBus::jetstream().await;
+    let redis = RedisPrefix::new();
+    let index = temp_dir("loadtest-search-index");
+    let namespace = bus.namespace.as_str().to_owned();
+    let ports = [free_port(), free_port(), free_port(), free_port(), free_port()];
+    let common = |port: u16, database: &TestDatabase| {
+        vec![
+            "service".to_owned(),
+            "--listen-addr".into(),
+            addr(port),
+            "--database-url".into(),
+            database.url.clone(),
+            "--event-namespace".into(),
+            namespace.clone(),
+        ]
+    };
+
+    let mut services = Vec::new();
+    let config = user_service::Config::parse_from(common(ports[0], &databases[0]));
+    services.push(RunningService::start(ports[0], |stop| user_service::run(config, stop)).await);
+    let config = product_service::Config::parse_from(common(ports[1], &databases[1]));
+    services.push(RunningService::start(ports[1], |stop| product_service::run(config, stop)).await);
+    let mut args = common(ports[2], &databases[2]);
+    args.extend(["--product-service-url".into(), url(ports[1])]);
+    let config = order_service::Config::parse_from(args);
+    services.push(RunningService::start(ports[2], |stop| order_service::run(config, stop)).await);
+    let mut args = common(ports[3], &databases[3]);
+    args.extend(["--index-dir".into(), index.0.display().to_string()]);
+    let config = search_service::Config::parse_from(args);
+    services.push(RunningService::start(ports[3], |stop| search_service::run(config, stop)).await);
+    // Rate limits off, as loadtest/README.md asks of a system under load.
+    let config = gateway::Config::parse_from([
+        "gateway".to_owned(),
+        "--listen-addr".into(),
+        addr(ports[4]),
+        "--user-upstreams".into(),
+        url(ports[0]),
+        "--product-upstreams".into(),
+        url(ports[1]),
+        "--order-upstreams".into(),
+        url(ports[2]),
+        "--search-upstreams".into(),
+        url(ports[3]),
+        "--redis-key-prefix".into(),
+        redis.prefix.clone(),
+        "--rate-limit-per-minute".into(),
+        "0".into(),
+        "--session-rate-limit-per-minute".into(),
+        "0".into(),
+        "--login-rate-limit-per-minute".into(),
+        "0".into(),
+    ]);
+    services.push(RunningService::start(ports[4], |stop| gateway::run(config, stop)).await);
+
+    let system = System {
+        gateway_url: url(ports[4]),
+        services,
+        _databases: databases,
+        _bus: bus,
+        _redis: redis,
+        _index: index,
+    };
+    wait_for_catalog_replica(&system.gateway_url).await;
+    system
+}
+
+/// The order service copies the catalog in the background at start-up, in id order: once
+/// a cart takes the newest product, it has them all.
+async fn wait_for_catalog_replica(gateway: &str) {
+    let client = reqwest::Client::new();
+    let login = client
+        .post(format!("{gateway}/api/auth/login"))
+        .json(&json!({"email": user_service::seed::CUSTOMER_EMAIL, "password": user_service::seed::CUSTOMER_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page: Value = client
+        .get(format!("{gateway}/api/products?limit=100"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let newest = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|product| product["id"].as_str())
+        .max()
+        .unwrap()
+        .to_owned();
+    eventually("the order service knows the whole catalog", async || {
+        client
+            .post(format!("{gateway}/api/cart/items"))
+            .header("cookie", &cookie)
+            .json(&json!({"product_id": newest, "quantity": 1}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    })
+    .await;
+    let emptied = client
+        .delete(format!("{gateway}/api/cart"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(emptied.status().is_success());
+}
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    run: loadtest::RunArgs,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_smoke_profile_runs_without_errors_and_reconciles() {
+    let system = start_system().await;
+    let out = temp_dir("loadtest-report");
+    let args = Cli::parse_from([
+        "loadtest",
+        "--profile",
+        "smoke",
+        "--base-url",
+        &system.gateway_url,
+        "--seconds",
+        "15",
+        "--rate",
+        "3",
+        "--users",
+        "6",
+        "--products",
+        "12",
+        "--freshness-interval",
+        "3",
+        "--settle-seconds",
+        "60",
+        "--quiet",
+        "--out",
+        out.0.to_str().unwrap(),
+    ])
+    .run;
+
+    let summary = loadtest::run(&args).await.expect("the run completes");
+    loadtest::report::write(&summary, &out.0).unwrap();
+    let terminal = loadtest::report::terminal::render(&summary);
+
+    assert_eq!(
+        summary.measurements.requests.errors, 0,
+        "{terminal}\n{:#?}",
+        summary.measurements.error_samples
+    );
+    assert!(
+        summary.measurements.journeys.iter().all(|journey| journey.errors == 0),
+        "{terminal}"
+    );
+    assert!(summary.reconciliation.passed, "{terminal}");
+    assert!(summary.verdict.passed, "{terminal}");
+    assert!(summary.business.orders_placed > 0, "{terminal}");
+    assert_eq!(summary.business.still_pending, 0, "{terminal}");
+    assert_eq!(
+        summary.reconciliation.orders_checked as u64,
+        summary.business.orders_placed
+    );
+    for journey in ["browse", "search", "buy"] {
+        assert!(
+            summary
+                .measurements
+                .journeys
+                .iter()
+                .any(|j| j.name == journey && j.count > 0),
+            "no {journey} journey ran:\n{terminal}"
+        );
+    }
+    let json: Value = serde_json::from_slice(&std::fs::read(out.0.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(json["reconciliation"]["passed"], true);
+    let html = std::fs::read_to_string(out.0.join("report.html")).unwrap();
+    assert!(html.contains("PASSED") && html.contains("<svg"));
+    assert!(
+        !html.contains("<script") && !html.contains("src="),
+        "the report loads nothing"
+    );
+
+    for service in system.services.into_iter().rev() {
+        tokio::time::timeout(Duration::from_secs(30), service.stop())
+            .await
+            .expect("stops in time")
+            .expect("stops cleanly");
+    }
+}
