@@ -1,20 +1,45 @@
 //! Password hashing and checking, moved off the async runtime: argon2id is slow on purpose and
 //! would otherwise stall every other request on the same worker thread.
 //!
-//! Each hash also takes 19 MiB (argon2's memory cost) and a core's worth of time, so no more
-//! run at once than there are cores: a burst of sign-ins waits its turn instead of running the
-//! service out of memory (an unbounded burst under load took it past 1 GiB).
+//! Each hash also takes 19 MiB (argon2's memory cost) and a core's worth of time. They run on a
+//! few threads of their own, one per core: a burst of sign-ins waits its turn, and the memory
+//! each thread's allocator keeps after a hash is reused by its next one. On tokio's blocking
+//! pool, hashes spread over dozens of short-lived threads whose allocator arenas each kept
+//! some: the service passed 1 GiB under load.
 
-use std::sync::LazyLock;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{LazyLock, Mutex, mpsc};
 
 use anyhow::Context;
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::domain::{HashedPassword, Password, PasswordAttempt};
 
-static HASHING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(limit()));
+type Job = Box<dyn FnOnce() + Send>;
 
-fn limit() -> usize {
+/// The queue of the hashing threads, started on first use.
+static HASHING: LazyLock<Mutex<mpsc::Sender<Job>>> = LazyLock::new(|| {
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let queue = std::sync::Arc::new(Mutex::new(queue));
+    for n in 0..threads() {
+        let queue = queue.clone();
+        std::thread::Builder::new()
+            .name(format!("password-hashing-{n}"))
+            .spawn(move || {
+                loop {
+                    let Ok(job) = queue.lock().map_err(drop).and_then(|queue| queue.recv().map_err(drop)) else {
+                        return;
+                    };
+                    // A panicking job loses its answer (the caller sees an error), not the thread.
+                    let _ = catch_unwind(AssertUnwindSafe(job));
+                }
+            })
+            .expect("cannot start a password hashing thread");
+    }
+    Mutex::new(jobs)
+});
+
+fn threads() -> usize {
     std::thread::available_parallelism().map_or(2, usize::from)
 }
 
@@ -36,10 +61,15 @@ pub async fn verify(attempt: PasswordAttempt, stored: Option<HashedPassword>) ->
     .context("password verification task failed")?
 }
 
-/// Runs `work` on the blocking pool once one of the [`limit`] hashing slots is free.
+/// Runs `work` on one of the hashing threads and waits for its answer.
 async fn limited<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
-    let _slot = HASHING.acquire().await.context("the hashing slots are closed")?;
-    Ok(tokio::task::spawn_blocking(work).await?)
+    let (answer, answered) = oneshot::channel();
+    HASHING
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the hashing queue is poisoned"))?
+        .send(Box::new(move || drop(answer.send(work()))))
+        .map_err(|_| anyhow::anyhow!("the hashing threads are gone"))?;
+    answered.await.context("the hashing job panicked")
 }
 
 #[cfg(test)]
@@ -50,10 +80,18 @@ mod tests {
 
     use super::*;
 
+    #[tokio::test]
+    async fn a_panicking_job_is_an_error_and_the_threads_carry_on() {
+        assert!(limited(|| panic!("boom")).await.is_err());
+        for _ in 0..threads() * 2 {
+            assert_eq!(limited(|| 7).await.unwrap(), 7);
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn no_more_hashes_run_at_once_than_there_are_cores() {
         let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let tasks: Vec<_> = (0..limit() * 4)
+        let tasks: Vec<_> = (0..threads() * 4)
             .map(|_| {
                 let (running, most) = (running.clone(), most.clone());
                 tokio::spawn(limited(move || {
@@ -67,7 +105,11 @@ mod tests {
         for task in tasks {
             task.await.unwrap().unwrap();
         }
-        assert!(most.load(Ordering::SeqCst) <= limit(), "at most {} at once", limit());
+        assert!(
+            most.load(Ordering::SeqCst) <= threads(),
+            "at most {} at once",
+            threads()
+        );
         assert!(most.load(Ordering::SeqCst) >= 1);
     }
 }
