@@ -342,13 +342,13 @@ async fn beyond_the_concurrency_limit_requests_are_shed_at_once_with_503() {
         let (client, url) = (gw.client.clone(), format!("{}/api/products/slow", gw.url));
         tokio::spawn(async move { client.get(url).send().await.unwrap().status() })
     };
-    shop_testkit::eventually("the slow request occupies the only slot", async || {
-        gw.get("/api/products").await.0 == 503
+    // Checked in one request: the slot frees up when the slow one ends, so a second request
+    // could find it free on a loaded machine.
+    shop_testkit::eventually("a request beyond the only slot is shed with 503", async || {
+        let (status, body) = gw.get("/api/products").await;
+        status == 503 && body["type"] == "urn:shop:problem:unavailable"
     })
     .await;
-    let (status, body) = gw.get("/api/products").await;
-    assert_eq!(status, 503);
-    assert_eq!(body["type"], "urn:shop:problem:unavailable");
     assert_eq!(busy.await.unwrap(), 200, "the request holding the slot is served");
 }
 
