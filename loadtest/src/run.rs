@@ -336,8 +336,8 @@ fn verdict(
     // Whatever the profile: the run measured the rate limiter, not the shop.
     if measurements.requests.errors_by_status.contains_key("429") {
         reasons.push(
-            "the gateway rate-limited the load (429): start the shop with RATE_LIMIT_PER_MINUTE=0 \
-             SESSION_RATE_LIMIT_PER_MINUTE=0 LOGIN_RATE_LIMIT_PER_MINUTE=0"
+            "the gateway rate-limited the load (429): start the shop with `shop up --no-rate-limits` \
+             (or RATE_LIMIT_PER_MINUTE=0 SESSION_RATE_LIMIT_PER_MINUTE=0 LOGIN_RATE_LIMIT_PER_MINUTE=0)"
                 .into(),
         );
     }

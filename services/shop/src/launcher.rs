@@ -62,6 +62,11 @@ pub struct UpArgs {
     /// Start with whatever is in the databases, without loading demo data.
     #[arg(long)]
     pub no_seed: bool,
+
+    /// Turn the gateway's rate limits off, for load tests: all their traffic comes from one
+    /// address. (Same as setting the three `*RATE_LIMIT_PER_MINUTE` variables to 0.)
+    #[arg(long)]
+    pub no_rate_limits: bool,
 }
 
 #[derive(Debug, Args)]
@@ -264,6 +269,13 @@ async fn stop_signal() {
     }
 }
 
+/// The gateway's rate-limit settings (0 turns a limit off).
+const RATE_LIMITS: [&str; 3] = [
+    "RATE_LIMIT_PER_MINUTE",
+    "SESSION_RATE_LIMIT_PER_MINUTE",
+    "LOGIN_RATE_LIMIT_PER_MINUTE",
+];
+
 pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     let configs = Configs::from_env();
     let databases = prepare_all(&configs).await?;
@@ -284,6 +296,11 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         for (variable, target) in links(service) {
             if std::env::var_os(variable).is_none() {
                 command.env(variable, base_url(configs.listen_addr(*target)));
+            }
+        }
+        if args.no_rate_limits && service == ServiceName::Gateway {
+            for variable in RATE_LIMITS {
+                command.env(variable, "0");
             }
         }
         let mut child = command
