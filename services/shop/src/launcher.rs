@@ -289,40 +289,42 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("cannot find the shop executable")?;
     let mut running = JoinSet::new();
     let mut pids = Vec::new();
-    for service in SERVICES {
-        let mut command = Command::new(&exe);
-        command.arg("serve").arg(service.as_str()).kill_on_drop(true);
-        // Point each service at the others as this runner started them, unless told otherwise.
-        for (variable, target) in links(service) {
-            if std::env::var_os(variable).is_none() {
-                command.env(variable, base_url(configs.listen_addr(*target)));
-            }
-        }
-        if args.no_rate_limits && service == ServiceName::Gateway {
-            for variable in RATE_LIMITS {
-                command.env(variable, "0");
-            }
-        }
-        let mut child = command
-            .spawn()
-            .with_context(|| format!("cannot start the {} service", service.as_str()))?;
-        pids.extend(child.id());
-        running.spawn(async move { (service, child.wait().await) });
-    }
-
-    let outcome = tokio::select! {
-        ready = wait_until_ready(&configs) => match ready {
-            Ok(()) => {
-                print_banner(&configs);
-                tokio::select! {
-                    () = server::shutdown_signal() => Ok(()),
-                    Some(exited) = running.join_next() => Err(unexpected_exit(exited)),
+    let outcome = async {
+        // The services first, then the gateway in front of them, so that it finds them ready.
+        let (services, gateway) = SERVICES.split_at(SERVICES.len() - 1);
+        for phase in [services, gateway] {
+            for &service in phase {
+                let mut command = Command::new(&exe);
+                command.arg("serve").arg(service.as_str()).kill_on_drop(true);
+                // Point each service at the others as this runner started them, unless told otherwise.
+                for (variable, target) in links(service) {
+                    if std::env::var_os(variable).is_none() {
+                        command.env(variable, base_url(configs.listen_addr(*target)));
+                    }
                 }
+                if args.no_rate_limits && service == ServiceName::Gateway {
+                    for variable in RATE_LIMITS {
+                        command.env(variable, "0");
+                    }
+                }
+                let mut child = command
+                    .spawn()
+                    .with_context(|| format!("cannot start the {} service", service.as_str()))?;
+                pids.extend(child.id());
+                running.spawn(async move { (service, child.wait().await) });
             }
-            Err(error) => Err(error),
-        },
-        Some(exited) = running.join_next() => Err(unexpected_exit(exited)),
-    };
+            tokio::select! {
+                ready = wait_until_ready(&configs, phase) => ready?,
+                Some(exited) = running.join_next() => return Err(unexpected_exit(exited)),
+            }
+        }
+        print_banner(&configs);
+        tokio::select! {
+            () = server::shutdown_signal() => Ok(()),
+            Some(exited) = running.join_next() => Err(unexpected_exit(exited)),
+        }
+    }
+    .await;
     stop(&pids, &mut running).await;
     outcome
 }
@@ -365,10 +367,10 @@ fn unexpected_exit(
     }
 }
 
-async fn wait_until_ready(configs: &Configs) -> anyhow::Result<()> {
+async fn wait_until_ready(configs: &Configs, services: &[ServiceName]) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
     let deadline = Instant::now() + READY_TIMEOUT;
-    for service in SERVICES {
+    for &service in services {
         let url = format!("{}/readyz", base_url(configs.listen_addr(service)));
         loop {
             match client.get(&url).send().await {
