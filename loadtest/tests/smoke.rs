@@ -136,20 +136,13 @@ async fn start_system() -> System {
 /// a cart takes the newest product, it has them all.
 async fn wait_for_catalog_replica(gateway: &str) {
     let client = reqwest::Client::new();
-    let login = client
-        .post(format!("{gateway}/api/auth/login"))
-        .json(&json!({"email": user_service::seed::CUSTOMER_EMAIL, "password": user_service::seed::CUSTOMER_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200);
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = shop_testkit::sign_in(
+        &client,
+        gateway,
+        user_service::seed::CUSTOMER_EMAIL,
+        user_service::seed::CUSTOMER_PASSWORD,
+    )
+    .await;
     let page: Value = client
         .get(format!("{gateway}/api/products?limit=100"))
         .send()

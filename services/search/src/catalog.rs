@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use shop_contracts::{catalog::ProductSnapshot, events::InventoryAdjusted};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres, postgres::PgArguments, query::Query};
 use uuid::Uuid;
 
 use crate::document::{Change, ProductDocument};
@@ -67,7 +67,7 @@ pub async fn apply_product(
     product: &ProductSnapshot,
     occurred_at: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    let applied = sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO catalog AS c (product_id, sku, name, description, category, price_minor, currency, active,
                                    created_at, updated_at, product_version, changed_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, $10), $10, $11, $12)
@@ -90,12 +90,8 @@ pub async fn apply_product(
     .bind(product.created_at)
     .bind(product.updated_at)
     .bind(product.version)
-    .bind(occurred_at)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        > 0;
-    notify_if(tx, applied).await
+    .bind(occurred_at);
+    merge(tx, query).await
 }
 
 /// Applies new stock levels, as of `occurred_at`, unless equal or newer ones are already known.
@@ -106,7 +102,7 @@ pub async fn apply_stock(
     inventory_version: i64,
     occurred_at: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    let applied = sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO catalog AS c (product_id, on_hand, reserved, inventory_version, changed_at)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (product_id) DO UPDATE SET
@@ -119,16 +115,14 @@ pub async fn apply_stock(
     .bind(stock.on_hand)
     .bind(stock.reserved)
     .bind(inventory_version)
-    .bind(occurred_at)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        > 0;
-    notify_if(tx, applied).await
+    .bind(occurred_at);
+    merge(tx, query).await
 }
 
-/// Wakes the projector when the transaction commits (notifications in one transaction merge).
-async fn notify_if(tx: &mut PgConnection, applied: bool) -> sqlx::Result<bool> {
+/// Runs a guarded upsert; when it changed the row, wakes the projector as the transaction
+/// commits (notifications in one transaction merge). Returns whether it changed the row.
+async fn merge(tx: &mut PgConnection, upsert: Query<'_, Postgres, PgArguments>) -> sqlx::Result<bool> {
+    let applied = upsert.execute(&mut *tx).await?.rows_affected() > 0;
     if applied {
         sqlx::query("SELECT pg_notify($1, '')")
             .bind(CHANGED)

@@ -85,20 +85,13 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
     assert_eq!(items.len(), 5, "demo catalog is loaded");
     let product_id = items[0]["id"].as_str().unwrap().to_owned();
 
-    let login = client
-        .post(format!("{gateway}/api/auth/login"))
-        .json(&json!({"email": user_service::seed::CUSTOMER_EMAIL, "password": user_service::seed::CUSTOMER_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200);
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = shop_testkit::sign_in(
+        &client,
+        &gateway,
+        user_service::seed::CUSTOMER_EMAIL,
+        user_service::seed::CUSTOMER_PASSWORD,
+    )
+    .await;
     let call = |method: reqwest::Method, path: &str| {
         client
             .request(method, format!("{gateway}{path}"))

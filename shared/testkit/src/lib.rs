@@ -357,6 +357,25 @@ pub async fn outbox_events(db: &sqlx::PgPool) -> Vec<shop_contracts::events::Env
 
 /// A loopback port that was free a moment ago: for a service to listen on, or, left unused,
 /// for an address where nothing listens.
+/// Signs in through a gateway at `gateway` and returns the session cookie (`name=value`) to send
+/// with later requests.
+pub async fn sign_in(client: &reqwest::Client, gateway: &str, email: &str, password: &str) -> String {
+    let login = client
+        .post(format!("{gateway}/api/auth/login"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("the gateway answers");
+    assert_eq!(login.status(), 200, "signing in as {email}");
+    login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
