@@ -18,7 +18,7 @@ use tower_sessions::Session;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::{AppState, client_ip::ClientIp};
+use crate::{AppState, client_ip::ClientIp, proxy::read_json};
 
 /// Where the signed-in user is kept in the session.
 const SESSION_USER: &str = "user";
@@ -118,15 +118,21 @@ async fn verify(
     let lease = pool
         .pick(client, &[])
         .ok_or_else(|| ApiError::Unavailable("no healthy instance of the user service".into()).into_response())?;
-    let url = format!("{}{VERIFY_CREDENTIALS_PATH}", lease.url());
-    let response = match state.http.post(&url).json(credentials).send().await {
+    let request = axum::http::Request::post(VERIFY_CREDENTIALS_PATH)
+        .header(axum::http::header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from(
+            serde_json::to_vec(credentials).expect("credentials serialise"),
+        ))
+        .expect("a request to a fixed path is valid");
+    let upstream = lease.url().to_owned();
+    let response = match state.proxy.send(&upstream, request).await {
         Ok(response) => {
             lease.succeeded();
             response
         }
         Err(error) => {
             lease.failed();
-            tracing::warn!(%error, url, "credential check failed");
+            tracing::warn!(%error, upstream, "credential check failed");
             return Err(
                 ApiError::BadGateway("the user service could not check the credentials".into()).into_response(),
             );
@@ -134,17 +140,16 @@ async fn verify(
     };
     let status = response.status();
     if status.is_success() {
-        return response.json().await.map_err(|e| {
+        return read_json(response).await.map_err(|e| {
             ApiError::BadGateway(format!("unexpected answer from the user service: {e}")).into_response()
         });
     }
-    match response.json::<Problem>().await {
+    match read_json::<Problem>(response).await {
         Ok(problem) if status.is_client_error() => Err(problem_response(&problem)),
         _ => Err(ApiError::BadGateway(format!("the user service answered {status}")).into_response()),
     }
 }
 
-/// Sign out: the session is deleted from Redis and the cookie cleared.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
     responses((status = 204, description = "Signed out (also when there was no session)")))]
 pub async fn logout(session: Session) -> ApiResult<StatusCode> {

@@ -32,6 +32,12 @@ pub struct Config {
     #[arg(long, env = "ORDER_UPSTREAMS", default_value = "http://127.0.0.1:8083")]
     pub order_upstreams: Instances,
 
+    /// Reverse-proxy mode (the cluster stage): every request goes to one of these instances,
+    /// each a whole shop with its own sessions, and the gateway keeps no sessions and mints no
+    /// identities of its own. The `*_UPSTREAMS` are then not used.
+    #[arg(long, env = "SITE_UPSTREAMS")]
+    pub site_upstreams: Option<Instances>,
+
     /// Search service instances; without them `/api/search` answers 404.
     #[arg(long, env = "SEARCH_UPSTREAMS")]
     pub search_upstreams: Option<Instances>,
@@ -76,6 +82,11 @@ pub struct Config {
     #[arg(long, env = "LOGIN_RATE_LIMIT_PER_MINUTE", default_value_t = 10)]
     pub login_rate_limit_per_minute: u32,
 
+    /// Where sessions and rate-limit counts are kept: `redis`, shared by every gateway
+    /// instance, or `memory`, this process only (the early stages; no Redis is used).
+    #[arg(long, env = "SESSION_STORE", value_enum, default_value_t = SessionStoreKind::Redis)]
+    pub session_store: SessionStoreKind,
+
     /// Redis for sessions and rate limits, shared by every gateway instance.
     #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
     pub redis_url: String,
@@ -118,6 +129,12 @@ pub struct Config {
     /// Seconds to let in-flight requests finish after SIGTERM / Ctrl-C.
     #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SessionStoreKind {
+    Redis,
+    Memory,
 }
 
 /// A service's instances: comma-separated base URLs, each optionally `=weight`.

@@ -13,7 +13,7 @@ use shop_platform::{ApiError, Json};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi, Url};
 
-use crate::{AppState, auth, client_ip::ClientIp, routes::Owner};
+use crate::{AppState, auth, client_ip::ClientIp, proxy::read_json, routes::Owner};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -48,28 +48,31 @@ async fn document(State(state): State<AppState>, ClientIp(client): ClientIp, Pat
     if document == "gateway" {
         return axum::Json(GatewayDoc::openapi()).into_response();
     }
-    let Some(pool) = SERVICES
+    let Some((owner, pool)) = SERVICES
         .iter()
         .find(|(name, ..)| *name == document)
-        .and_then(|(_, owner, _)| state.pools.of(*owner))
+        .and_then(|(_, owner, _)| Some((*owner, state.pools.of(*owner)?)))
     else {
         return ApiError::NotFound("document").into_response();
     };
     let Some(lease) = pool.pick(client, &[]) else {
         return ApiError::Unavailable(format!("no healthy instance of the {document} service")).into_response();
     };
-    let fetched = state.http.get(format!("{}/openapi.json", lease.url())).send().await;
-    let mut spec: Value = match fetched {
-        Ok(response) if response.status().is_success() => match response.json().await {
+    let request = axum::http::Request::get("/openapi.json")
+        .body(axum::body::Body::empty())
+        .expect("a request to a fixed path is valid");
+    let mut spec: Value = match state.proxy.send(lease.url(), request).await {
+        Ok(response) if response.status().is_success() => match read_json(response).await {
             Ok(spec) => spec,
             Err(error) => return ApiError::BadGateway(format!("bad OpenAPI document: {error}")).into_response(),
         },
         _ => return ApiError::BadGateway(format!("cannot fetch the {document} service's document")).into_response(),
     };
     lease.succeeded();
-    // Only what the gateway routes is reachable from outside.
+    // Only what the gateway routes to this service is reachable from outside (in the monolith,
+    // one document describes every module: each keeps its own paths).
     if let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) {
-        paths.retain(|path, _| crate::routes::route(path).is_some());
+        paths.retain(|path, _| crate::routes::route(path).is_some_and(|(_, routed)| routed == owner));
     }
     Json(spec).into_response()
 }

@@ -2,7 +2,10 @@
 //! mint the caller's identity token, proxy, retry elsewhere only when that is safe, and log
 //! and count what happened.
 
-use std::{net::SocketAddr, time::Instant};
+use std::{
+    net::{IpAddr, SocketAddr},
+    time::Instant,
+};
 
 use axum::{
     body::Body,
@@ -17,8 +20,9 @@ use crate::{
     AppState,
     auth::session_identity,
     client_ip::ClientIp,
-    proxy::{Forwarded, ProxyError},
+    proxy::{Forwarded, Proxy, ProxyError},
     routes,
+    upstream::Pool,
 };
 
 /// Requests that may be sent again after a connection failure: idempotent, and without a
@@ -53,8 +57,18 @@ pub async fn forward(
         Ok(identity) => identity.map(|identity| state.mint(&identity)),
         Err(error) => return error.into_response(),
     };
-    let context = Forwarded {
-        client_ip: peer.ip(),
+    let context = forwarded(peer.ip(), &request, identity_token);
+    to_pool(&state.proxy, pool, prefix, client, &context, request, false).await
+}
+
+/// The response header naming the instance that answered, set by the reverse proxy of the
+/// cluster stage so that a reader (and its demonstration) can see where each request went.
+pub const INSTANCE_HEADER: &str = "x-shop-instance";
+
+/// What the gateway tells the instance about a request from `peer`.
+pub fn forwarded(peer: IpAddr, request: &Request, identity_token: Option<String>) -> Forwarded {
+    Forwarded {
+        client_ip: peer,
         proto: "http",
         host: request
             .headers()
@@ -68,7 +82,21 @@ pub async fn forward(
             .unwrap_or_default()
             .to_owned(),
         identity_token,
-    };
+    }
+}
+
+/// Proxies `request` to an instance of `pool` picked for `client`, trying another instance
+/// after a connection failure when that is safe; `name_instance` sets [`INSTANCE_HEADER`] on
+/// the answer.
+pub async fn to_pool(
+    proxy: &Proxy,
+    pool: &Pool,
+    prefix: &str,
+    client: IpAddr,
+    context: &Forwarded,
+    request: Request,
+    name_instance: bool,
+) -> Response {
     let method = request.method().clone();
     let retry = retryable(&request);
     let (parts, body) = request.into_parts();
@@ -83,7 +111,7 @@ pub async fn forward(
         let instance = lease.url().to_owned();
         let attempt = Request::from_parts(parts.clone(), body.take().unwrap_or_else(Body::empty));
         let started = Instant::now();
-        let outcome = state.proxy.forward(&instance, attempt, &context).await;
+        let outcome = proxy.forward(&instance, attempt, context).await;
         let elapsed = started.elapsed();
         let status = match &outcome {
             Ok(response) => response.status().as_u16(),
@@ -103,8 +131,11 @@ pub async fn forward(
             upstream = instance, request_id = context.request_id, "proxied"
         );
         match outcome {
-            Ok(response) => {
+            Ok(mut response) => {
                 lease.succeeded();
+                if name_instance && let Ok(value) = axum::http::HeaderValue::from_str(&instance) {
+                    response.headers_mut().insert(INSTANCE_HEADER, value);
+                }
                 return response;
             }
             Err(ProxyError::Connect(error)) => {

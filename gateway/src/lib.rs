@@ -2,6 +2,11 @@
 //! service's instances with a configurable load-balancing policy, owns the session (cookie →
 //! Redis), turns it into a short-lived signed identity token for the services, and enforces
 //! limits. It serves the merged API documentation at `/docs`.
+//!
+//! The same code composes the evolution stages: with [`AppState::in_process`] the services
+//! are one router in this process (the monolith), with `SESSION_STORE=memory` it needs no
+//! Redis, and with `SITE_UPSTREAMS` it is a plain reverse proxy in front of whole shops
+//! ([`site`]).
 
 pub mod auth;
 pub mod client_ip;
@@ -13,6 +18,7 @@ pub mod limits;
 pub mod proxy;
 pub mod routes;
 pub mod session;
+pub mod site;
 pub mod upstream;
 
 use std::{future::Future, ops::Deref, sync::Arc, time::Duration};
@@ -39,11 +45,12 @@ use tower_http::{
 pub use config::Config;
 
 use crate::{
+    config::SessionStoreKind,
     limits::RateLimiter,
-    proxy::Proxy,
+    proxy::{IN_PROCESS_URL, Proxy},
     routes::Pools,
-    session::RedisSessionStore,
-    upstream::{HealthPolicy, Pool},
+    session::{MemorySessionStore, RedisSessionStore, Sessions},
+    upstream::{HealthPolicy, InstanceSpec, Pool},
 };
 
 /// Everything a request handler needs; cheap to clone.
@@ -54,10 +61,10 @@ pub struct Shared {
     pub config: Config,
     pub pools: Pools,
     pub proxy: Proxy,
-    /// For the gateway's own calls: credential checks, documents, health checks.
-    pub http: reqwest::Client,
     pub limiter: RateLimiter,
-    pub redis: redis::aio::ConnectionManager,
+    pub sessions: Sessions,
+    /// None when sessions and rate limits are kept in memory.
+    pub redis: Option<redis::aio::ConnectionManager>,
 }
 
 impl Deref for AppState {
@@ -68,35 +75,59 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    /// Connects to Redis and sets up the upstream pools.
+    /// Connects to Redis (unless sessions are kept in memory) and sets up the pools of the
+    /// services' instances.
     pub async fn new(config: Config) -> anyhow::Result<Self> {
-        let client = redis::Client::open(config.redis_url.as_str()).context("invalid REDIS_URL")?;
-        let redis = redis::aio::ConnectionManager::new(client)
-            .await
-            .with_context(|| format!("cannot connect to Redis at {}", config.redis_url))?;
-        let health = || HealthPolicy {
-            eject_after_failures: config.eject_after_failures,
-            check_interval: config.health_check_interval(),
-        };
-        let pool = |service: &str, instances: &[upstream::InstanceSpec]| {
-            Pool::new(service, instances.to_vec(), config.lb_policy, health())
-        };
+        let proxy = Proxy::new(Duration::from_secs(2), config.upstream_timeout());
         let pools = Pools {
-            user: pool("user", &config.user_upstreams.0),
-            product: pool("product", &config.product_upstreams.0),
-            order: pool("order", &config.order_upstreams.0),
+            user: pool(&config, "user", &config.user_upstreams.0),
+            product: pool(&config, "product", &config.product_upstreams.0),
+            order: pool(&config, "order", &config.order_upstreams.0),
             search: config
                 .search_upstreams
                 .as_ref()
-                .map(|instances| pool("search", &instances.0)),
+                .map(|instances| pool(&config, "search", &instances.0)),
+        };
+        Self::with(config, pools, proxy).await
+    }
+
+    /// Every service is `services`, a router in this process: the monolith's edge.
+    pub async fn in_process(config: Config, services: Router) -> anyhow::Result<Self> {
+        let proxy = Proxy::new(Duration::from_secs(2), config.upstream_timeout()).with_in_process(services);
+        let here = [InstanceSpec {
+            url: IN_PROCESS_URL.to_owned(),
+            weight: 1,
+        }];
+        let pools = Pools {
+            user: pool(&config, "user", &here),
+            product: pool(&config, "product", &here),
+            order: pool(&config, "order", &here),
+            search: Some(pool(&config, "search", &here)),
+        };
+        Self::with(config, pools, proxy).await
+    }
+
+    async fn with(config: Config, pools: Pools, proxy: Proxy) -> anyhow::Result<Self> {
+        let (sessions, limiter, redis) = match config.session_store {
+            SessionStoreKind::Redis => {
+                let redis = connect_redis(&config.redis_url).await?;
+                let sessions = Sessions::Redis(RedisSessionStore::new(redis.clone(), session_prefix(&config)));
+                let limiter = RateLimiter::new(redis.clone(), format!("{}ratelimit:", config.redis_key_prefix));
+                (sessions, limiter, Some(redis))
+            }
+            SessionStoreKind::Memory => (
+                Sessions::Memory(MemorySessionStore::default()),
+                RateLimiter::local(),
+                None,
+            ),
         };
         Ok(Self(Arc::new(Shared {
-            proxy: Proxy::new(Duration::from_secs(2), config.upstream_timeout()),
-            http: reqwest::Client::builder().timeout(config.upstream_timeout()).build()?,
-            limiter: RateLimiter::new(redis.clone(), format!("{}ratelimit:", config.redis_key_prefix)),
-            pools,
-            redis,
             config,
+            pools,
+            proxy,
+            limiter,
+            sessions,
+            redis,
         })))
     }
 
@@ -113,11 +144,24 @@ impl AppState {
     }
 }
 
+fn pool(config: &Config, service: &str, instances: &[InstanceSpec]) -> Pool {
+    let health = HealthPolicy {
+        eject_after_failures: config.eject_after_failures,
+        check_interval: config.health_check_interval(),
+    };
+    Pool::new(service, instances.to_vec(), config.lb_policy, health)
+}
+
+pub(crate) async fn connect_redis(url: &str) -> anyhow::Result<redis::aio::ConnectionManager> {
+    let client = redis::Client::open(url).context("invalid REDIS_URL")?;
+    redis::aio::ConnectionManager::new(client)
+        .await
+        .with_context(|| format!("cannot connect to Redis at {url}"))
+}
+
 /// The gateway's HTTP service.
 pub fn app(state: AppState) -> Router {
-    let store = RedisSessionStore::new(state.redis.clone(), session_prefix(&state.config));
-    let sessions = session::session_layer(
-        store,
+    let (secure, idle) = (
         state.config.session_cookie_secure,
         tower_sessions::cookie::time::Duration::minutes(i64::from(state.config.session_idle_minutes)),
     );
@@ -127,7 +171,7 @@ pub fn app(state: AppState) -> Router {
         }))
         .load_shed()
         .concurrency_limit(state.config.max_concurrent_requests);
-    Router::new()
+    let routes = Router::new()
         .route("/api/auth/login", post(auth::login))
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/auth/session", get(auth::current_session))
@@ -137,8 +181,12 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(|| async { shop_platform::metrics::handle().render() }))
         .fallback(forward::forward)
         .layer(from_fn_with_state(state.clone(), guards::csrf))
-        .layer(from_fn_with_state(state.clone(), guards::rate_limit))
-        .layer(sessions)
+        .layer(from_fn_with_state(state.clone(), guards::rate_limit));
+    let routes = match &state.sessions {
+        Sessions::Redis(store) => routes.layer(session::session_layer(store.clone(), secure, idle)),
+        Sessions::Memory(store) => routes.layer(session::session_layer(store.clone(), secure, idle)),
+    };
+    routes
         .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
         .layer(from_fn_with_state(state.clone(), guards::body_limit))
         .layer(from_fn_with_state(state.clone(), guards::time_limit))
@@ -163,38 +211,16 @@ fn session_prefix(config: &Config) -> String {
     format!("{}session:", config.redis_key_prefix)
 }
 
-/// Keeps `gateway_sessions_active` current: the sessions in Redis, counted every 30 s.
-async fn count_sessions(
-    mut redis: redis::aio::ConnectionManager,
-    prefix: String,
-    mut stopped: tokio::sync::watch::Receiver<bool>,
-) {
+/// Keeps `gateway_sessions_active` current: the sessions held, counted every 30 s.
+async fn count_sessions(sessions: Sessions, mut stopped: tokio::sync::watch::Receiver<bool>) {
     loop {
-        let mut count = 0usize;
-        let mut cursor = 0u64;
-        loop {
-            let page: redis::RedisResult<(u64, Vec<String>)> = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(format!("{prefix}*"))
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut redis)
-                .await;
-            match page {
-                Ok((next, keys)) => {
-                    count += keys.len();
-                    cursor = next;
-                    if cursor == 0 {
-                        metrics::gauge!("gateway_sessions_active").set(count as f64);
-                        break;
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "cannot count sessions");
-                    break;
-                }
-            }
+        let count = match &sessions {
+            Sessions::Redis(store) => store.count().await,
+            Sessions::Memory(store) => Ok(store.count()),
+        };
+        match count {
+            Ok(count) => metrics::gauge!("gateway_sessions_active").set(count as f64),
+            Err(error) => tracing::warn!(%error, "cannot count sessions"),
         }
         tokio::select! {
             _ = stopped.wait_for(|stopped| *stopped) => return,
@@ -205,11 +231,12 @@ async fn count_sessions(
 
 /// Ready when Redis answers and every service has a healthy instance.
 async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    let mut redis = state.redis.clone();
-    redis::cmd("PING")
-        .query_async::<String>(&mut redis)
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?;
+    if let Some(redis) = &state.redis {
+        redis::cmd("PING")
+            .query_async::<String>(&mut redis.clone())
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?;
+    }
     if let Some(pool) = state.pools.all().find(|pool| !pool.has_healthy_instance()) {
         return Err(ApiError::Unavailable(format!(
             "no healthy instance of the {} service",
@@ -219,24 +246,30 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>
     Ok(Json(serde_json::json!({"status": "ready"})))
 }
 
+/// Serves the gateway until `shutdown`: the edge in front of the services or, with
+/// `SITE_UPSTREAMS`, the reverse proxy in front of whole shops.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     tracing::info!(?config, "starting the gateway");
     shop_platform::metrics::handle();
-    let listen_addr = config.listen_addr;
-    let grace = Duration::from_secs(config.shutdown_grace_seconds);
+    if config.site_upstreams.is_some() {
+        return site::run(config, shutdown).await;
+    }
     let state = AppState::new(config).await?;
+    serve(state, shutdown).await
+}
+
+/// Serves `state`'s edge on its listen address, with the health checks of its pools.
+pub async fn serve(state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let listen_addr = state.config.listen_addr;
+    let grace = Duration::from_secs(state.config.shutdown_grace_seconds);
     let (stop_checks, checks_stopped) = tokio::sync::watch::channel(false);
     for pool in state.pools.all() {
         let mut stopped = checks_stopped.clone();
-        tokio::spawn(pool.clone().run_health_checks(state.http.clone(), async move {
+        tokio::spawn(pool.clone().run_health_checks(state.proxy.clone(), async move {
             let _ = stopped.wait_for(|stopped| *stopped).await;
         }));
     }
-    tokio::spawn(count_sessions(
-        state.redis.clone(),
-        session_prefix(&state.config),
-        checks_stopped.clone(),
-    ));
+    tokio::spawn(count_sessions(state.sessions.clone(), checks_stopped.clone()));
     let listener = TcpListener::bind(listen_addr)
         .await
         .with_context(|| format!("cannot listen on {listen_addr}"))?;

@@ -1,12 +1,14 @@
 //! Rate limits shared by every gateway instance: fixed windows counted in Redis, so a client
-//! gets one budget however its requests are spread over the instances. Owns the counting and
-//! the 429 response; which scopes and limits apply is decided where requests are routed.
+//! gets one budget however its requests are spread over the instances — or, where the
+//! gateway keeps its sessions in memory too, counted in this process alone. Owns the counting
+//! and the 429 response; which scopes and limits apply is decided where requests are routed.
 //!
 //! A window is identified by `now / window` on the instance's clock, so instances are assumed
 //! to have synchronised clocks; skew only shifts where one instance sees a window end.
 
 use std::{
-    sync::LazyLock,
+    collections::HashMap,
+    sync::{Arc, LazyLock, Mutex},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -40,16 +42,31 @@ pub enum Decision {
 
 #[derive(Debug, Clone)]
 pub struct RateLimiter {
-    conn: ConnectionManager,
+    counters: Counters,
     prefix: String,
+}
+
+#[derive(Debug, Clone)]
+enum Counters {
+    Redis(ConnectionManager),
+    /// Window counts by key, each with the window it counts.
+    Local(Arc<Mutex<HashMap<String, (u128, u64)>>>),
 }
 
 impl RateLimiter {
     /// Limiters with the same Redis and `prefix` share their counts.
     pub fn new(conn: ConnectionManager, prefix: impl Into<String>) -> Self {
         Self {
-            conn,
+            counters: Counters::Redis(conn),
             prefix: prefix.into(),
+        }
+    }
+
+    /// A limiter that counts in this process only.
+    pub fn local() -> Self {
+        Self {
+            counters: Counters::Local(Arc::default()),
+            prefix: String::new(),
         }
     }
 
@@ -68,12 +85,30 @@ impl RateLimiter {
             .expect("the clock is past 1970")
             .as_millis();
         let index = now_ms / window_ms;
-        let key = format!("{}{scope}:{subject}:{index}", self.prefix);
-        let count: u64 = COUNT
-            .key(key)
-            .arg(u64::try_from(window_ms).unwrap_or(u64::MAX))
-            .invoke_async(&mut self.conn.clone())
-            .await?;
+        let count = match &self.counters {
+            Counters::Redis(conn) => {
+                let key = format!("{}{scope}:{subject}:{index}", self.prefix);
+                COUNT
+                    .key(key)
+                    .arg(u64::try_from(window_ms).unwrap_or(u64::MAX))
+                    .invoke_async::<u64>(&mut conn.clone())
+                    .await?
+            }
+            Counters::Local(counts) => {
+                let mut counts = counts.lock().expect("rate-limit counters poisoned");
+                // Counts of past windows are dropped as they are met, and all of them when
+                // the map grows large, so it stays bounded by one window's subjects.
+                if counts.len() > 100_000 {
+                    counts.retain(|_, (window, _)| *window == index);
+                }
+                let entry = counts.entry(format!("{scope}:{subject}")).or_insert((index, 0));
+                if entry.0 != index {
+                    *entry = (index, 0);
+                }
+                entry.1 += 1;
+                entry.1
+            }
+        };
         Ok(match u32::try_from(count) {
             Ok(count) if count <= limit => Decision::Allowed {
                 remaining: limit - count,

@@ -2,10 +2,15 @@
 //! instance (hop-by-hop headers, forwarding headers, identity, request id, trace context),
 //! sends it over a pooled keep-alive connection and streams the response back.
 //! Choosing the instance and retrying are the caller's.
+//!
+//! An instance can also live in this process (the monolith stages): its router is registered
+//! under a base URL of its own, and a request to it is a function call with the same
+//! rewritten request, instead of a trip over a socket.
 
-use std::{error::Error as _, net::IpAddr, time::Duration};
+use std::{error::Error as _, net::IpAddr, sync::Arc, time::Duration};
 
 use axum::{
+    Router,
     body::Body,
     extract::Request,
     http::{
@@ -19,6 +24,7 @@ use hyper_util::{
     rt::{TokioExecutor, TokioTimer},
 };
 use shop_contracts::identity::IDENTITY_HEADER;
+use tower::ServiceExt;
 use uuid::Uuid;
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -48,11 +54,21 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Pooled HTTP/1.1 client to upstream instances (keep-alive connections are reused per
 /// instance).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Proxy {
     client: Client<HttpConnector, Body>,
     response_timeout: Duration,
+    in_process: Option<Arc<InProcess>>,
 }
+
+/// The instance served by a router in this process, and the base URL that names it.
+struct InProcess {
+    url: String,
+    router: Router,
+}
+
+/// The base URL of the instance that runs inside the gateway's own process.
+pub const IN_PROCESS_URL: &str = "http://in-process";
 
 /// What the gateway knows about the request and adds to it.
 #[derive(Debug, Clone)]
@@ -94,7 +110,18 @@ impl Proxy {
         Self {
             client,
             response_timeout,
+            in_process: None,
         }
+    }
+
+    /// Serves requests for [`IN_PROCESS_URL`] with `router`, in this process.
+    #[must_use]
+    pub fn with_in_process(mut self, router: Router) -> Self {
+        self.in_process = Some(Arc::new(InProcess {
+            url: IN_PROCESS_URL.to_owned(),
+            router,
+        }));
+        self
     }
 
     /// Sends `request` to `base_url` (e.g. `http://127.0.0.1:8082`; path and query are taken
@@ -112,8 +139,31 @@ impl Proxy {
         parts.uri = uri;
         parts.version = Version::HTTP_11;
         prepare_request_headers(&mut parts.headers, &authority, context);
+        self.send_prepared(base_url, Request::from_parts(parts, body)).await
+    }
 
-        let pending = self.client.request(Request::from_parts(parts, body));
+    /// Sends the gateway's own request (a credential check, a health check) to `base_url`,
+    /// with the request's path and query, as it is.
+    pub async fn send(&self, base_url: &str, request: Request) -> Result<Response, ProxyError> {
+        let (mut parts, body) = request.into_parts();
+        let (uri, authority) = instance_uri(base_url, parts.uri.path_and_query())?;
+        parts.uri = uri;
+        parts.headers.insert(
+            header::HOST,
+            HeaderValue::from_str(authority.as_str()).expect("an authority is a valid header value"),
+        );
+        self.send_prepared(base_url, Request::from_parts(parts, body)).await
+    }
+
+    async fn send_prepared(&self, base_url: &str, request: Request) -> Result<Response, ProxyError> {
+        if let Some(local) = self.in_process.as_ref().filter(|local| local.url == base_url) {
+            let handled = local.router.clone().oneshot(request);
+            return match tokio::time::timeout(self.response_timeout, handled).await {
+                Err(_) => Err(ProxyError::Timeout(self.response_timeout)),
+                Ok(response) => Ok(response.unwrap_or_else(|never| match never {})),
+            };
+        }
+        let pending = self.client.request(request);
         let response = match tokio::time::timeout(self.response_timeout, pending).await {
             Err(_) => return Err(ProxyError::Timeout(self.response_timeout)),
             Ok(Err(error)) => return Err(classify(error)),
@@ -123,6 +173,17 @@ impl Proxy {
         strip_hop_by_hop(&mut parts.headers);
         Ok(Response::from_parts(parts, Body::new(body)))
     }
+}
+
+/// Largest answer the gateway reads for itself (a service's OpenAPI document is the largest).
+const OWN_READ_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Reads an upstream's JSON answer to one of the gateway's own requests.
+pub async fn read_json<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, String> {
+    let body = axum::body::to_bytes(response.into_body(), OWN_READ_LIMIT)
+        .await
+        .map_err(|e| e.to_string())?;
+    serde_json::from_slice(&body).map_err(|e| e.to_string())
 }
 
 /// The request's URI pointed at the instance, and the instance's authority.

@@ -1,12 +1,24 @@
 //! Sessions: the `shop_session` cookie names a record in Redis, so any gateway instance
-//! sharing that Redis serves any client's session. Owns the session store and the cookie
+//! sharing that Redis serves any client's session — or, in the early stages, a record in this
+//! process's memory, which no other instance sees. Owns the session stores and the cookie
 //! settings of the session layer.
 
+mod memory;
 mod store;
 
-use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite, cookie::time::Duration};
+use tower_sessions::{Expiry, SessionManagerLayer, SessionStore, cookie::SameSite, cookie::time::Duration};
 
+pub use memory::MemorySessionStore;
 pub use store::RedisSessionStore;
+
+/// Where the sessions live.
+#[derive(Debug, Clone)]
+pub enum Sessions {
+    /// Shared by every gateway instance that uses the same Redis.
+    Redis(RedisSessionStore),
+    /// In this process only.
+    Memory(MemorySessionStore),
+}
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "shop_session";
@@ -14,11 +26,11 @@ pub const SESSION_COOKIE: &str = "shop_session";
 /// The session middleware: an HttpOnly, SameSite=Lax cookie for the whole site that expires after
 /// `idle_timeout` without a request that touches the session. `secure` marks it HTTPS-only; turn
 /// it off only when the gateway is served over plain HTTP (local runs, tests).
-pub fn session_layer(
-    store: RedisSessionStore,
+pub fn session_layer<S: SessionStore + Clone>(
+    store: S,
     secure: bool,
     idle_timeout: Duration,
-) -> SessionManagerLayer<RedisSessionStore> {
+) -> SessionManagerLayer<S> {
     SessionManagerLayer::new(store)
         .with_name(SESSION_COOKIE)
         .with_http_only(true)

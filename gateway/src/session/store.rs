@@ -26,6 +26,27 @@ impl RedisSessionStore {
         }
     }
 
+    /// Sessions held right now.
+    pub async fn count(&self) -> redis::RedisResult<usize> {
+        let mut conn = self.conn.clone();
+        let (mut count, mut cursor) = (0, 0u64);
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{}*", self.prefix))
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await?;
+            count += keys.len();
+            cursor = next;
+            if cursor == 0 {
+                return Ok(count);
+            }
+        }
+    }
+
     fn key(&self, id: &Id) -> String {
         format!("{}{id}", self.prefix)
     }
@@ -89,7 +110,7 @@ fn backend(error: redis::RedisError) -> Error {
     Error::Backend(error.to_string())
 }
 
-type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+pub(super) type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
 // The trait is declared with `#[async_trait]`; these are the signatures it expands to, so the
 // gateway needs no `async-trait` dependency just for this impl.

@@ -1,11 +1,13 @@
 //! Active health checks: every instance's `/readyz`, polled at a fixed interval.
 
-use std::{error::Error as _, time::Duration};
+use std::time::Duration;
 
+use axum::{body::Body, extract::Request};
 use futures_util::future::join_all;
 use tokio::time::MissedTickBehavior;
 
 use super::{Instance, Pool};
+use crate::proxy::Proxy;
 
 /// A check that has not answered by then fails.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -26,19 +28,13 @@ impl Pool {
     /// Runs active health checks (`GET {url}/readyz`, 2 s timeout, every `check_interval`,
     /// all instances at once) until `shutdown` completes: a failing check ejects the instance,
     /// a passing one (2xx) re-admits it and resets its failure count.
-    pub async fn run_health_checks(self, client: reqwest::Client, shutdown: impl Future<Output = ()> + Send) {
+    pub async fn run_health_checks(self, proxy: Proxy, shutdown: impl Future<Output = ()> + Send) {
         let checks = async {
             let mut ticks = tokio::time::interval(self.inner.health.check_interval.max(MIN_CHECK_INTERVAL));
             ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
-                join_all(
-                    self.inner
-                        .instances
-                        .iter()
-                        .map(|instance| self.check(&client, instance)),
-                )
-                .await;
+                join_all(self.inner.instances.iter().map(|instance| self.check(&proxy, instance))).await;
             }
         };
         tokio::select! {
@@ -47,27 +43,16 @@ impl Pool {
         }
     }
 
-    async fn check(&self, client: &reqwest::Client, instance: &Instance) {
+    async fn check(&self, proxy: &Proxy, instance: &Instance) {
         let service = &self.inner.service;
-        match client.get(&instance.readyz).timeout(CHECK_TIMEOUT).send().await {
-            Ok(response) if response.status().is_success() => instance.readmit(service),
-            Ok(response) => instance.fail_check(service, &format!("/readyz answered {}", response.status())),
-            Err(error) if error.is_timeout() => {
-                instance.fail_check(service, &format!("/readyz did not answer within {CHECK_TIMEOUT:?}"));
-            }
-            Err(error) => instance.fail_check(service, &format!("/readyz: {}", with_causes(&error))),
+        let request = Request::get("/readyz")
+            .body(Body::empty())
+            .expect("a static request is valid");
+        match tokio::time::timeout(CHECK_TIMEOUT, proxy.send(&instance.url, request)).await {
+            Ok(Ok(response)) if response.status().is_success() => instance.readmit(service),
+            Ok(Ok(response)) => instance.fail_check(service, &format!("/readyz answered {}", response.status())),
+            Ok(Err(error)) => instance.fail_check(service, &format!("/readyz: {error}")),
+            Err(_) => instance.fail_check(service, &format!("/readyz did not answer within {CHECK_TIMEOUT:?}")),
         }
     }
-}
-
-/// reqwest's message alone ("error sending request") hides why, e.g. "Connection refused".
-fn with_causes(error: &reqwest::Error) -> String {
-    let mut message = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        message.push_str(": ");
-        message.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    message
 }

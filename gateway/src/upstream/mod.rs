@@ -44,7 +44,6 @@ struct Inner {
 
 struct Instance {
     url: String,
-    readyz: String,
     weight: u32,
     hash_key: u64,
     healthy: AtomicBool,
@@ -80,7 +79,6 @@ impl Pool {
                 let in_flight_gauge = metrics::gauge!("upstream_in_flight", &labels);
                 in_flight_gauge.set(0.0);
                 Instance {
-                    readyz: format!("{}/readyz", spec.url),
                     hash_key: policy::instance_hash(&spec.url),
                     url: spec.url,
                     weight: spec.weight,

@@ -6,9 +6,11 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use axum::{Router, body::Body, http::Request};
 use shop_contracts::catalog::{CATALOG_FEED_PATH, CatalogPage};
 use shop_platform::config::ServiceUrl;
 use sqlx::PgPool;
+use tower::ServiceExt;
 use uuid::Uuid;
 
 use crate::store;
@@ -19,35 +21,80 @@ pub const PAGE_SIZE: u32 = 500;
 const FIRST_RETRY: Duration = Duration::from_millis(200);
 const LAST_RETRY: Duration = Duration::from_secs(10);
 
-/// An HTTP client for the feed that gives up on a product service that does not answer.
-pub fn client() -> anyhow::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(10))
-        .build()
-        .context("cannot build the catalog feed's HTTP client")
+/// Largest feed page read from a router in this process.
+const PAGE_READ_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Where the catalog feed is read from.
+#[derive(Clone)]
+pub enum Feed {
+    /// The product service at `base_url`, with a client that gives up on a product service
+    /// that does not answer.
+    Http {
+        client: reqwest::Client,
+        base_url: ServiceUrl,
+    },
+    /// The product module's router, in this process (the monolith stages).
+    InProcess(Router),
 }
 
-/// Reads the whole feed from the product service at `base_url` once and applies every
-/// snapshot. Returns how many replica rows changed (snapshots the replica already had, or had
-/// newer, change nothing).
-pub async fn sync_catalog_once(db: &PgPool, client: &reqwest::Client, base_url: &ServiceUrl) -> anyhow::Result<usize> {
-    let feed = base_url.join(CATALOG_FEED_PATH);
+impl Feed {
+    pub fn http(base_url: ServiceUrl) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(10))
+            .build()
+            .context("cannot build the catalog feed's HTTP client")?;
+        Ok(Self::Http { client, base_url })
+    }
+
+    /// The page of up to [`PAGE_SIZE`] products after `after`.
+    async fn page(&self, after: Option<Uuid>) -> anyhow::Result<CatalogPage> {
+        let mut query = format!("limit={PAGE_SIZE}");
+        if let Some(after) = after {
+            query.push_str(&format!("&after={after}"));
+        }
+        match self {
+            Self::Http { client, base_url } => {
+                let feed = base_url.join(CATALOG_FEED_PATH);
+                client
+                    .get(format!("{feed}?{query}"))
+                    .send()
+                    .await
+                    .and_then(reqwest::Response::error_for_status)
+                    .with_context(|| format!("cannot fetch the catalog feed {feed}"))?
+                    .json()
+                    .await
+                    .with_context(|| format!("the catalog feed {feed} sent a page that is not a CatalogPage"))
+            }
+            Self::InProcess(router) => {
+                let request = Request::get(format!("{CATALOG_FEED_PATH}?{query}")).body(Body::empty())?;
+                let response = router.clone().oneshot(request).await?;
+                if !response.status().is_success() {
+                    bail!("the catalog feed answered {}", response.status());
+                }
+                let body = axum::body::to_bytes(response.into_body(), PAGE_READ_LIMIT).await?;
+                serde_json::from_slice(&body).context("the catalog feed sent a page that is not a CatalogPage")
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Feed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Http { base_url, .. } => write!(f, "{}", base_url.join(CATALOG_FEED_PATH)),
+            Self::InProcess(_) => write!(f, "the in-process product module"),
+        }
+    }
+}
+
+/// Reads the whole feed once and applies every snapshot. Returns how many replica rows
+/// changed (snapshots the replica already had, or had newer, change nothing).
+pub async fn sync_catalog_once(db: &PgPool, feed: &Feed) -> anyhow::Result<usize> {
     let mut after: Option<Uuid> = None;
     let mut changed = 0;
     loop {
-        let mut request = client.get(&feed).query(&[("limit", PAGE_SIZE)]);
-        if let Some(after) = after {
-            request = request.query(&[("after", after)]);
-        }
-        let page: CatalogPage = request
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .with_context(|| format!("cannot fetch the catalog feed {feed}"))?
-            .json()
-            .await
-            .with_context(|| format!("the catalog feed {feed} sent a page that is not a CatalogPage"))?;
+        let page = feed.page(after).await?;
         // One transaction per page: a page is applied whole, with one commit.
         let mut tx = db.begin().await?;
         for snapshot in &page.items {
@@ -60,7 +107,7 @@ pub async fn sync_catalog_once(db: &PgPool, client: &reqwest::Client, base_url: 
             (None, _) => return Ok(changed),
             // The feed is ordered by id; a cursor that does not move on would loop forever.
             (Some(next), Some(previous)) if next <= previous => {
-                bail!("the catalog feed {feed} returned cursor {next} after {previous}")
+                bail!("the catalog feed ({feed}) returned cursor {next} after {previous}")
             }
             (Some(next), _) => after = Some(next),
         }
@@ -70,10 +117,10 @@ pub async fn sync_catalog_once(db: &PgPool, client: &reqwest::Client, base_url: 
 /// Reads the whole feed once, retrying with back-off until the product service answers
 /// (it may start after this service). The service serves meanwhile, from the replica as it
 /// is and the product events.
-pub async fn catch_up(db: PgPool, client: reqwest::Client, base_url: ServiceUrl) {
+pub async fn catch_up(db: PgPool, feed: Feed) {
     let mut retry_in = FIRST_RETRY;
     loop {
-        match sync_catalog_once(&db, &client, &base_url).await {
+        match sync_catalog_once(&db, &feed).await {
             Ok(changed) => {
                 tracing::info!(changed, "product replica caught up with the catalog feed");
                 return;

@@ -97,7 +97,7 @@ pub fn messaging<B: EventBus>(bus: B, db: PgPool, namespace: Namespace, pending_
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     tracing::info!(?config, "starting order service");
     let db = config.service.connect(&config.database_url, &MIGRATOR).await?;
-    let feed_client = catalog_sync::client()?;
+    let feed = catalog_sync::Feed::http(config.product_service_url.clone())?;
     // Returns at once even while NATS is down; the client keeps reconnecting.
     let bus = config.messaging.connect().await?;
     let messaging = messaging(
@@ -106,11 +106,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         config.messaging.event_namespace.clone(),
         config.pending_timeout(),
     );
-    let catch_up = tokio::spawn(catalog_sync::catch_up(
-        db.clone(),
-        feed_client,
-        config.product_service_url.clone(),
-    ));
+    let catch_up = tokio::spawn(catalog_sync::catch_up(db.clone(), feed));
     let served = service(db, config.service.identity_key.clone())
         .run(config.listen_addr, &config.service, shutdown)
         .await;

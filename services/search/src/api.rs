@@ -1,6 +1,6 @@
 //! `GET /api/search`: full-text search and filtered browsing of the active catalog.
 
-use std::{collections::BTreeMap, convert::Infallible, time::Instant};
+use std::{convert::Infallible, time::Instant};
 
 use axum::{
     body::Body,
@@ -9,22 +9,21 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use futures_util::stream;
-use serde::{Deserialize, Serialize};
-use shop_contracts::{Currency, Money};
+use serde::Serialize;
+use shop_contracts::{
+    Currency, Money,
+    search::{HitView, SearchParams, SearchQuery, SearchView},
+};
 use shop_platform::{ApiError, ApiResult, Json, Query, openapi::IdentitySecurity};
 use tokio::sync::mpsc;
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
-use uuid::Uuid;
 
 use crate::{
     AppState,
-    document::{Hit, MAX_PER_PAGE, SearchQuery, SearchResults, SortOrder},
+    document::{Hit, SearchResults},
     reindex::Progress,
 };
-
-const MAX_QUERY_CHARS: usize = 200;
-const MAX_PAGE: u32 = 1000;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -45,100 +44,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reindex))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-struct SearchParams {
-    /// Words to look for (a one-letter typo in a word of five letters or more still matches).
-    /// Empty or absent: browse with the filters.
-    q: Option<String>,
-    /// Only this category (slug).
-    category: Option<String>,
-    /// Lowest price, minor units, inclusive.
-    min_price: Option<i64>,
-    /// Highest price, minor units, inclusive.
-    max_price: Option<i64>,
-    in_stock: Option<bool>,
-    #[param(inline)]
-    sort: Option<SortOrder>,
-    /// 1-based, at most 1000.
-    page: Option<u32>,
-    /// 1 to 100 (default 20).
-    per_page: Option<u32>,
-}
-
-impl SearchParams {
-    fn parse(self) -> ApiResult<SearchQuery> {
-        let q = self.q.unwrap_or_default();
-        if q.chars().count() > MAX_QUERY_CHARS {
-            return Err(ApiError::invalid(
-                "q",
-                format!("must be at most {MAX_QUERY_CHARS} characters"),
-            ));
-        }
-        if self.category.as_ref().is_some_and(|c| c.is_empty() || c.len() > 64) {
-            return Err(ApiError::invalid(
-                "category",
-                "must be a category slug of 1 to 64 characters",
-            ));
-        }
-        for (field, price) in [("min_price", self.min_price), ("max_price", self.max_price)] {
-            if price.is_some_and(|p| p < 0) {
-                return Err(ApiError::invalid(field, "must not be negative"));
-            }
-        }
-        if let (Some(min), Some(max)) = (self.min_price, self.max_price)
-            && min > max
-        {
-            return Err(ApiError::invalid("min_price", "must not be above max_price"));
-        }
-        let page = self.page.unwrap_or(1);
-        if !(1..=MAX_PAGE).contains(&page) {
-            return Err(ApiError::invalid("page", format!("must be between 1 and {MAX_PAGE}")));
-        }
-        let per_page = self.per_page.unwrap_or(crate::document::DEFAULT_PER_PAGE);
-        if !(1..=MAX_PER_PAGE).contains(&per_page) {
-            return Err(ApiError::invalid(
-                "per_page",
-                format!("must be between 1 and {MAX_PER_PAGE}"),
-            ));
-        }
-        Ok(SearchQuery {
-            q: q.trim().to_owned(),
-            category: self.category,
-            min_price: self.min_price,
-            max_price: self.max_price,
-            in_stock: self.in_stock,
-            sort: self.sort.unwrap_or_default(),
-            page,
-            per_page,
-        })
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HitView {
-    pub id: Uuid,
-    pub sku: String,
-    pub name: String,
-    pub description: String,
-    pub category: String,
-    pub price: Money,
-    pub in_stock: bool,
-    /// Name and description with the matched words in `<em>`, the rest HTML-escaped.
-    pub highlighted_name: String,
-    pub highlighted_description: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SearchView {
-    pub hits: Vec<HitView>,
-    /// Matches in all, not just this page.
-    pub total: u64,
-    pub page: u32,
-    pub per_page: u32,
-    /// Matches per category, ignoring the category filter.
-    pub facets: BTreeMap<String, u64>,
-    pub processing_time_ms: u64,
+fn parse(params: SearchParams) -> ApiResult<SearchQuery> {
+    params
+        .parse()
+        .map_err(|invalid| ApiError::invalid(invalid.field, invalid.message))
 }
 
 fn hit_view(hit: Hit) -> anyhow::Result<HitView> {
@@ -160,7 +69,7 @@ fn hit_view(hit: Hit) -> anyhow::Result<HitView> {
 #[utoipa::path(get, path = "/api/search", tag = "search", params(SearchParams),
     responses((status = 200, body = SearchView), (status = 422, response = shop_platform::openapi::Invalid)))]
 async fn search(State(state): State<AppState>, Query(params): Query<SearchParams>) -> ApiResult<Json<SearchView>> {
-    let query = params.parse()?;
+    let query = parse(params)?;
     let (page, per_page) = (query.page, query.per_page);
     let results: SearchResults = state.index.search(query).await?;
     Ok(Json(SearchView {

@@ -7,7 +7,6 @@ pub mod catalog;
 pub mod document;
 pub mod embedded;
 pub mod events;
-pub mod highlight;
 pub mod index;
 pub mod meili;
 pub mod projector;
@@ -106,12 +105,11 @@ pub fn messaging<B: EventBus>(bus: B, db: PgPool, namespace: Namespace, index: S
     messaging
 }
 
-pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    tracing::info!(?config, "starting search service");
-    let db = config.service.connect(&config.database_url, &MIGRATOR).await?;
-    let index = SearchIndex::open(&config).await?;
-    // A lost or new index is rebuilt from the replica the service already has.
-    if index.document_count().await? == 0 && catalog::count(&db).await? > 0 {
+/// Opens the configured index; one that is empty while the catalog replica is not (lost, or
+/// new) is rebuilt from the replica in the background.
+pub async fn open_index(config: &Config, db: &PgPool) -> anyhow::Result<SearchIndex> {
+    let index = SearchIndex::open(config).await?;
+    if index.document_count().await? == 0 && catalog::count(db).await? > 0 {
         let (db, index) = (db.clone(), index.clone());
         tokio::spawn(async move {
             if let Err(error) = reindex::reindex(&db, &index, drop).await {
@@ -119,6 +117,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             }
         });
     }
+    Ok(index)
+}
+
+pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    tracing::info!(?config, "starting search service");
+    let db = config.service.connect(&config.database_url, &MIGRATOR).await?;
+    let index = open_index(&config, &db).await?;
     let bus = config.messaging.connect().await?;
     let messaging = messaging(bus, db.clone(), config.messaging.event_namespace.clone(), index.clone());
     let served = service(db, config.service.identity_key.clone(), index)

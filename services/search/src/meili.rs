@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::document::{Change, Hit, ProductDocument, SearchQuery, SearchResults, SortOrder};
-use crate::highlight;
+use shop_contracts::search::highlight;
 
 const TASK_POLL: Duration = Duration::from_millis(20);
 const TASK_TIMEOUT: Duration = Duration::from_secs(120);

@@ -10,6 +10,12 @@ use shop_contracts::{
     identity::{VERIFY_CREDENTIALS_PATH, VerifiedCredentials},
 };
 use shop_platform::{config::DatabaseUrl, db, server, telemetry};
+
+use crate::{
+    monolith,
+    plan::Plan,
+    stages::{SessionChoice, StageArg},
+};
 use sqlx::{PgPool, migrate::Migrator};
 use tokio::{process::Command, task::JoinSet, time::Instant};
 
@@ -23,26 +29,19 @@ pub enum ServiceName {
     Order,
     Search,
     Gateway,
+    /// The whole shop in one process (the monolith stages).
+    Monolith,
 }
 
-/// In start-up order: the order service replicates the product catalog; the gateway fronts
-/// them all.
-const SERVICES: [ServiceName; 5] = [
-    ServiceName::User,
-    ServiceName::Product,
-    ServiceName::Order,
-    ServiceName::Search,
-    ServiceName::Gateway,
-];
-
 impl ServiceName {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::User => "user",
             Self::Product => "product",
             Self::Order => "order",
             Self::Search => "search",
             Self::Gateway => "gateway",
+            Self::Monolith => "monolith",
         }
     }
 }
@@ -67,6 +66,44 @@ pub struct UpArgs {
     /// address. (Same as setting the three `*RATE_LIMIT_PER_MINUTE` variables to 0.)
     #[arg(long)]
     pub no_rate_limits: bool,
+
+    /// The evolution stage to run, by number or name (`shop stages` lists them). Without it:
+    /// the full system.
+    #[arg(long, default_value_t)]
+    pub stage: StageArg,
+
+    /// Monolith stages: how many instances run behind the gateway acting as reverse proxy
+    /// (0: the monolith itself is the public port). The cluster stage runs 2.
+    #[arg(long)]
+    pub instances: Option<usize>,
+
+    /// Monolith stages with instances: their ports, comma-separated (by default the ports
+    /// after the public one: 8091, 8092, …).
+    #[arg(long, value_delimiter = ',')]
+    pub instance_ports: Vec<u16>,
+
+    /// Monolith stages with instances: where they keep sessions — each in its own memory
+    /// (a second instance does not know the session), or in the Redis they share.
+    #[arg(long, value_enum, default_value_t = SessionChoice::Memory)]
+    pub sessions: SessionChoice,
+
+    /// Monolith stages with instances: how the reverse proxy spreads requests over them.
+    #[arg(long, value_enum)]
+    pub lb_policy: Option<gateway::upstream::Policy>,
+
+    /// Monolith stages: leave every process free to run on any CPU, instead of the stage's
+    /// placement of the application and the database.
+    #[arg(long)]
+    pub no_pin: bool,
+
+    /// Monolith stages: keep every module's tables in this database instead of starting the
+    /// stage's own database server (nothing is then pinned to a CPU).
+    #[arg(long, env = "SHOP_STAGE_DATABASE_URL")]
+    pub database_url: Option<DatabaseUrl>,
+
+    /// Monolith stages: the port of the stage's own database server.
+    #[arg(long, default_value_t = 5440)]
+    pub database_port: u16,
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +122,7 @@ pub struct Configs {
     pub order: order_service::Config,
     pub search: search_service::Config,
     pub gateway: gateway::Config,
+    pub monolith: monolith::Config,
 }
 
 impl Configs {
@@ -95,6 +133,7 @@ impl Configs {
             order: order_service::Config::parse_from(["order-service"]),
             search: search_service::Config::parse_from(["search-service"]),
             gateway: gateway::Config::parse_from(["gateway"]),
+            monolith: monolith::Config::parse_from(["monolith"]),
         }
     }
 
@@ -104,7 +143,7 @@ impl Configs {
             ServiceName::Product => self.product.listen_addr,
             ServiceName::Order => self.order.listen_addr,
             ServiceName::Search => self.search.listen_addr,
-            ServiceName::Gateway => self.gateway.listen_addr,
+            ServiceName::Gateway | ServiceName::Monolith => self.gateway.listen_addr,
         }
     }
 }
@@ -246,6 +285,10 @@ pub async fn serve(service: ServiceName) -> anyhow::Result<()> {
             telemetry::init(configs.gateway.log_format);
             gateway::run(configs.gateway, stop_signal()).await
         }
+        ServiceName::Monolith => {
+            telemetry::init(configs.gateway.log_format);
+            monolith::run(configs, stop_signal()).await
+        }
     }
 }
 
@@ -269,78 +312,65 @@ async fn stop_signal() {
     }
 }
 
-/// The gateway's rate-limit settings (0 turns a limit off).
-const RATE_LIMITS: [&str; 3] = [
-    "RATE_LIMIT_PER_MINUTE",
-    "SESSION_RATE_LIMIT_PER_MINUTE",
-    "LOGIN_RATE_LIMIT_PER_MINUTE",
-];
-
 pub async fn up(args: UpArgs) -> anyhow::Result<()> {
-    let configs = Configs::from_env();
-    let databases = prepare_all(&configs).await?;
+    let plan = Plan::new(&args).await?;
+    let outcome = run_plan(&plan, &args).await;
+    plan.finish().await;
+    outcome
+}
+
+async fn run_plan(plan: &Plan, args: &UpArgs) -> anyhow::Result<()> {
+    let databases = prepare_all(&plan.configs).await?;
     if !args.no_seed {
         load_demo_data(&databases, &args.seed).await?;
     }
     databases.user.close().await;
     databases.product.close().await;
-    check_broker(&configs.user.messaging).await;
+    if plan.uses_broker() {
+        check_broker(&plan.configs.user.messaging).await;
+    }
 
     let exe = std::env::current_exe().context("cannot find the shop executable")?;
     let mut running = JoinSet::new();
     let mut pids = Vec::new();
     let outcome = async {
-        // The services first, then the gateway in front of them, so that it finds them ready.
-        let (services, gateway) = SERVICES.split_at(SERVICES.len() - 1);
-        for phase in [services, gateway] {
-            for &service in phase {
-                let mut command = Command::new(&exe);
-                command.arg("serve").arg(service.as_str()).kill_on_drop(true);
-                // Point each service at the others as this runner started them, unless told otherwise.
-                for (variable, target) in links(service) {
-                    if std::env::var_os(variable).is_none() {
-                        command.env(variable, base_url(configs.listen_addr(*target)));
+        // Phase by phase, so that whoever fronts the others finds them ready.
+        for phase in &plan.phases {
+            for process in phase {
+                let mut command = match process.cpus {
+                    Some(cpus) => {
+                        let mut pinned = Command::new("taskset");
+                        pinned.args(["-c", cpus]).arg(&exe);
+                        pinned
                     }
-                }
-                if args.no_rate_limits && service == ServiceName::Gateway {
-                    for variable in RATE_LIMITS {
-                        command.env(variable, "0");
-                    }
-                }
-                let mut child = command
+                    None => Command::new(&exe),
+                };
+                command.arg("serve").arg(process.serve.as_str()).kill_on_drop(true);
+                command.envs(process.env.iter().map(|(k, v)| (k, v)));
+                let child = command
                     .spawn()
-                    .with_context(|| format!("cannot start the {} service", service.as_str()))?;
-                pids.extend(child.id());
-                running.spawn(async move { (service, child.wait().await) });
+                    .with_context(|| format!("cannot start the {}", process.label))?;
+                pids.push((process, child.id()));
+                let (label, essential) = (process.label.clone(), process.essential);
+                let mut child = child;
+                running.spawn(async move { (label, essential, child.wait().await) });
             }
             tokio::select! {
-                ready = wait_until_ready(&configs, phase) => ready?,
-                Some(exited) = running.join_next() => return Err(unexpected_exit(exited)),
+                ready = wait_until_ready(phase) => ready?,
+                exited = essential_exit(&mut running) => return Err(exited),
             }
         }
-        print_banner(&configs);
+        plan.print_banner(&pids);
+        plan.write_run_file(&pids)?;
         tokio::select! {
             () = server::shutdown_signal() => Ok(()),
-            Some(exited) = running.join_next() => Err(unexpected_exit(exited)),
+            exited = essential_exit(&mut running) => Err(exited),
         }
     }
     .await;
+    let pids: Vec<u32> = pids.iter().filter_map(|(_, pid)| *pid).collect();
     stop(&pids, &mut running).await;
     outcome
-}
-
-/// The environment variables through which `service` finds the services it calls.
-fn links(service: ServiceName) -> &'static [(&'static str, ServiceName)] {
-    match service {
-        ServiceName::Order => &[("PRODUCT_SERVICE_URL", ServiceName::Product)],
-        ServiceName::Gateway => &[
-            ("USER_UPSTREAMS", ServiceName::User),
-            ("PRODUCT_UPSTREAMS", ServiceName::Product),
-            ("ORDER_UPSTREAMS", ServiceName::Order),
-            ("SEARCH_UPSTREAMS", ServiceName::Search),
-        ],
-        ServiceName::User | ServiceName::Product | ServiceName::Search => &[],
-    }
 }
 
 /// Services start without the broker (events wait in their outboxes), but say so up front.
@@ -355,31 +385,36 @@ async fn check_broker(config: &shop_messaging::runtime::MessagingConfig) {
     }
 }
 
-fn unexpected_exit(
-    exited: Result<(ServiceName, std::io::Result<ExitStatus>), tokio::task::JoinError>,
-) -> anyhow::Error {
-    match exited {
-        Ok((service, Ok(status))) => {
-            anyhow::anyhow!("the {} service stopped unexpectedly ({status})", service.as_str())
+/// A process of the plan that ended: its label, whether the stage needs it, how it ended.
+type Exited = (String, bool, std::io::Result<ExitStatus>);
+
+/// Waits for the first process whose exit stops the stage; the others' exits are logged.
+async fn essential_exit(running: &mut JoinSet<Exited>) -> anyhow::Error {
+    loop {
+        match running.join_next().await {
+            None => return anyhow::anyhow!("no process left to watch"),
+            Some(Err(error)) => return anyhow::anyhow!("process watcher failed: {error}"),
+            Some(Ok((label, false, status))) => {
+                tracing::warn!(process = label, ?status, "stopped; the others keep serving");
+            }
+            Some(Ok((label, true, Ok(status)))) => {
+                return anyhow::anyhow!("the {label} stopped unexpectedly ({status})");
+            }
+            Some(Ok((label, true, Err(error)))) => return anyhow::anyhow!("lost track of the {label}: {error}"),
         }
-        Ok((service, Err(error))) => anyhow::anyhow!("lost track of the {} service: {error}", service.as_str()),
-        Err(error) => anyhow::anyhow!("service watcher failed: {error}"),
     }
 }
 
-async fn wait_until_ready(configs: &Configs, services: &[ServiceName]) -> anyhow::Result<()> {
+async fn wait_until_ready(processes: &[crate::plan::Process]) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
     let deadline = Instant::now() + READY_TIMEOUT;
-    for &service in services {
-        let url = format!("{}/readyz", base_url(configs.listen_addr(service)));
+    for process in processes {
+        let url = format!("{}/readyz", base_url(process.listen_addr));
         loop {
             match client.get(&url).send().await {
                 Ok(response) if response.status().is_success() => break,
                 _ if Instant::now() > deadline => {
-                    bail!(
-                        "the {} service was not ready at {url} within {READY_TIMEOUT:?}",
-                        service.as_str()
-                    )
+                    bail!("the {} was not ready at {url} within {READY_TIMEOUT:?}", process.label)
                 }
                 _ => tokio::time::sleep(Duration::from_millis(200)).await,
             }
@@ -389,7 +424,7 @@ async fn wait_until_ready(configs: &Configs, services: &[ServiceName]) -> anyhow
 }
 
 /// Asks every service to drain and stop, and waits for them; stragglers are killed.
-async fn stop(pids: &[u32], running: &mut JoinSet<(ServiceName, std::io::Result<ExitStatus>)>) {
+async fn stop(pids: &[u32], running: &mut JoinSet<Exited>) {
     for pid in pids {
         // Already gone is fine: Ctrl-C in a terminal reaches the children too.
         let _ = signal::kill(Pid::from_raw(*pid as i32), signal::Signal::SIGTERM);
@@ -410,27 +445,4 @@ pub fn base_url(addr: SocketAddr) -> String {
     } else {
         format!("http://{addr}")
     }
-}
-
-fn print_banner(configs: &Configs) {
-    let shop = base_url(configs.listen_addr(ServiceName::Gateway));
-    println!();
-    println!("  The shop is running. Open {shop}");
-    println!("    API docs         {shop}/docs");
-    println!("  Behind the gateway (each serves /openapi.json, /healthz, /readyz, /metrics):");
-    for service in SERVICES.into_iter().filter(|service| *service != ServiceName::Gateway) {
-        let label = format!("{} service", service.as_str());
-        println!("    {label:<16} {}", base_url(configs.listen_addr(service)));
-    }
-    println!();
-    println!("  Try:  curl '{shop}/api/products?limit=3'");
-    println!(
-        "  Demo accounts: {} / {}  and  {} / {}",
-        user_service::seed::ADMIN_EMAIL,
-        user_service::seed::ADMIN_PASSWORD,
-        user_service::seed::CUSTOMER_EMAIL,
-        user_service::seed::CUSTOMER_PASSWORD,
-    );
-    println!("  Press Ctrl-C to stop.");
-    println!();
 }

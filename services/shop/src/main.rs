@@ -6,9 +6,14 @@
 
 mod bench;
 mod bench_search;
+mod database_host;
 mod dead_letters;
+mod demo;
 mod launcher;
+mod monolith;
+mod plan;
 mod probe;
+mod stages;
 mod stats;
 
 use std::process::ExitCode;
@@ -25,8 +30,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Prepare the databases, load demo data and run every service until Ctrl-C.
+    /// Prepare the databases, load demo data and run every service until Ctrl-C (or, with
+    /// `--stage`, the shop as an earlier evolution stage runs it).
     Up(launcher::UpArgs),
+    /// List the evolution stages, from one process to the services, and how to run each.
+    Stages {
+        #[command(subcommand)]
+        command: Option<StagesCommand>,
+    },
     /// Create, migrate and seed the databases, then exit.
     Seed(launcher::SeedArgs),
     /// Sign in as a user and print an identity token for calling the services directly, as
@@ -61,6 +72,12 @@ enum Command {
     Probe(probe::ProbeArgs),
 }
 
+#[derive(Subcommand)]
+enum StagesCommand {
+    /// Run a stage's scripted demonstration against it while it runs, and say what happened.
+    Demo(demo::DemoArgs),
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -73,6 +90,13 @@ async fn main() -> ExitCode {
             telemetry::init(shop_platform::config::LogFormat::Pretty);
             launcher::seed(&args).await
         }
+        Command::Stages { command: None } => {
+            stages::print_ladder();
+            Ok(())
+        }
+        Command::Stages {
+            command: Some(StagesCommand::Demo(args)),
+        } => demo::run(&args).await.map(drop),
         Command::Token(args) => launcher::token(&args).await,
         Command::Dlq(command) => dead_letters::run(command, &launcher::Configs::from_env().user.messaging).await,
         Command::BenchCheckout(args) => bench::run(args, &launcher::Configs::from_env()).await,

@@ -61,6 +61,9 @@ impl ServiceConfig {
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl(String);
 
+/// The connection option that sets the schema, URL-encoded: `options=-c search_path=…`.
+const SCHEMA_OPTION: &str = "options=-csearch_path%3D";
+
 impl DatabaseUrl {
     pub fn expose(&self) -> &str {
         &self.0
@@ -83,6 +86,22 @@ impl DatabaseUrl {
             url.push_str(query);
         }
         Self(url)
+    }
+
+    /// The same database, with every connection's tables in `schema` (its `search_path`):
+    /// how the monolith stages keep each module's tables apart in one database.
+    pub fn with_schema(&self, schema: &str) -> Self {
+        let separator = if self.0.contains('?') { '&' } else { '?' };
+        Self(format!("{}{separator}{SCHEMA_OPTION}{schema}", self.0))
+    }
+
+    /// The schema set by [`DatabaseUrl::with_schema`], if any.
+    pub fn schema(&self) -> Option<&str> {
+        let (_, query) = self.0.split_once('?')?;
+        query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix(SCHEMA_OPTION))
+            .filter(|schema| !schema.is_empty())
     }
 
     /// The database name, if the URL has one.
@@ -238,6 +257,19 @@ mod tests {
         for bad in ["127.0.0.1:8082", "ftp://x", "http://", "http://user:pw@host"] {
             assert!(bad.parse::<ServiceUrl>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_schema_rides_in_the_connection_options() {
+        let u = url("postgres://postgres@127.0.0.1:5432/shop");
+        assert_eq!(u.schema(), None);
+        let orders = u.with_schema("orders");
+        assert_eq!(orders.schema(), Some("orders"));
+        assert_eq!(orders.database(), Some("shop"));
+        assert_eq!(
+            url("postgres://h/shop?sslmode=disable").with_schema("users").expose(),
+            "postgres://h/shop?sslmode=disable&options=-csearch_path%3Dusers"
+        );
     }
 
     #[test]

@@ -12,8 +12,8 @@ use sqlx::{
 
 use crate::config::DatabaseUrl;
 
-/// Connects to `url` and applies `migrator`, failing with one clear line if the database is
-/// unreachable instead of retrying forever.
+/// Connects to `url` and applies `migrator` (in the URL's schema, created if missing), failing
+/// with one clear line if the database is unreachable instead of retrying forever.
 pub async fn connect_and_migrate(
     url: &DatabaseUrl,
     max_connections: u32,
@@ -27,6 +27,7 @@ pub async fn connect_and_migrate(
         .with_context(|| format!("cannot connect to database {url}"))?
         .close()
         .await?;
+    ensure_schema(url).await?;
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
@@ -70,6 +71,22 @@ pub async fn ensure_database(url: &DatabaseUrl) -> anyhow::Result<bool> {
         Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some(DUPLICATE_DATABASE) => Ok(false),
         Err(error) => Err(error).with_context(|| format!("cannot create database {name}")),
     }
+}
+
+/// Creates the schema named in `url` ([`DatabaseUrl::with_schema`]) if it does not exist yet;
+/// a URL without one has nothing to create.
+async fn ensure_schema(url: &DatabaseUrl) -> anyhow::Result<()> {
+    let Some(schema) = url.schema() else { return Ok(()) };
+    let mut conn = PgConnection::connect(url.expose())
+        .await
+        .with_context(|| format!("cannot connect to database {url}"))?;
+    let quoted = format!("\"{}\"", schema.replace('"', "\"\""));
+    sqlx::raw_sql(&format!("CREATE SCHEMA IF NOT EXISTS {quoted}"))
+        .execute(&mut conn)
+        .await
+        .with_context(|| format!("cannot create schema {schema} in {url}"))?;
+    conn.close().await?;
+    Ok(())
 }
 
 /// SQLSTATE `invalid_catalog_name`: no database of that name.

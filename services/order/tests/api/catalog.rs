@@ -2,7 +2,10 @@
 //! pages through a product service's feed (here a stand-in serving fixed pages over HTTP).
 
 use axum::{Router, http::StatusCode, routing::get};
-use order_service::{catalog_sync, store};
+use order_service::{
+    catalog_sync::{self, Feed},
+    store,
+};
 use shop_contracts::catalog::{CATALOG_FEED_PATH, CatalogPage};
 use sqlx::PgPool;
 
@@ -50,9 +53,13 @@ async fn sync_pages_through_the_whole_feed(db: PgPool) {
         },
     ];
     let (url, requests) = catalog_feed(pages).await;
-    let client = catalog_sync::client().unwrap();
 
-    assert_eq!(catalog_sync::sync_catalog_once(&db, &client, &url).await.unwrap(), 5);
+    assert_eq!(
+        catalog_sync::sync_catalog_once(&db, &Feed::http(url.clone()).unwrap())
+            .await
+            .unwrap(),
+        5
+    );
 
     let expected: Vec<_> = products.iter().map(|p| (p.id, 1, p.price.amount_minor, true)).collect();
     assert_eq!(replica(&db).await, expected);
@@ -65,7 +72,12 @@ async fn sync_pages_through_the_whole_feed(db: PgPool) {
     assert!(requests.iter().all(|q| q["limit"] == "500"), "{requests:?}");
 
     // A second round finds nothing new.
-    assert_eq!(catalog_sync::sync_catalog_once(&db, &client, &url).await.unwrap(), 0);
+    assert_eq!(
+        catalog_sync::sync_catalog_once(&db, &Feed::http(url.clone()).unwrap())
+            .await
+            .unwrap(),
+        0
+    );
     assert_eq!(replica(&db).await, expected);
 }
 
@@ -82,7 +94,7 @@ async fn sync_skips_snapshots_older_than_the_replica(db: PgPool) {
     }])
     .await;
 
-    let changed = catalog_sync::sync_catalog_once(&db, &catalog_sync::client().unwrap(), &url)
+    let changed = catalog_sync::sync_catalog_once(&db, &Feed::http(url.clone()).unwrap())
         .await
         .unwrap();
 
@@ -94,13 +106,11 @@ async fn sync_skips_snapshots_older_than_the_replica(db: PgPool) {
 
 #[sqlx::test(migrations = "../../migrations/order")]
 async fn sync_failures_are_errors_not_panics(db: PgPool) {
-    let client = catalog_sync::client().unwrap();
-
     // Nothing listens on a port that was just released.
     let unreachable = format!("http://127.0.0.1:{}", shop_testkit::free_port())
         .parse()
         .unwrap();
-    let error = catalog_sync::sync_catalog_once(&db, &client, &unreachable)
+    let error = catalog_sync::sync_catalog_once(&db, &Feed::http(unreachable.clone()).unwrap())
         .await
         .unwrap_err();
     assert!(
@@ -110,10 +120,18 @@ async fn sync_failures_are_errors_not_panics(db: PgPool) {
 
     let failing =
         serve(Router::new().route(CATALOG_FEED_PATH, get(|| async { StatusCode::SERVICE_UNAVAILABLE }))).await;
-    assert!(catalog_sync::sync_catalog_once(&db, &client, &failing).await.is_err());
+    assert!(
+        catalog_sync::sync_catalog_once(&db, &Feed::http(failing.clone()).unwrap())
+            .await
+            .is_err()
+    );
 
     let garbage = serve(Router::new().route(CATALOG_FEED_PATH, get(|| async { "{\"items\": 42}" }))).await;
-    assert!(catalog_sync::sync_catalog_once(&db, &client, &garbage).await.is_err());
+    assert!(
+        catalog_sync::sync_catalog_once(&db, &Feed::http(garbage.clone()).unwrap())
+            .await
+            .is_err()
+    );
 
     // A feed whose cursor never moves on would otherwise be read forever.
     let product = snapshot(100, "USD");
@@ -129,7 +147,9 @@ async fn sync_failures_are_errors_not_panics(db: PgPool) {
         }),
     ))
     .await;
-    let error = catalog_sync::sync_catalog_once(&db, &client, &stuck).await.unwrap_err();
+    let error = catalog_sync::sync_catalog_once(&db, &Feed::http(stuck.clone()).unwrap())
+        .await
+        .unwrap_err();
     assert!(format!("{error:#}").contains("cursor"), "{error:#}");
 
     assert_eq!(

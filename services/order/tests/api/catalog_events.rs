@@ -166,7 +166,7 @@ async fn the_start_up_catch_up_waits_for_the_product_service(db: PgPool) {
 
     tokio::time::timeout(
         Duration::from_secs(20),
-        catalog_sync::catch_up(db.clone(), catalog_sync::client().unwrap(), feed),
+        catalog_sync::catch_up(db.clone(), catalog_sync::Feed::http(feed).unwrap()),
     )
     .await
     .expect("the catch-up finishes once the feed answers");

@@ -3,6 +3,7 @@
 mod catalog_feed;
 mod categories;
 mod products;
+pub mod search;
 
 use shop_platform::openapi::IdentitySecurity;
 use sqlx::PgPool;

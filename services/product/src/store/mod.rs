@@ -4,3 +4,4 @@
 pub mod categories;
 pub mod products;
 pub mod reservations;
+pub mod search;

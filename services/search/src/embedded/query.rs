@@ -15,7 +15,7 @@ use tantivy::{DocAddress, DocId, Order, Score, Searcher, SegmentOrdinal, Segment
 
 use super::fields::{CATEGORY, CREATED_AT, Fields, PRICE};
 use crate::document::{SearchQuery, SortOrder};
-use crate::highlight;
+use shop_contracts::search::highlight;
 
 /// A word in the name counts this much more than one in the description.
 const NAME_BOOST: Score = 3.0;

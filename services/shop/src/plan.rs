@@ -1,0 +1,408 @@
+//! What `shop up` starts for a stage: the processes in start-up phases, the environment each
+//! gets, the CPUs they are pinned to, the database server of the monolith stages, and the
+//! configuration the databases are prepared with. The launcher then runs any plan the same way.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use anyhow::{Context, bail};
+use clap::ValueEnum;
+use serde::{Deserialize, Serialize};
+use shop_platform::config::DatabaseUrl;
+
+use crate::{
+    database_host::DatabaseHost,
+    launcher::{Configs, ServiceName, UpArgs, base_url},
+    monolith::SearchBackend,
+    stages::{DatabaseHost as Placement, Layout, SessionChoice, Stage},
+};
+
+/// One process of the plan: `shop serve <serve>` with `env`, answering on `listen_addr`.
+pub struct Process {
+    pub label: String,
+    pub serve: ServiceName,
+    pub env: Vec<(&'static str, String)>,
+    pub listen_addr: SocketAddr,
+    /// A `taskset` CPU list, when pinned.
+    pub cpus: Option<&'static str>,
+    /// Whether the stage stops when this process exits. A cluster's instance is not: the
+    /// proxy routes around it, which is what the cluster is for.
+    pub essential: bool,
+}
+
+pub struct Plan {
+    pub stage: &'static Stage,
+    /// Started in order; each phase is ready before the next starts.
+    pub phases: Vec<Vec<Process>>,
+    /// The configuration the databases are prepared and seeded with, as the processes read it.
+    pub configs: Configs,
+    database_host: Option<DatabaseHost>,
+    public: SocketAddr,
+}
+
+/// The gateway's rate-limit settings (0 turns a limit off).
+const RATE_LIMITS: [&str; 3] = [
+    "RATE_LIMIT_PER_MINUTE",
+    "SESSION_RATE_LIMIT_PER_MINUTE",
+    "LOGIN_RATE_LIMIT_PER_MINUTE",
+];
+
+/// The services in start-up order: the order service replicates the product catalog.
+const SERVICES: [ServiceName; 4] = [
+    ServiceName::User,
+    ServiceName::Product,
+    ServiceName::Order,
+    ServiceName::Search,
+];
+
+/// CPUs of the monolith stages: the application on the first; the database on the same one
+/// (one machine) or on the second (a host of its own).
+const APP_CPUS: &str = "0";
+const OWN_DATABASE_CPUS: &str = "1";
+
+/// Where the shop keeps what it stores on this machine besides the services' databases: the
+/// stages' database server, their search index, the run files. `SHOP_DATA_DIR`, else `data`.
+pub fn data_dir() -> PathBuf {
+    std::env::var_os("SHOP_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from)
+}
+
+impl Plan {
+    pub async fn new(args: &UpArgs) -> anyhow::Result<Self> {
+        let stage = args.stage.0;
+        let mut configs = Configs::from_env();
+        let public = configs.gateway.listen_addr;
+        match stage.layout {
+            None => bail!(
+                "stage {} ({}) is not built yet; `shop stages` lists those that are",
+                stage.number,
+                stage.name
+            ),
+            Some(Layout::Containers) => bail!(
+                "stage {} runs in containers, not from `shop up`: `docker compose up` (with a Docker engine) \
+                 or `kubectl apply -k k8s/overlays/dev`; see docs/stages/10-containers.md",
+                stage.number
+            ),
+            Some(Layout::Services) => {
+                if args.instances.is_some() {
+                    bail!("--instances is for the monolith stages; the services stage scales per service");
+                }
+                let rate_limits = rate_limit_env(args);
+                let mut services: Vec<Process> = SERVICES
+                    .iter()
+                    .map(|&service| Process {
+                        label: format!("{} service", service.as_str()),
+                        serve: service,
+                        env: links(service, &configs),
+                        listen_addr: configs.listen_addr(service),
+                        cpus: None,
+                        essential: true,
+                    })
+                    .collect();
+                let mut gateway_env = links(ServiceName::Gateway, &configs);
+                gateway_env.extend(rate_limits);
+                services
+                    .iter_mut()
+                    .for_each(|p| p.env.push(("SHOP_STAGE", stage.label())));
+                gateway_env.push(("SHOP_STAGE", stage.label()));
+                let gateway = Process {
+                    label: "gateway".into(),
+                    serve: ServiceName::Gateway,
+                    env: gateway_env,
+                    listen_addr: public,
+                    cpus: None,
+                    essential: true,
+                };
+                Ok(Self {
+                    stage,
+                    phases: vec![services, vec![gateway]],
+                    configs,
+                    database_host: None,
+                    public,
+                })
+            }
+            Some(Layout::Monolith {
+                search,
+                database,
+                instances,
+            }) => {
+                let instances = match (args.instances, args.instance_ports.len()) {
+                    (Some(count), given) if given > 0 && given != count => {
+                        bail!("--instances {count} but {given} --instance-ports")
+                    }
+                    (_, given) if given > 0 => given,
+                    (Some(count), _) => count,
+                    (None, _) => instances,
+                };
+                if instances > 1 && search == SearchBackend::Index && configs.search.meili_url.is_none() {
+                    bail!(
+                        "the embedded search index lives in one process: run the search-engine stage as one \
+                         instance, or give the instances one Meilisearch (MEILI_URL)"
+                    );
+                }
+                let pin = !args.no_pin && args.database_url.is_none();
+                let (database_url, database_host) = match &args.database_url {
+                    Some(url) => (url.clone(), None),
+                    None => {
+                        let cpus = pin.then_some(match database {
+                            Placement::SharedCpu => APP_CPUS,
+                            Placement::OwnCpu => OWN_DATABASE_CPUS,
+                        });
+                        let host =
+                            DatabaseHost::start(&data_dir().join("stage-postgres"), args.database_port, cpus).await?;
+                        (host.url(), Some(host))
+                    }
+                };
+                let env = monolith_env(stage, search, &database_url, args, &mut configs);
+                let app_cpus = pin.then_some(APP_CPUS);
+                let phases = if instances == 0 {
+                    let mut env = env;
+                    env.extend(rate_limit_env(args));
+                    vec![vec![Process {
+                        label: "monolith".into(),
+                        serve: ServiceName::Monolith,
+                        env,
+                        listen_addr: public,
+                        cpus: app_cpus,
+                        essential: true,
+                    }]]
+                } else {
+                    cluster(stage, public, instances, env, app_cpus, args)?
+                };
+                Ok(Self {
+                    stage,
+                    phases,
+                    configs,
+                    database_host,
+                    public,
+                })
+            }
+        }
+    }
+
+    /// Whether the plan's processes use NATS.
+    pub fn uses_broker(&self) -> bool {
+        self.stage.layout == Some(Layout::Services)
+    }
+
+    /// Stops what the plan started besides its processes.
+    pub async fn finish(self) {
+        let _ = std::fs::remove_file(self.run_file());
+        if let Some(host) = self.database_host {
+            host.stop().await;
+        }
+    }
+
+    pub fn print_banner(&self, started: &[(&Process, Option<u32>)]) {
+        let shop = base_url(self.public);
+        println!();
+        println!(
+            "  The shop is running (stage {} · {}). Open {shop}",
+            self.stage.number, self.stage.name
+        );
+        println!("    API docs         {shop}/docs");
+        if self.stage.layout == Some(Layout::Services) {
+            println!("  Behind the gateway (each serves /openapi.json, /healthz, /readyz, /metrics):");
+        } else {
+            println!("  Processes:");
+        }
+        for (process, pid) in started {
+            if process.listen_addr == self.public && self.stage.layout == Some(Layout::Services) {
+                continue;
+            }
+            let pinned = process.cpus.map(|cpus| format!(", CPU {cpus}")).unwrap_or_default();
+            let pid = pid.map(|pid| format!(" (pid {pid}{pinned})")).unwrap_or_default();
+            let label = &process.label;
+            println!("    {label:<16} {}{pid}", base_url(process.listen_addr));
+        }
+        if let Some(host) = &self.database_host {
+            println!("    {:<16} {}", "database server", host.url());
+        }
+        println!();
+        println!("  Try:  curl '{shop}/api/products?limit=3'");
+        println!(
+            "  Demo accounts: {} / {}  and  {} / {}",
+            user_service::seed::ADMIN_EMAIL,
+            user_service::seed::ADMIN_PASSWORD,
+            user_service::seed::CUSTOMER_EMAIL,
+            user_service::seed::CUSTOMER_PASSWORD,
+        );
+        println!("  The evolution stages: shop stages. Press Ctrl-C to stop.");
+        println!();
+    }
+
+    /// Where a running stage is described for `shop stages demo`.
+    pub fn run_file(&self) -> PathBuf {
+        run_file(self.public.port())
+    }
+
+    pub fn write_run_file(&self, started: &[(&Process, Option<u32>)]) -> anyhow::Result<()> {
+        let file = RunFile {
+            stage: self.stage.number,
+            url: base_url(self.public),
+            processes: started
+                .iter()
+                .map(|(process, pid)| RunningProcess {
+                    label: process.label.clone(),
+                    pid: *pid,
+                    url: base_url(process.listen_addr),
+                })
+                .collect(),
+        };
+        let path = self.run_file();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&path, serde_json::to_vec_pretty(&file)?)
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+/// The run file of the shop whose public port is `port`.
+pub fn run_file(port: u16) -> PathBuf {
+    data_dir().join("run").join(format!("{port}.json"))
+}
+
+/// What a running stage looks like, for `shop stages demo`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RunFile {
+    pub stage: u8,
+    pub url: String,
+    pub processes: Vec<RunningProcess>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RunningProcess {
+    pub label: String,
+    pub pid: Option<u32>,
+    pub url: String,
+}
+
+fn rate_limit_env(args: &UpArgs) -> Vec<(&'static str, String)> {
+    if args.no_rate_limits {
+        RATE_LIMITS.iter().map(|&variable| (variable, "0".to_owned())).collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// The environment variables through which `service` finds the services it calls, as this
+/// runner started them, unless set already.
+fn links(service: ServiceName, configs: &Configs) -> Vec<(&'static str, String)> {
+    let targets: &[(&'static str, ServiceName)] = match service {
+        ServiceName::Order => &[("PRODUCT_SERVICE_URL", ServiceName::Product)],
+        ServiceName::Gateway => &[
+            ("USER_UPSTREAMS", ServiceName::User),
+            ("PRODUCT_UPSTREAMS", ServiceName::Product),
+            ("ORDER_UPSTREAMS", ServiceName::Order),
+            ("SEARCH_UPSTREAMS", ServiceName::Search),
+        ],
+        _ => &[],
+    };
+    targets
+        .iter()
+        .filter(|(variable, _)| std::env::var_os(variable).is_none())
+        .map(|&(variable, target)| (variable, base_url(configs.listen_addr(target))))
+        .collect()
+}
+
+/// The monolith's environment: every module's tables in a schema of one database, search as the
+/// stage has it, sessions in memory unless the instances share Redis. `configs` is updated to
+/// match, so the databases are prepared as the monolith will use them.
+fn monolith_env(
+    stage: &Stage,
+    search: SearchBackend,
+    database: &DatabaseUrl,
+    args: &UpArgs,
+    configs: &mut Configs,
+) -> Vec<(&'static str, String)> {
+    configs.user.database_url = database.with_schema("users");
+    configs.product.database_url = database.with_schema("products");
+    configs.order.database_url = database.with_schema("orders");
+    configs.search.database_url = database.with_schema("search");
+    let mut env = vec![
+        ("USER_DATABASE_URL", configs.user.database_url.expose().to_owned()),
+        ("PRODUCT_DATABASE_URL", configs.product.database_url.expose().to_owned()),
+        ("ORDER_DATABASE_URL", configs.order.database_url.expose().to_owned()),
+        ("SEARCH_DATABASE_URL", configs.search.database_url.expose().to_owned()),
+        (
+            "SHOP_SEARCH",
+            match search {
+                SearchBackend::Sql => "sql",
+                SearchBackend::Index => "index",
+            }
+            .to_owned(),
+        ),
+        (
+            "SESSION_STORE",
+            match args.sessions {
+                SessionChoice::Redis => "redis",
+                SessionChoice::Memory => "memory",
+            }
+            .to_owned(),
+        ),
+        ("SHOP_STAGE", stage.label()),
+    ];
+    // The stages' index is their own, not the full system's.
+    if std::env::var_os("SEARCH_INDEX_DIR").is_none() {
+        let dir = data_dir().join("stage-search-index");
+        env.push(("SEARCH_INDEX_DIR", dir.display().to_string()));
+        configs.search.index_dir = dir;
+    }
+    env
+}
+
+/// `instances` monoliths on the ports after the public one, behind the gateway as reverse
+/// proxy on the public port.
+fn cluster(
+    stage: &Stage,
+    public: SocketAddr,
+    instances: usize,
+    env: Vec<(&'static str, String)>,
+    cpus: Option<&'static str>,
+    args: &UpArgs,
+) -> anyhow::Result<Vec<Vec<Process>>> {
+    let front = base_url(public);
+    let ports: Vec<u16> = if args.instance_ports.is_empty() {
+        (1..=instances)
+            .map(|number| u16::try_from(usize::from(public.port()) + 10 + number))
+            .collect::<Result<_, _>>()
+            .ok()
+            .context("the public port leaves no room for the instances' ports above it")?
+    } else {
+        args.instance_ports.clone()
+    };
+    let mut members = Vec::new();
+    for (index, port) in ports.into_iter().enumerate() {
+        let number = index + 1;
+        let listen_addr = SocketAddr::new(public.ip(), port);
+        let mut env = env.clone();
+        env.extend(rate_limit_env(args));
+        env.push(("GATEWAY_LISTEN_ADDR", listen_addr.to_string()));
+        // The proxy is the peer: the client is in X-Forwarded-For, and the pages come from
+        // the proxy's origin.
+        env.push(("GATEWAY_TRUSTED_PROXIES", public.ip().to_string()));
+        env.push(("ALLOWED_ORIGINS", front.clone()));
+        members.push(Process {
+            label: format!("instance {number}"),
+            serve: ServiceName::Monolith,
+            env,
+            listen_addr,
+            cpus,
+            essential: false,
+        });
+    }
+    let upstreams: Vec<String> = members.iter().map(|m| base_url(m.listen_addr)).collect();
+    let mut proxy_env = vec![("SITE_UPSTREAMS", upstreams.join(",")), ("SHOP_STAGE", stage.label())];
+    if let Some(policy) = args.lb_policy {
+        let name = policy.to_possible_value().expect("every policy has a name");
+        proxy_env.push(("LB_POLICY", name.get_name().to_owned()));
+    }
+    let proxy = Process {
+        label: "reverse proxy".into(),
+        serve: ServiceName::Gateway,
+        env: proxy_env,
+        listen_addr: public,
+        cpus,
+        essential: true,
+    };
+    Ok(vec![members, vec![proxy]])
+}
