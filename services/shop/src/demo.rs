@@ -66,18 +66,24 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
     }
 }
 
-const WORD: &str = "headphones";
-const TYPO: &str = "headphnes";
-
-/// Search as the stage answers it: a correct word, then the same word with one typo.
+/// Search as the stage answers it: a word from the catalog, then the same word with a letter
+/// missing.
 async fn search(client: &Client, url: &str) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::default();
+    let word = catalog_word(client, url).await?;
+    let typo = format!("{}{}", &word[..2], &word[3..]);
     let mut hits = [0u64; 2];
-    for (slot, word) in [WORD, TYPO].into_iter().enumerate() {
+    for (slot, (query, what)) in [
+        (word.as_str(), ""),
+        (typo.as_str(), " (the same word, a letter missing)"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let started = Instant::now();
         let answer: Value = client
             .get(format!("{url}/api/search"))
-            .query(&[("q", word)])
+            .query(&[("q", query)])
             .send()
             .await?
             .error_for_status()?
@@ -85,20 +91,41 @@ async fn search(client: &Client, url: &str) -> anyhow::Result<Outcome> {
             .await?;
         hits[slot] = answer["total"].as_u64().context("a search answer has a total")?;
         outcome.say(format!(
-            "search `{word}`: {} hits in {:.1} ms",
+            "search `{query}`{what}: {} hits in {:.1} ms",
             hits[slot],
             started.elapsed().as_secs_f64() * 1000.0
         ));
     }
     if hits[1] == 0 {
         outcome.say(format!(
-            "one typo and nothing is found: `ILIKE '%{TYPO}%'` matches text, not words — the search engine stage fixes it"
+            "one typo and nothing is found: `ILIKE '%{typo}%'` matches text, not words — the search engine stage fixes it"
         ));
     } else {
         outcome.say("the typo still finds them: the index matches words within one edit, ranked by relevance");
     }
     outcome.search_hits = Some((hits[0], hits[1]));
     Ok(outcome)
+}
+
+/// The longest all-letter word in the names of the newest products.
+async fn catalog_word(client: &Client, url: &str) -> anyhow::Result<String> {
+    let page: Value = client
+        .get(format!("{url}/api/products?limit=20"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|product| product["name"].as_str())
+        .flat_map(str::split_whitespace)
+        .filter(|word| word.len() >= 6 && word.chars().all(|c| c.is_ascii_alphabetic()))
+        .max_by_key(|word| word.len())
+        .map(str::to_lowercase)
+        .context("the catalog has no product with a word of six letters or more")
 }
 
 /// The session problem of a cluster, and whether the stage's fix holds.

@@ -1,0 +1,364 @@
+//! The evolution stages, each started from nothing with its one command (`shop up --stage …`)
+//! on fresh databases and free ports: each serves the shopper's journey through its public
+//! port with the stock reconciled, and each demonstration does what its page says.
+
+use std::{path::PathBuf, process::Stdio, time::Duration};
+
+use nix::{sys::signal, unistd::Pid};
+use serde_json::{Value, json};
+use shop_testkit::{RedisPrefix, TestDatabase, eventually, free_port};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+/// A port nothing listens on: the monolith stages must not need NATS or Redis at all.
+fn closed_port_url(scheme: &str) -> String {
+    format!("{scheme}://127.0.0.1:{}", free_port())
+}
+
+/// `shop up` running a stage, stopped with Ctrl-C when dropped or by [`Stage::stop`].
+struct Stage {
+    child: Child,
+    url: String,
+    data_dir: PathBuf,
+}
+
+impl Stage {
+    async fn start(args: &[&str], env: &[(&str, &str)], data_dir: &PathBuf) -> Self {
+        let port = free_port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_shop"));
+        command
+            .arg("up")
+            .args(args)
+            .env("GATEWAY_LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("SHOP_DATA_DIR", data_dir)
+            .env("SHOP_DEMO_PRODUCTS", "40")
+            .env("IDENTITY_KEY", shop_testkit::IDENTITY_KEY)
+            .env("NATS_URL", closed_port_url("nats"))
+            .env_remove("SEARCH_INDEX_DIR")
+            .env_remove("LB_POLICY")
+            .env_remove("SITE_UPSTREAMS")
+            .env_remove("SESSION_STORE")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("start shop up");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut banner = String::new();
+        tokio::time::timeout(Duration::from_secs(120), async {
+            while let Some(line) = stdout.next_line().await.unwrap() {
+                banner.push_str(&line);
+                banner.push('\n');
+                if line.contains("Ctrl-C") {
+                    return;
+                }
+            }
+            panic!("shop up exited before it was ready:\n{banner}");
+        })
+        .await
+        .expect("the stage became ready in time");
+        tokio::spawn(async move { while let Ok(Some(_)) = stdout.next_line().await {} });
+        let url = format!("http://127.0.0.1:{port}");
+        assert!(banner.contains(&format!("Open {url}")), "{banner}");
+        Self {
+            child,
+            url,
+            data_dir: data_dir.clone(),
+        }
+    }
+
+    /// `shop stages demo <stage>` against this stage; its story, a line per step.
+    async fn demo(&self, stage: &str) -> String {
+        let output = Command::new(env!("CARGO_BIN_EXE_shop"))
+            .args(["stages", "demo", stage, "--url", &self.url])
+            .env("SHOP_DATA_DIR", &self.data_dir)
+            .output()
+            .await
+            .expect("run the demonstration");
+        let story = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "the demonstration failed: {story}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        story
+    }
+
+    async fn stop(mut self) {
+        signal::kill(Pid::from_raw(self.child.id().unwrap() as i32), signal::Signal::SIGINT).unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(40), self.child.wait())
+            .await
+            .expect("stops in time")
+            .unwrap();
+        assert!(status.success(), "shop up exited with {status}");
+    }
+}
+
+fn temp_dir(label: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("shop-stage-{label}-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Register → sign in → browse → search → cart → checkout → confirmed, then the stock of the
+/// product bought reconciles: nothing reserved, what was put in is on hand or sold.
+async fn journey(url: &str, search_word: &str) {
+    let client = reqwest::Client::new();
+    let email = format!("stage-{}@example.com", uuid::Uuid::now_v7().simple());
+    let registered = client
+        .post(format!("{url}/api/users"))
+        .json(&json!({"email": email, "password": "correct horse battery", "display_name": "Stage"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 201, "register");
+    let cookie = shop_testkit::sign_in(&client, url, &email, "correct horse battery").await;
+    let page: Value = client
+        .get(format!("{url}/api/products?limit=5"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let product = page["items"][0].clone();
+    let product_id = product["id"].as_str().unwrap().to_owned();
+    let found: Value = client
+        .get(format!("{url}/api/search"))
+        .query(&[("q", search_word)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(found["total"].as_u64().unwrap() > 0, "search `{search_word}`: {found}");
+
+    let admin = shop_testkit::sign_in(
+        &client,
+        url,
+        user_service::seed::ADMIN_EMAIL,
+        user_service::seed::ADMIN_PASSWORD,
+    )
+    .await;
+    let inventory = async || -> Value {
+        client
+            .get(format!("{url}/api/products/{product_id}/inventory"))
+            .header("cookie", &admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    };
+    let before = inventory().await;
+
+    let call = |method: reqwest::Method, path: &str| {
+        client
+            .request(method, format!("{url}{path}"))
+            .header("cookie", cookie.clone())
+    };
+    eventually("the cart accepts the product", async || {
+        call(reqwest::Method::POST, "/api/cart/items")
+            .json(&json!({"product_id": product_id, "quantity": 2}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    })
+    .await;
+    let order: Value = call(reqwest::Method::POST, "/api/orders")
+        .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
+        .json(&json!({
+            "shipping_address": {"recipient": "Stage Shopper", "line1": "1 Main Street", "city": "Springfield",
+                                 "postal_code": "12345", "country": "US"},
+            "payment_token": "tok_visa",
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let order_path = format!("/api/orders/{}", order["id"].as_str().unwrap());
+    eventually("the order is confirmed", async || {
+        let order: Value = call(reqwest::Method::GET, &order_path)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        order["status"] == "confirmed"
+    })
+    .await;
+    eventually("the stock reconciles", async || {
+        let after = inventory().await;
+        after["reserved"] == 0
+            && after["sold"].as_i64() == before["sold"].as_i64().map(|sold| sold + 2)
+            && after["on_hand"]
+                .as_i64()
+                .zip(after["sold"].as_i64())
+                .map(|(a, b)| a + b)
+                == before["on_hand"]
+                    .as_i64()
+                    .zip(before["sold"].as_i64())
+                    .map(|(a, b)| a + b)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_monolith_serves_the_journey_with_no_broker_and_no_redis_and_cannot_take_a_typo() {
+    let database = TestDatabase::create("stage_monolith").await;
+    let data_dir = temp_dir("monolith");
+    let redis = closed_port_url("redis");
+    let stage = Stage::start(
+        &["--stage", "monolith", "--database-url", &database.url],
+        &[("REDIS_URL", &redis)],
+        &data_dir,
+    )
+    .await;
+    journey(&stage.url, "wireless").await;
+    let story = stage.demo("monolith").await;
+    assert!(story.contains("a letter missing): 0 hits"), "{story}");
+    assert_eq!(
+        story.matches(": 0 hits").count(),
+        1,
+        "the word itself is found: {story}"
+    );
+    stage.stop().await;
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}
+
+#[tokio::test]
+async fn the_search_engine_stage_finds_through_a_typo() {
+    let database = TestDatabase::create("stage_search").await;
+    let data_dir = temp_dir("search");
+    let redis = closed_port_url("redis");
+    let stage = Stage::start(
+        &["--stage", "search-engine", "--database-url", &database.url],
+        &[("REDIS_URL", &redis)],
+        &data_dir,
+    )
+    .await;
+    eventually("the index holds the catalog", async || {
+        reqwest::get(format!("{}/api/search?q=wireless", stage.url))
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .is_ok_and(|found| found["total"].as_u64().is_some_and(|total| total > 0))
+    })
+    .await;
+    journey(&stage.url, "wireles").await;
+    let story = stage.demo("search-engine").await;
+    assert!(story.contains("the typo still finds them"), "{story}");
+    assert!(!story.contains(": 0 hits"), "{story}");
+    stage.stop().await;
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}
+
+/// The cluster with memory sessions breaks; ip-hash holds until its instance stops; Redis
+/// sessions survive both, and serve the journey.
+#[tokio::test]
+async fn the_cluster_loses_memory_sessions_and_redis_sessions_fix_it() {
+    let database = TestDatabase::create("stage_cluster").await;
+    let data_dir = temp_dir("cluster");
+    let ports = format!("{},{}", free_port(), free_port());
+    let cluster = |extra: &'static [&'static str]| {
+        let mut args = vec![
+            "--stage",
+            "cluster",
+            "--instance-ports",
+            &ports,
+            "--database-url",
+            &database.url,
+        ];
+        args.extend_from_slice(extra);
+        args
+    };
+    let no_redis = closed_port_url("redis");
+
+    let stage = Stage::start(&cluster(&[]), &[("REDIS_URL", &no_redis)], &data_dir).await;
+    let story = stage.demo("cluster").await;
+    assert!(story.contains("401, not signed in"), "{story}");
+    assert!(story.contains("has never heard of it"), "{story}");
+    stage.stop().await;
+
+    let stage = Stage::start(
+        &cluster(&["--no-seed", "--lb-policy", "ip-hash"]),
+        &[("REDIS_URL", &no_redis)],
+        &data_dir,
+    )
+    .await;
+    let story = stage.demo("cluster").await;
+    assert!(story.contains("the proxy keeps this client there"), "{story}");
+    assert!(story.contains("the session died with the instance"), "{story}");
+    stage.stop().await;
+
+    let redis = RedisPrefix::new();
+    let stage = Stage::start(
+        &cluster(&["--no-seed", "--sessions", "redis"]),
+        &[("REDIS_KEY_PREFIX", &redis.prefix)],
+        &data_dir,
+    )
+    .await;
+    journey(&stage.url, "wireless").await;
+    let story = stage.demo("cluster").await;
+    assert!(story.contains("each knew the session"), "{story}");
+    assert!(story.contains("still signed in"), "{story}");
+    stage.stop().await;
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}
+
+/// The separate database host: the stage starts a PostgreSQL server of its own on the second
+/// CPU, with the monolith on the first.
+#[tokio::test]
+async fn the_separate_database_stage_runs_its_own_server_on_a_cpu_of_its_own() {
+    let data_dir = temp_dir("dbhost");
+    let redis = closed_port_url("redis");
+    let db_port = free_port().to_string();
+    let stage = Stage::start(
+        &["--stage", "separate-database", "--database-port", &db_port],
+        &[("REDIS_URL", &redis)],
+        &data_dir,
+    )
+    .await;
+    journey(&stage.url, "wireless").await;
+    let postmaster = std::fs::read_to_string(data_dir.join("stage-postgres/postmaster.pid")).unwrap();
+    let server_pid = postmaster.lines().next().unwrap().trim().to_owned();
+    let run: Value = serde_json::from_slice(
+        &std::fs::read(
+            data_dir
+                .join("run")
+                .join(format!("{}.json", stage.url.rsplit(':').next().unwrap())),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let app_pid = run["processes"][0]["pid"].as_u64().unwrap().to_string();
+    let cpus = |pid: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap()
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix("Cpus_allowed_list:")
+                    .map(|cpus| cpus.trim().to_owned())
+            })
+            .unwrap()
+    };
+    assert_eq!(cpus(&app_pid), "0");
+    assert_eq!(cpus(&server_pid), "1");
+    stage.stop().await;
+    assert!(
+        !data_dir.join("stage-postgres/postmaster.pid").exists(),
+        "the stage's database server stopped with it"
+    );
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}
