@@ -420,7 +420,8 @@ struct Checks {
 
 fn start_checks(pool: &Pool) -> Checks {
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(pool.clone().run_health_checks(reqwest::Client::new(), async {
+    let proxy = gateway::proxy::Proxy::new(Duration::from_secs(2), Duration::from_secs(2));
+    let task = tokio::spawn(pool.clone().run_health_checks(proxy, async {
         let _ = stopped.await;
     }));
     Checks { stop, task }

@@ -27,13 +27,13 @@ pub async fn connect_and_migrate(
         .with_context(|| format!("cannot connect to database {url}"))?
         .close()
         .await?;
-    ensure_schema(url).await?;
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)
         .await
         .with_context(|| format!("cannot connect to database {url}"))?;
+    ensure_schema(&pool, url).await?;
     migrator
         .run(&pool)
         .await
@@ -75,17 +75,13 @@ pub async fn ensure_database(url: &DatabaseUrl) -> anyhow::Result<bool> {
 
 /// Creates the schema named in `url` ([`DatabaseUrl::with_schema`]) if it does not exist yet;
 /// a URL without one has nothing to create.
-async fn ensure_schema(url: &DatabaseUrl) -> anyhow::Result<()> {
+async fn ensure_schema(pool: &PgPool, url: &DatabaseUrl) -> anyhow::Result<()> {
     let Some(schema) = url.schema() else { return Ok(()) };
-    let mut conn = PgConnection::connect(url.expose())
-        .await
-        .with_context(|| format!("cannot connect to database {url}"))?;
-    let quoted = format!("\"{}\"", schema.replace('"', "\"\""));
-    sqlx::raw_sql(&format!("CREATE SCHEMA IF NOT EXISTS {quoted}"))
-        .execute(&mut conn)
+    let statement = format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", schema.replace('"', "\"\""));
+    sqlx::raw_sql(&statement)
+        .execute(pool)
         .await
         .with_context(|| format!("cannot create schema {schema} in {url}"))?;
-    conn.close().await?;
     Ok(())
 }
 

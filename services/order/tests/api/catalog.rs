@@ -107,7 +107,7 @@ async fn sync_skips_snapshots_older_than_the_replica(db: PgPool) {
 #[sqlx::test(migrations = "../../migrations/order")]
 async fn sync_failures_are_errors_not_panics(db: PgPool) {
     // Nothing listens on a port that was just released.
-    let unreachable = format!("http://127.0.0.1:{}", shop_testkit::free_port())
+    let unreachable: shop_platform::config::ServiceUrl = format!("http://127.0.0.1:{}", shop_testkit::free_port())
         .parse()
         .unwrap();
     let error = catalog_sync::sync_catalog_once(&db, &Feed::http(unreachable.clone()).unwrap())
