@@ -37,6 +37,14 @@ pub struct BenchSearchArgs {
     /// How long to wait for the index to hold the whole catalog first.
     #[arg(long, default_value_t = 1_800)]
     pub wait_seconds: u64,
+    /// Only the query mix, against any `/api/search` at `SEARCH_LISTEN_ADDR` — the search
+    /// service, or a monolith stage's public port (SQL or index) — for a catalog generated with
+    /// `--products` products: no reindex, no freshness, no database access.
+    #[arg(long, requires = "products")]
+    pub queries_only: bool,
+    /// With `--queries-only`: how many demo products the catalog was generated with.
+    #[arg(long)]
+    pub products: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -100,13 +108,17 @@ pub async fn run(args: BenchSearchArgs, configs: &Configs) -> anyhow::Result<()>
         "--queries and --change-rate must be positive"
     );
     let target = std::sync::Arc::new(Target::new(configs)?);
-    let products = active_products(configs).await?;
-    println!("catalog: {products} active products");
-    wait_until_indexed(&target, products, Duration::from_secs(args.wait_seconds)).await?;
-
-    println!("\nfull reindex:");
-    let reindex = reindex_at(&target.client, &target.search_url).await?;
-    println!("  {products} products in {:.2} s", reindex.as_secs_f64());
+    let products = match args.products.filter(|_| args.queries_only) {
+        Some(products) => products,
+        None => active_products(configs).await?,
+    };
+    println!("catalog: {products} active products; search at {}", target.search_url);
+    if !args.queries_only {
+        wait_until_indexed(&target, products, Duration::from_secs(args.wait_seconds)).await?;
+        println!("\nfull reindex:");
+        let reindex = reindex_at(&target.client, &target.search_url).await?;
+        println!("  {products} products in {:.2} s", reindex.as_secs_f64());
+    }
 
     println!("\nquery mix ({} searches, one at a time):", args.queries);
     let mix = query_mix(&catalog::products(products as usize));
@@ -121,7 +133,7 @@ pub async fn run(args: BenchSearchArgs, configs: &Configs) -> anyhow::Result<()>
     println!("  latency {}", Percentiles::of(latencies));
     println!("  queries with hits: {found} of {}", args.queries);
 
-    if args.changes > 0 {
+    if args.changes > 0 && !args.queries_only {
         println!(
             "\nfreshness ({} price changes at {}/s):",
             args.changes, args.change_rate

@@ -11,8 +11,9 @@ use reqwest::{Client, header};
 use serde_json::Value;
 
 use crate::{
+    monolith::SearchBackend,
     plan::{self, RunFile},
-    stages::{Layout, StageArg},
+    stages::{DatabaseHost, Layout, StageArg},
 };
 
 #[derive(Debug, Args)]
@@ -40,6 +41,8 @@ pub struct Outcome {
     pub signed_in_after_failover: Option<bool>,
     /// Services: the order's statuses as they were seen, ending with the terminal one.
     pub order_statuses: Vec<String>,
+    /// Separate database: the median round trip of one query to it, in microseconds.
+    pub round_trip_us: Option<f64>,
 }
 
 impl Outcome {
@@ -57,6 +60,15 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
     println!("Stage {} · {}: demonstration against {url}", stage.number, stage.name);
     match stage.layout {
         Some(Layout::Monolith { instances, .. }) if instances > 0 => cluster(&client, url).await,
+        Some(Layout::Monolith {
+            database: DatabaseHost::OwnCpu,
+            search: SearchBackend::Sql,
+            ..
+        }) => {
+            let mut outcome = search(&client, url).await?;
+            round_trips(url, &mut outcome).await?;
+            Ok(outcome)
+        }
         Some(Layout::Monolith { .. }) => search(&client, url).await,
         Some(Layout::Services) => saga(&client, url).await,
         Some(Layout::Containers) => {
@@ -126,6 +138,35 @@ async fn catalog_word(client: &Client, url: &str) -> anyhow::Result<String> {
         .max_by_key(|word| word.len())
         .map(str::to_lowercase)
         .context("the catalog has no product with a word of six letters or more")
+}
+
+/// What every query pays once the database is on another host: the round trip, measured on
+/// loopback to the stage's own server.
+async fn round_trips(url: &str, outcome: &mut Outcome) -> anyhow::Result<()> {
+    const QUERIES: usize = 2_000;
+    let run = read_run_file(url)?;
+    let Some(database) = run.database_url else {
+        outcome.say("the stage runs on a database given with --database-url: no round trips to measure");
+        return Ok(());
+    };
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&database).await?;
+    let mut times = Vec::with_capacity(QUERIES);
+    for _ in 0..QUERIES {
+        let started = Instant::now();
+        sqlx::query("SELECT 1").execute(&mut conn).await?;
+        times.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    times.sort_by(f64::total_cmp);
+    let (p50, p99) = (times[QUERIES / 2], times[QUERIES * 99 / 100]);
+    outcome.say(format!(
+        "{QUERIES} `SELECT 1` round trips to the database over loopback TCP: p50 {p50:.0} µs, p99 {p99:.0} µs"
+    ));
+    outcome.say(
+        "across a real network each round trip costs more (typically 100–500 µs): a checkout's dozen queries \
+         pay it a dozen times",
+    );
+    outcome.round_trip_us = Some(p50);
+    Ok(())
 }
 
 /// The session problem of a cluster, and whether the stage's fix holds.

@@ -246,6 +246,7 @@ impl Plan {
                     url: base_url(process.listen_addr),
                 })
                 .collect(),
+            database_url: self.database_host.as_ref().map(|host| host.url().expose().to_owned()),
         };
         let path = self.run_file();
         if let Some(dir) = path.parent() {
@@ -267,6 +268,8 @@ pub struct RunFile {
     pub stage: u8,
     pub url: String,
     pub processes: Vec<RunningProcess>,
+    /// The stage's own database server, when it has one.
+    pub database_url: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

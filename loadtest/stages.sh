@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Measures the evolution stages the same way: each stage from nothing on a setup of its own
+# (public port 9180, instances 9191+, databases st_* or the stage's own database server on
+# port 5450, event namespace `st`, Redis prefix `st:gateway:`, a data folder of its own), rate
+# limits off, the same load-test profiles against it one after the other (each ends with the
+# load test's reconciliation), CPU and RSS sampled for every process of the stage —
+# infrastructure included: PostgreSQL, and for the services NATS and Redis — then torn down
+# and everything it stored deleted. It never touches a `shop up` on the default ports.
+#
+#   bash loadtest/stages.sh [stage ...]   # default: monolith separate-database cluster search-engine services
+#
+# Reports go to docs/stages/results/<stage>/<profile>/ (or $STAGES_OUT/…), then
+# loadtest/stages_table.py writes docs/stages/results.md and docs/stages/ladder.svg from them.
+# STAGE_PROFILES picks the profiles (default: "standard stress"); LOADTEST_ARGS adds loadtest
+# flags to every run (e.g. "--seconds 60"); ACME_AIR=1 also runs the search-engine stage's
+# monolith unpinned ("monolith-unpinned"), for the like-for-like comparison with the services
+# on the same two CPUs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[ $# -eq 0 ] && set -- monolith separate-database cluster search-engine services
+[ "${ACME_AIR:-0}" = 1 ] && set -- "$@" monolith-unpinned
+PROFILES=${STAGE_PROFILES:-standard stress}
+OUT=${STAGES_OUT:-docs/stages/results}
+
+export GATEWAY_LISTEN_ADDR=127.0.0.1:9180
+export USER_LISTEN_ADDR=127.0.0.1:9181 PRODUCT_LISTEN_ADDR=127.0.0.1:9182 ORDER_LISTEN_ADDR=127.0.0.1:9183
+export SEARCH_LISTEN_ADDR=127.0.0.1:9184
+export EVENT_NAMESPACE=st REDIS_KEY_PREFIX=st:gateway:
+export LOG_FORMAT=json RUST_LOG=warn
+unset PRODUCT_SERVICE_URL USER_UPSTREAMS PRODUCT_UPSTREAMS ORDER_UPSTREAMS SEARCH_UPSTREAMS SITE_UPSTREAMS
+unset LB_POLICY SESSION_STORE SHOP_SEARCH SHOP_STAGE_DATABASE_URL SEARCH_INDEX_DIR
+unset USER_DATABASE_URL PRODUCT_DATABASE_URL ORDER_DATABASE_URL SEARCH_DATABASE_URL
+
+cargo build --release -q -p shop -p loadtest
+BIN=${CARGO_TARGET_DIR:-target}/release
+WORK=$(mktemp -d)
+chmod 755 "$WORK"
+SHOP=
+
+stop_shop() {
+    if [ -n "$SHOP" ]; then
+        kill -INT "$SHOP" 2>/dev/null && wait "$SHOP" || true
+        SHOP=
+    fi
+}
+
+# The services stage's own databases, streams and index: never the machine's default ones.
+SERVICES_ENV=(
+    USER_DATABASE_URL=postgres://postgres@127.0.0.1:5432/st_user
+    PRODUCT_DATABASE_URL=postgres://postgres@127.0.0.1:5432/st_product
+    ORDER_DATABASE_URL=postgres://postgres@127.0.0.1:5432/st_order
+    SEARCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/st_search
+    SEARCH_INDEX_DIR="$WORK/services-index"
+)
+
+forget() {
+    stop_shop
+    env "${SERVICES_ENV[@]}" "$BIN/shop" reset --yes >/dev/null 2>&1 || true
+    if command -v redis-cli >/dev/null; then
+        redis-cli --scan --pattern "${REDIS_KEY_PREFIX}*" | xargs -r redis-cli del >/dev/null
+    fi
+}
+trap 'forget; rm -rf "$WORK"' EXIT
+
+# The processes of the stage: everything `shop up` started, the stage's database server and
+# its backends, and for the services the machine's NATS and Redis and the backends serving
+# the stage's databases.
+stage_pids() {
+    local data=$1
+    pgrep -P "$SHOP" || true
+    if [ -f "$data/stage-postgres/postmaster.pid" ]; then
+        local postmaster
+        postmaster=$(head -1 "$data/stage-postgres/postmaster.pid")
+        echo "$postmaster"
+        pgrep -P "$postmaster" || true
+    else
+        psql -h 127.0.0.1 -U postgres -d postgres -Atc \
+            "select pid from pg_stat_activity where datname like 'st\\_%'" || true
+        pgrep -x nats-server || true
+        pgrep -x redis-server || true
+    fi
+}
+
+# A fresh system indexes the demo catalog from its events for a while; wait until the
+# consumers are idle, so the load test does not measure that backlog.
+wait_for_consumers() {
+    local metrics=$1 previous=-1 consumed
+    while :; do
+        consumed=$(curl -s "$metrics" | awk '/^events_consumed_total/ {n += $2} END {print n + 0}')
+        [ "$consumed" = "$previous" ] && break
+        previous=$consumed
+        sleep 5
+    done
+}
+
+echo "system: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, commit $(git rev-parse --short HEAD)"
+status=0
+for stage in "$@"; do
+    data="$WORK/$stage-data"
+    mkdir -p "$data"
+    chmod 755 "$data"
+    args=(up --no-rate-limits)
+    metrics=http://127.0.0.1:9180/metrics
+    case $stage in
+        services) metrics=http://127.0.0.1:9184/metrics ;;
+        cluster) args+=(--stage cluster --sessions redis --database-port 5450) ;;
+        monolith-unpinned) args+=(--stage search-engine --no-pin --database-port 5450) ;;
+        *) args+=(--stage "$stage" --database-port 5450) ;;
+    esac
+    echo "== stage $stage: shop ${args[*]}"
+    stage_env=(SHOP_DATA_DIR="$data")
+    [ "$stage" = services ] && stage_env+=("${SERVICES_ENV[@]}")
+    env "${stage_env[@]}" "$BIN/shop" "${args[@]}" >"$WORK/$stage.log" 2>&1 &
+    SHOP=$!
+    until grep -q "Ctrl-C" "$WORK/$stage.log"; do
+        kill -0 "$SHOP" 2>/dev/null || { cat "$WORK/$stage.log"; exit 1; }
+        sleep 1
+    done
+    wait_for_consumers "$metrics"
+    pid_args=()
+    for pid in $(stage_pids "$data" | sort -un); do pid_args+=(--pid "$pid"); done
+    for profile in $PROFILES; do
+        # shellcheck disable=SC2086
+        "$BIN/loadtest" --profile "$profile" --base-url http://127.0.0.1:9180 --out "$OUT/$stage/$profile" \
+            "${pid_args[@]}" ${LOADTEST_ARGS:-} || status=$?
+    done
+    forget
+    rm -rf "$data"
+done
+python3 loadtest/stages_table.py "$OUT" docs/stages
+exit $status
