@@ -152,6 +152,20 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
     })
     .await;
 
+    // The services stage's demonstration: an order placed, then confirmed through the events.
+    let demo = tokio::process::Command::new(env!("CARGO_BIN_EXE_shop"))
+        .args(["stages", "demo", "services", "--url", &gateway])
+        .output()
+        .await
+        .unwrap();
+    let story = String::from_utf8_lossy(&demo.stdout);
+    assert!(
+        demo.status.success(),
+        "{story}{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    assert!(story.contains("the order is confirmed"), "{story}");
+
     // Ctrl-C: the runner stops every service and exits successfully.
     signal::kill(Pid::from_raw(shop.id().unwrap() as i32), signal::Signal::SIGINT).unwrap();
     let status = tokio::time::timeout(Duration::from_secs(30), shop.wait())

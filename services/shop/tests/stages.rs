@@ -356,7 +356,10 @@ async fn the_separate_database_stage_runs_its_own_server_on_a_cpu_of_its_own() {
     assert_eq!(cpus(&app_pid), "0");
     assert_eq!(cpus(&server_pid), "1");
     let story = stage.demo("separate-database").await;
-    assert!(story.contains("round trips to the database over loopback TCP: p50"), "{story}");
+    assert!(
+        story.contains("round trips to the database over loopback TCP: p50"),
+        "{story}"
+    );
     stage.stop().await;
     assert!(
         !data_dir.join("stage-postgres/postmaster.pid").exists(),
