@@ -19,6 +19,9 @@ use shop_testkit::{TestBus, eventually};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+/// A schema with the messaging tables these tests use; the user service's has them.
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/user");
+
 /// A test event: `poison` ones always fail.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Tick {
@@ -230,8 +233,9 @@ macro_rules! on_both_buses {
         mod jetstream {
             use super::*;
             $(
-                #[sqlx::test(migrations = "../../migrations/user")]
-                async fn $name(db: PgPool) {
+                #[tokio::test]
+                async fn $name() {
+                    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &MIGRATIONS).await;
                     let test_bus = TestBus::jetstream().await;
                     super::$name(test_bus.bus.clone(), test_bus.namespace.clone(), db).await;
                 }
@@ -240,8 +244,9 @@ macro_rules! on_both_buses {
         mod in_process {
             use super::*;
             $(
-                #[sqlx::test(migrations = "../../migrations/user")]
-                async fn $name(db: PgPool) {
+                #[tokio::test]
+                async fn $name() {
+                    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &MIGRATIONS).await;
                     super::$name(InProcessBus::new(), Namespace::new("test").unwrap(), db).await;
                 }
             )*
@@ -274,8 +279,9 @@ impl Handler for Curable {
     }
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn dead_letters_can_be_listed_and_replayed_once_the_bug_is_fixed(db: PgPool) {
+#[tokio::test]
+async fn dead_letters_can_be_listed_and_replayed_once_the_bug_is_fixed() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &MIGRATIONS).await;
     let test_bus = TestBus::jetstream().await;
     let (bus, namespace) = (test_bus.bus.clone(), test_bus.namespace.clone());
     setup(&db).await;

@@ -243,8 +243,8 @@ pub fn assert_rejected(response: TestResponse, expected: u16) {
 }
 
 /// A uniquely named database on the test server (`DATABASE_URL`), dropped again when this
-/// value is dropped — also when the test panics. For tests that need several databases at
-/// once (a whole system); single-service tests use `#[sqlx::test]`.
+/// value is dropped — also when the test panics. Every run gets databases of its own, so two
+/// runs of the same test at once on a shared server never meet.
 pub struct TestDatabase {
     pub url: String,
     name: String,
@@ -267,6 +267,20 @@ impl TestDatabase {
             name,
             server,
         }
+    }
+
+    /// Creates a database as [`TestDatabase::create`] does, applies `migrations` and returns a
+    /// pool on it with the database; keep the second alive for as long as the test runs.
+    pub async fn migrated(label: &str, migrations: &sqlx::migrate::Migrator) -> (sqlx::PgPool, Self) {
+        let database = Self::create(label).await;
+        // A handful of connections: every engineer's and CI's tests share the server's limit.
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(5)
+            .connect(&database.url)
+            .await
+            .expect("connect to the test database");
+        migrations.run(&pool).await.expect("migrate the test database");
+        (pool, database)
     }
 }
 

@@ -4,12 +4,12 @@
 use axum::{Router, http::StatusCode, routing::get};
 use order_service::{catalog_sync, store};
 use shop_contracts::catalog::{CATALOG_FEED_PATH, CatalogPage};
-use sqlx::PgPool;
 
 use crate::helpers::{apply, catalog_feed, next_version, replica, serve, snapshot};
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn apply_snapshot_keeps_the_newest_version(db: PgPool) {
+#[tokio::test]
+async fn apply_snapshot_keeps_the_newest_version() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let v1 = snapshot(1000, "USD");
     let v2 = next_version(&v1, |p| p.price.amount_minor = 1200);
     let v3 = next_version(&v2, |p| p.active = false);
@@ -31,8 +31,9 @@ async fn apply_snapshot_keeps_the_newest_version(db: PgPool) {
     );
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn sync_pages_through_the_whole_feed(db: PgPool) {
+#[tokio::test]
+async fn sync_pages_through_the_whole_feed() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let mut products: Vec<_> = (0..5).map(|i| snapshot(100 * (i + 1), "USD")).collect();
     products.sort_by_key(|p| p.id);
     let pages = vec![
@@ -69,8 +70,9 @@ async fn sync_pages_through_the_whole_feed(db: PgPool) {
     assert_eq!(replica(&db).await, expected);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn sync_skips_snapshots_older_than_the_replica(db: PgPool) {
+#[tokio::test]
+async fn sync_skips_snapshots_older_than_the_replica() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let kept = snapshot(1000, "USD");
     let newer = next_version(&next_version(&kept, |_| {}), |p| p.price.amount_minor = 900);
     apply(&db, &newer).await;
@@ -92,8 +94,9 @@ async fn sync_skips_snapshots_older_than_the_replica(db: PgPool) {
     assert_eq!(replica(&db).await, expected);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn sync_failures_are_errors_not_panics(db: PgPool) {
+#[tokio::test]
+async fn sync_failures_are_errors_not_panics() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let client = catalog_sync::client().unwrap();
 
     // Nothing listens on a port that was just released.
