@@ -7,15 +7,25 @@ use axum::{
     Router,
     extract::Request,
     http::HeaderMap,
-    routing::{any, get},
+    routing::{any, get, post},
 };
-use clap::Parser;
+use gateway::session::{RENEWED_AT, SESSION_COOKIE};
 use gateway::{AppState, Config};
+use redis::AsyncCommands;
 use serde_json::{Value, json};
-use shop_contracts::identity::IDENTITY_HEADER;
+use shop_contracts::{
+    Identity, Role,
+    identity::{IDENTITY_HEADER, VERIFY_CREDENTIALS_PATH, VerifiedCredentials},
+};
 use shop_testkit::{RedisPrefix, free_port};
+use tower_sessions::{cookie::Cookie, session::Record};
+use uuid::Uuid;
 
-/// An upstream instance that answers every `/api/...` request with what it saw.
+/// Whom every sign-in identifies.
+const SHOPPER: Uuid = Uuid::from_u128(0x0190_b7a2_0000_7000_8000_0000_0000_0001);
+
+/// An upstream instance that answers every `/api/...` request with what it saw, and every
+/// credential check with [`SHOPPER`].
 async fn echo(name: &'static str) -> String {
     let echo = move |headers: HeaderMap, request: Request| async move {
         let header = |key: &str| headers.get(key).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -30,6 +40,15 @@ async fn echo(name: &'static str) -> String {
     };
     let router = Router::new()
         .route("/readyz", get(|| async { "ready" }))
+        .route(
+            VERIFY_CREDENTIALS_PATH,
+            post(|| async {
+                axum::Json(VerifiedCredentials {
+                    user_id: SHOPPER,
+                    roles: vec![Role::Customer],
+                })
+            }),
+        )
         .route(
             "/openapi.json",
             get(move || async move {
@@ -54,20 +73,22 @@ async fn echo(name: &'static str) -> String {
 struct Gateway {
     url: String,
     client: reqwest::Client,
-    _redis: RedisPrefix,
+    redis: RedisPrefix,
 }
 
 async fn gateway(extra: &[&str]) -> Gateway {
     let redis = RedisPrefix::new();
     let mut args = vec![
         "gateway".to_owned(),
+        "--redis-url".to_owned(),
+        redis.url.clone(),
         "--redis-key-prefix".to_owned(),
         redis.prefix.clone(),
         "--identity-key".to_owned(),
         shop_testkit::IDENTITY_KEY.to_owned(),
     ];
     args.extend(extra.iter().map(|s| (*s).to_owned()));
-    let config = Config::parse_from(args);
+    let config: Config = shop_testkit::config_from_args(args);
     let app = gateway::app(AppState::new(config).await.unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -79,7 +100,7 @@ async fn gateway(extra: &[&str]) -> Gateway {
     Gateway {
         url,
         client: reqwest::Client::new(),
-        _redis: redis,
+        redis,
     }
 }
 
@@ -334,22 +355,52 @@ async fn readiness_needs_redis_and_a_healthy_instance_of_every_service() {
     assert!(metrics.contains("upstream_instance_healthy"), "{metrics}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// An upstream that holds every `/api/...` request until `release` is sent `true`, telling
+/// `arrived` of each as it comes in.
+async fn holding() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<()>,
+    tokio::sync::watch::Sender<bool>,
+) {
+    let (arrivals, arrived) = tokio::sync::mpsc::unbounded_channel();
+    let (release, released) = tokio::sync::watch::channel(false);
+    let hold = move || {
+        let (arrivals, mut released) = (arrivals.clone(), released.clone());
+        async move {
+            arrivals.send(()).unwrap();
+            released.wait_for(|go| *go).await.unwrap();
+            "released"
+        }
+    };
+    let router = Router::new()
+        .route("/readyz", get(|| async { "ready" }))
+        .fallback(any(hold));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (url, arrived, release)
+}
+
+#[tokio::test]
 async fn beyond_the_concurrency_limit_requests_are_shed_at_once_with_503() {
-    let slow = echo("slow").await;
-    let gw = gateway(&["--product-upstreams", &slow, "--max-concurrent-requests", "1"]).await;
+    let (upstream, mut arrived, release) = holding().await;
+    let gw = gateway(&["--product-upstreams", &upstream, "--max-concurrent-requests", "1"]).await;
     let busy = {
-        let (client, url) = (gw.client.clone(), format!("{}/api/products/slow", gw.url));
+        let (client, url) = (gw.client.clone(), format!("{}/api/products", gw.url));
         tokio::spawn(async move { client.get(url).send().await.unwrap().status() })
     };
-    // Checked in one request: the slot frees up when the slow one ends, so a second request
-    // could find it free on a loaded machine.
-    shop_testkit::eventually("a request beyond the only slot is shed with 503", async || {
-        let (status, body) = gw.get("/api/products").await;
-        status == 503 && body["type"] == "urn:shop:problem:unavailable"
-    })
-    .await;
+    arrived
+        .recv()
+        .await
+        .expect("the first request reaches the upstream, holding the only slot");
+
+    let (status, body) = gw.get("/api/products").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["type"], "urn:shop:problem:unavailable");
+
+    release.send(true).unwrap();
     assert_eq!(busy.await.unwrap(), 200, "the request holding the slot is served");
+    assert_eq!(gw.get("/api/products").await.0, 200, "the slot is free again");
 }
 
 impl Gateway {
@@ -406,4 +457,161 @@ async fn an_untrusted_peer_cannot_pick_its_address_with_x_forwarded_for() {
         statuses.push(gw.get_forwarded_for("/api/products", client).await.0);
     }
     assert_eq!(statuses, [200, 200, 429]);
+}
+
+/// What the gateway says about a request with `cookie`: the status and body of `path`, and the
+/// session cookie it sets again, if any.
+async fn with_cookie(gw: &Gateway, path: &str, cookie: &str) -> (u16, Value, Option<Cookie<'static>>) {
+    let response = gw
+        .client
+        .get(format!("{}{path}", gw.url))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let set_cookie = response
+        .headers()
+        .get("set-cookie")
+        .map(|header| Cookie::parse(header.to_str().unwrap().to_owned()).unwrap());
+    (status, response.json().await.unwrap(), set_cookie)
+}
+
+/// Signs in (as [`SHOPPER`]) and returns the session cookie, `name=value`.
+async fn signed_in(gw: &Gateway) -> String {
+    shop_testkit::sign_in(&gw.client, &gw.url, "ada@example.com", "correct horse battery").await
+}
+
+/// The Redis key of the session behind `cookie`.
+fn session_key(gw: &Gateway, cookie: &str) -> String {
+    let id = cookie.strip_prefix(&format!("{SESSION_COOKIE}=")).unwrap();
+    format!("{}session:{id}", gw.redis.prefix)
+}
+
+/// The session's record as Redis holds it, and the milliseconds Redis keeps it.
+async fn stored_session(gw: &Gateway, cookie: &str) -> Option<(Record, i64)> {
+    let mut redis = gw.redis.connection().await;
+    let key = session_key(gw, cookie);
+    let value: Option<String> = redis.get(&key).await.unwrap();
+    let ttl_ms: i64 = redis.pttl(&key).await.unwrap();
+    value.map(|value| (serde_json::from_str(&value).unwrap(), ttl_ms))
+}
+
+/// Moves the session `seconds` into the past, as if that long had gone by without a request:
+/// it was renewed that much earlier and expires that much sooner, in its record and in Redis.
+async fn age_session(gw: &Gateway, cookie: &str, seconds: i64) {
+    let (mut record, ttl_ms) = stored_session(gw, cookie).await.expect("the session is stored");
+    let renewed_at = record.data[RENEWED_AT]
+        .as_i64()
+        .expect("the session says when it was renewed");
+    record.data.insert(RENEWED_AT.to_owned(), json!(renewed_at - seconds));
+    record.expiry_date -= tower_sessions::cookie::time::Duration::seconds(seconds);
+    let mut redis = gw.redis.connection().await;
+    let key = session_key(gw, cookie);
+    match u64::try_from(ttl_ms - seconds * 1000) {
+        Ok(left_ms) if left_ms > 0 => {
+            let options = redis::SetOptions::default().with_expiration(redis::SetExpiry::PX(left_ms));
+            let () = redis
+                .set_options(&key, serde_json::to_string(&record).unwrap(), options)
+                .await
+                .unwrap();
+        }
+        _ => redis.del::<_, ()>(&key).await.unwrap(),
+    }
+}
+
+fn signed_in_as_the_shopper(session: &Value) -> bool {
+    session["authenticated"] == true && session["user_id"] == json!(SHOPPER)
+}
+
+/// The identity the upstream received, verified with the test key.
+fn forwarded_identity(echoed: &Value) -> Option<Identity> {
+    let token = echoed["identity"].as_str()?;
+    Some(
+        shop_testkit::identity_key()
+            .verify(token)
+            .expect("a valid identity token"),
+    )
+}
+
+#[tokio::test]
+async fn an_active_session_outlives_the_idle_window_without_a_write_per_request() {
+    let users = echo("users").await;
+    let gw = gateway(&["--user-upstreams", &users, "--session-idle-minutes", "1"]).await;
+    let cookie = signed_in(&gw).await;
+    let (signed_in_record, _) = stored_session(&gw, &cookie).await.unwrap();
+
+    // A request soon after the last renewal changes nothing in Redis and sets no cookie.
+    let (status, me, set_cookie) = with_cookie(&gw, "/api/users/me", &cookie).await;
+    assert_eq!(status, 200);
+    assert_eq!(forwarded_identity(&me).map(|identity| identity.user_id), Some(SHOPPER));
+    assert!(set_cookie.is_none(), "nothing to renew yet: {set_cookie:?}");
+    let (record, _) = stored_session(&gw, &cookie).await.unwrap();
+    assert_eq!(record, signed_in_record, "no write for a request that renews nothing");
+
+    // A request every 20 s for 100 s: each finds the session due and renews it in full.
+    for _ in 0..5 {
+        age_session(&gw, &cookie, 20).await;
+        let (before, ttl_before_ms) = stored_session(&gw, &cookie).await.expect("still stored");
+        let (status, me, set_cookie) = with_cookie(&gw, "/api/users/me", &cookie).await;
+        assert_eq!(status, 200);
+        assert_eq!(forwarded_identity(&me).map(|identity| identity.user_id), Some(SHOPPER));
+        let renewed = set_cookie.expect("the cookie is sent again");
+        assert_eq!(renewed.value(), cookie.split_once('=').unwrap().1, "the same session");
+        assert_eq!(
+            renewed.max_age(),
+            Some(tower_sessions::cookie::time::Duration::minutes(1))
+        );
+        let (after, ttl_ms) = stored_session(&gw, &cookie).await.expect("still stored");
+        assert!(after.expiry_date > before.expiry_date, "the record expires later");
+        assert!(
+            ttl_before_ms < ttl_ms && ttl_ms <= 60_000,
+            "Redis keeps it for a whole window again: {ttl_before_ms} → {ttl_ms} ms"
+        );
+    }
+    let (_, session, _) = with_cookie(&gw, "/api/auth/session", &cookie).await;
+    assert!(signed_in_as_the_shopper(&session), "{session}");
+
+    // A minute without a request ends it.
+    age_session(&gw, &cookie, 61).await;
+    let (_, session, _) = with_cookie(&gw, "/api/auth/session", &cookie).await;
+    assert_eq!(session["authenticated"], false, "{session}");
+    let (status, me, _) = with_cookie(&gw, "/api/users/me", &cookie).await;
+    assert_eq!((status, &me["identity"]), (200, &Value::Null), "forwarded as anonymous");
+    let sessions = format!("{}session:", gw.redis.prefix);
+    let stored = gw
+        .redis
+        .keys()
+        .await
+        .into_iter()
+        .filter(|key| key.starts_with(&sessions));
+    assert_eq!(stored.count(), 0, "nothing was stored for the ended session");
+}
+
+#[tokio::test]
+async fn a_session_whose_record_has_expired_is_anonymous_and_stays_ended() {
+    let users = echo("users").await;
+    let gw = gateway(&["--user-upstreams", &users]).await;
+    let cookie = signed_in(&gw).await;
+    let (_, session, _) = with_cookie(&gw, "/api/auth/session", &cookie).await;
+    assert!(signed_in_as_the_shopper(&session), "{session}");
+
+    // Redis still holds the record, but its own expiry date has passed.
+    let (mut record, _) = stored_session(&gw, &cookie).await.unwrap();
+    record.expiry_date =
+        tower_sessions::cookie::time::OffsetDateTime::now_utc() - tower_sessions::cookie::time::Duration::seconds(1);
+    let mut redis = gw.redis.connection().await;
+    let () = redis
+        .set_ex(session_key(&gw, &cookie), serde_json::to_string(&record).unwrap(), 60)
+        .await
+        .unwrap();
+
+    let (_, session, set_cookie) = with_cookie(&gw, "/api/auth/session", &cookie).await;
+    assert_eq!(session["authenticated"], false, "{session}");
+    let removal = set_cookie.expect("the browser is told to drop the cookie");
+    assert_eq!(removal.max_age(), Some(tower_sessions::cookie::time::Duration::ZERO));
+    let (status, me, _) = with_cookie(&gw, "/api/users/me", &cookie).await;
+    assert_eq!((status, &me["identity"]), (200, &Value::Null), "forwarded as anonymous");
+    let (still, _) = stored_session(&gw, &cookie).await.unwrap();
+    assert_eq!(still, record, "reading it did not bring it back");
 }

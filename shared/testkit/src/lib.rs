@@ -27,6 +27,15 @@ pub fn token(identity: &Identity) -> String {
     identity_key().mint(identity, chrono::Duration::minutes(5))
 }
 
+/// A service's configuration from `args` alone, as if none of its environment variables were
+/// set: what a developer has exported (`LB_POLICY`, `SEARCH_UPSTREAMS`…) must not change what a
+/// test runs.
+pub fn config_from_args<C: clap::Parser>(args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>) -> C {
+    let command = C::command().mut_args(|arg| arg.env(None::<&str>));
+    let matches = command.try_get_matches_from(args).expect("valid arguments");
+    C::from_arg_matches(&matches).expect("valid arguments")
+}
+
 /// Who makes a request.
 #[derive(Debug, Clone)]
 pub enum Actor {
