@@ -57,6 +57,10 @@ async fn echo(name: &'static str) -> String {
             }),
         )
         .route(
+            "/api/products/uploads",
+            post(|body: axum::body::Bytes| async move { axum::Json(json!({"received": body.len()})) }),
+        )
+        .route(
             "/api/products/slow",
             get(|| async {
                 tokio::time::sleep(Duration::from_secs(5)).await;
@@ -77,7 +81,11 @@ struct Gateway {
 }
 
 async fn gateway(extra: &[&str]) -> Gateway {
-    let redis = RedisPrefix::new();
+    gateway_on(RedisPrefix::new(), extra).await
+}
+
+/// A gateway using `redis` for its sessions and limits.
+async fn gateway_on(redis: RedisPrefix, extra: &[&str]) -> Gateway {
     let mut args = vec![
         "gateway".to_owned(),
         "--redis-url".to_owned(),
@@ -246,6 +254,7 @@ async fn oversized_bodies_are_413_and_floods_are_429() {
         .unwrap();
     assert_eq!(response.status(), 413);
     assert_eq!(response.headers()["content-type"], "application/problem+json");
+    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
     let mut statuses = Vec::new();
     for _ in 0..6 {
         statuses.push(gw.get("/api/products").await.0);
@@ -332,14 +341,38 @@ async fn the_docs_are_served_offline_with_each_services_public_paths() {
 #[tokio::test]
 async fn readiness_needs_redis_and_a_healthy_instance_of_every_service() {
     let (users, products, orders) = (echo("users").await, echo("products").await, echo("orders").await);
-    let gw = gateway(&[
-        "--user-upstreams",
-        &users,
-        "--product-upstreams",
-        &products,
-        "--order-upstreams",
-        &orders,
-    ])
+    let redis_port = free_port();
+    let mut redis = shop_testkit::OwnServer::start(
+        redis_port,
+        "redis-server",
+        [
+            "--port",
+            &redis_port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+    );
+    let own_redis = RedisPrefix {
+        url: format!("redis://127.0.0.1:{redis_port}"),
+        prefix: "test:readiness:".into(),
+    };
+    let gw = gateway_on(
+        own_redis,
+        &[
+            "--user-upstreams",
+            &users,
+            "--product-upstreams",
+            &products,
+            "--order-upstreams",
+            &orders,
+            "--eject-after-failures",
+            "1",
+        ],
+    )
     .await;
     assert_eq!(gw.get("/readyz").await.0, 200);
     assert_eq!(gw.get("/healthz").await.0, 200);
@@ -353,6 +386,175 @@ async fn readiness_needs_redis_and_a_healthy_instance_of_every_service() {
         .await
         .unwrap();
     assert!(metrics.contains("upstream_instance_healthy"), "{metrics}");
+
+    redis.stop();
+    let (status, body) = gw.get("/readyz").await;
+    assert_eq!(
+        (status, &body["type"]),
+        (503, &json!("urn:shop:problem:unavailable")),
+        "{body}"
+    );
+    assert!(body["detail"].as_str().unwrap().contains("redis"), "{body}");
+    assert_eq!(gw.get("/healthz").await.0, 200, "alive, only not ready");
+    redis.resume();
+    shop_testkit::eventually("the gateway is ready again with Redis back", async || {
+        gw.get("/readyz").await.0 == 200
+    })
+    .await;
+
+    // The only product instance fails one request and is ejected: not ready.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let gw = gateway(&[
+        "--user-upstreams",
+        &users,
+        "--product-upstreams",
+        &dead,
+        "--order-upstreams",
+        &orders,
+        "--eject-after-failures",
+        "1",
+    ])
+    .await;
+    assert_eq!(gw.get("/readyz").await.0, 200, "instances start out healthy");
+    let write = gw
+        .client
+        .post(format!("{}/api/products", gw.url))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status(), 502);
+    let (status, body) = gw.get("/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("product"), "{body}");
+}
+
+#[tokio::test]
+async fn with_redis_down_the_rate_limits_let_requests_through() {
+    let products = echo("products").await;
+    let redis_port = free_port();
+    let mut redis = shop_testkit::OwnServer::start(
+        redis_port,
+        "redis-server",
+        [
+            "--port",
+            &redis_port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+    );
+    let own_redis = RedisPrefix {
+        url: format!("redis://127.0.0.1:{redis_port}"),
+        prefix: "test:limits:".into(),
+    };
+    let gw = gateway_on(
+        own_redis,
+        &["--product-upstreams", &products, "--rate-limit-per-minute", "1"],
+    )
+    .await;
+    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
+    assert_eq!(gw.get("/api/products").await.0, 200);
+    assert_eq!(gw.get("/api/products").await.0, 429, "with Redis up the limit holds");
+
+    redis.stop();
+    for _ in 0..3 {
+        let (status, body) = gw.get("/api/products").await;
+        assert_eq!(status, 200, "a limiter outage is not an outage: {body}");
+    }
+}
+
+#[tokio::test]
+async fn sign_ins_and_sessions_have_limits_of_their_own() {
+    let users = echo("users").await;
+    let gw = gateway(&[
+        "--user-upstreams",
+        &users,
+        "--login-rate-limit-per-minute",
+        "2",
+        "--session-rate-limit-per-minute",
+        "3",
+        "--rate-limit-per-minute",
+        "100",
+    ])
+    .await;
+    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
+    let cookie = signed_in(&gw).await;
+    signed_in(&gw).await;
+    let login = gw
+        .client
+        .post(format!("{}/api/auth/login", gw.url))
+        .json(&json!({"email": "ada@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 429, "the third sign-in in a minute");
+    assert!(login.headers().contains_key("retry-after"));
+    assert_eq!(
+        gw.get("/api/users/me").await.0,
+        200,
+        "other requests from the address pass"
+    );
+
+    // The session: three requests a minute with its cookie.
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(with_cookie(&gw, "/api/users/me", &cookie).await.0);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429]);
+    assert_eq!(gw.get("/api/users/me").await.0, 200, "the address is not limited");
+}
+
+#[tokio::test]
+async fn a_request_over_request_timeout_ms_is_504() {
+    let (upstream, mut arrived, release) = holding().await;
+    let gw = gateway(&["--product-upstreams", &upstream, "--request-timeout-ms", "200"]).await;
+    let (status, body) = gw.get("/api/products").await;
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(body["type"], "urn:shop:problem:gateway-timeout");
+    arrived.recv().await.expect("the request had reached the upstream");
+    release.send(true).unwrap();
+}
+
+/// Sends a chunked POST of `size` bytes, no length declared, straight over TCP; returns the
+/// response's status and body.
+async fn post_chunked(gw: &Gateway, path: &str, size: usize) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = gw.url.strip_prefix("http://").unwrap();
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/octet-stream\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for chunk in vec![b'x'; size].chunks(256) {
+        let frame = [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat();
+        // The gateway may answer and close before it has read everything.
+        if stream.write_all(&frame).await.is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, response)
+}
+
+#[tokio::test]
+async fn a_streamed_body_over_the_limit_is_413_and_one_within_it_arrives_whole() {
+    let products = echo("products").await;
+    let gw = gateway(&["--product-upstreams", &products, "--max-body-bytes", "1024"]).await;
+    let (status, response) = post_chunked(&gw, "/api/products/uploads", 1000).await;
+    assert_eq!(status, 200, "{response}");
+    assert!(response.contains(r#""received":1000"#), "{response}");
+    let (status, response) = post_chunked(&gw, "/api/products/uploads", 4096).await;
+    assert_eq!(status, 413, "{response}");
+    assert!(response.contains("application/problem+json"), "{response}");
 }
 
 /// An upstream that holds every `/api/...` request until `release` is sent `true`, telling
@@ -430,6 +632,7 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_rate_limit() {
         "10.0.0.0/8,127.0.0.1",
     ])
     .await;
+    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
     let mut statuses = Vec::new();
     for client in [
         "203.0.113.1",
@@ -452,6 +655,7 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_rate_limit() {
 async fn an_untrusted_peer_cannot_pick_its_address_with_x_forwarded_for() {
     let products = echo("products").await;
     let gw = gateway(&["--product-upstreams", &products, "--rate-limit-per-minute", "2"]).await;
+    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
     let mut statuses = Vec::new();
     for client in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
         statuses.push(gw.get_forwarded_for("/api/products", client).await.0);

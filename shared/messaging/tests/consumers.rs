@@ -183,8 +183,8 @@ async fn poison_events_are_dead_lettered_and_the_rest_flows<B: EventBus>(bus: B,
     messaging.stop().await;
 }
 
-/// Events committed with a transaction are published by the relay, in order; events of a
-/// rolled-back transaction never are.
+/// Events committed with a transaction are published by the relay in the order they were
+/// enqueued; events of a rolled-back transaction never are.
 async fn the_relay_publishes_committed_events_only<B: EventBus>(bus: B, namespace: Namespace, db: PgPool) {
     setup(&db).await;
     bus.ensure_streams(&namespace).await.unwrap();
@@ -212,7 +212,7 @@ async fn the_relay_publishes_committed_events_only<B: EventBus>(bus: B, namespac
             .unwrap()
             .unwrap();
         let envelope: Envelope = serde_json::from_slice(&delivery.payload).unwrap();
-        assert_eq!(envelope.id, expected.id, "published in commit order");
+        assert_eq!(envelope.id, expected.id, "published in the order they were enqueued");
         assert!(
             delivery
                 .header("traceparent")
