@@ -57,6 +57,10 @@ async fn echo(name: &'static str) -> String {
             }),
         )
         .route(
+            "/api/products/missing",
+            get(|| async { (axum::http::StatusCode::NOT_FOUND, "no such product") }),
+        )
+        .route(
             "/api/products/uploads",
             post(|body: axum::body::Bytes| async move { axum::Json(json!({"received": body.len()})) }),
         )
@@ -231,6 +235,35 @@ async fn no_healthy_instance_is_503_and_a_slow_one_is_504() {
     let (status, body) = gw.get("/api/products/slow").await;
     assert_eq!(status, 504);
     assert_eq!(body["type"], "urn:shop:problem:gateway-timeout");
+}
+
+#[tokio::test]
+async fn time_outs_count_toward_ejection_and_client_errors_do_not() {
+    let products = echo("products").await;
+    let gw = gateway(&[
+        "--product-upstreams",
+        &products,
+        "--upstream-timeout-ms",
+        "300",
+        "--eject-after-failures",
+        "2",
+    ])
+    .await;
+    for _ in 0..3 {
+        assert_eq!(
+            gw.get("/api/products/missing").await.0,
+            404,
+            "the instance's own answer"
+        );
+    }
+    assert_eq!(gw.get("/api/products").await.0, 200, "404s are answers, not failures");
+
+    for _ in 0..2 {
+        assert_eq!(gw.get("/api/products/slow").await.0, 504);
+    }
+    let (status, body) = gw.get("/api/products").await;
+    assert_eq!(status, 503, "two time-outs in a row eject the only instance: {body}");
+    assert_eq!(body["type"], "urn:shop:problem:unavailable");
 }
 
 #[tokio::test]

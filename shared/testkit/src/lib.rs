@@ -282,10 +282,7 @@ impl TestDatabase {
     /// pool on it with the database; keep the second alive for as long as the test runs.
     pub async fn migrated(label: &str, migrations: &sqlx::migrate::Migrator) -> (sqlx::PgPool, Self) {
         let database = Self::create(label).await;
-        // A handful of connections: every engineer's and CI's tests share the server's limit.
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(5)
-            .connect(&database.url)
+        let pool = sqlx::PgPool::connect(&database.url)
             .await
             .expect("connect to the test database");
         migrations.run(&pool).await.expect("migrate the test database");
@@ -483,8 +480,6 @@ pub async fn outbox_events(db: &sqlx::PgPool) -> Vec<shop_contracts::events::Env
     rows.into_iter().map(|row| row.0).collect()
 }
 
-/// A loopback port that was free a moment ago: for a service to listen on, or, left unused,
-/// for an address where nothing listens.
 /// Signs in through a gateway at `gateway` and returns the session cookie (`name=value`) to send
 /// with later requests.
 pub async fn sign_in(client: &reqwest::Client, gateway: &str, email: &str, password: &str) -> String {
@@ -504,11 +499,21 @@ pub async fn sign_in(client: &reqwest::Client, gateway: &str, email: &str, passw
         .to_owned()
 }
 
+/// A loopback port that was free a moment ago: for a service or server the test starts and
+/// cannot hand a bound listener, or, left unused, for an address where nothing listens. It is
+/// picked at random below Linux's ephemeral range (32768–60999), from which the kernel takes
+/// the ports of outgoing connections and of `bind(0)`: those never take it before the service
+/// binds it, only another test picking the same one of 12 000 ports at the same moment could.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("bind a loopback port")
-        .port()
+    const FIRST: u16 = 20_000;
+    const COUNT: u16 = 12_000;
+    loop {
+        // The low bits of a v7 UUID are random.
+        let port = FIRST + (Uuid::now_v7().as_u128() % u128::from(COUNT)) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// Polls `check` every 50 ms until it holds; panics with `timed out waiting until {what}`
