@@ -9,14 +9,22 @@
 //! gateway's own origin or one of `ALLOWED_ORIGINS`. Requests with neither header come from
 //! non-browser clients (curl, other services), which cannot be tricked into sending a cookie.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use axum::{
+    body::Body,
     extract::{Request, State},
     http::{HeaderMap, Method, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use http_body_util::BodyExt;
 use shop_platform::ApiError;
 
 use crate::{AppState, client_ip::ClientIp, limits::Decision, session::SESSION_COOKIE};
@@ -68,18 +76,37 @@ pub async fn rate_limit(
     next.run(request).await
 }
 
-/// Refuses bodies over the limit up front when their length is declared (a streamed body is
-/// cut off by `RequestBodyLimitLayer` instead).
+/// Refuses bodies over the limit up front when their length is declared. A streamed body is
+/// cut off by `RequestBodyLimitLayer` instead, which fails the forwarding part-way; the answer
+/// is still 413, not the 502 of a failed upstream.
 pub async fn body_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.config.max_body_bytes;
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > state.config.max_body_bytes) {
-        return ApiError::PayloadTooLarge(state.config.max_body_bytes).into_response();
+    if declared.is_some_and(|length| length > limit) {
+        return ApiError::PayloadTooLarge(limit).into_response();
     }
-    next.run(request).await
+    let exceeded = Arc::new(AtomicBool::new(false));
+    let request = {
+        let (exceeded, mut seen) = (exceeded.clone(), 0usize);
+        request.map(|body| {
+            Body::new(body.map_frame(move |frame| {
+                seen += frame.data_ref().map_or(0, |data| data.len());
+                if seen > limit {
+                    exceeded.store(true, Ordering::Relaxed);
+                }
+                frame
+            }))
+        })
+    };
+    let response = next.run(request).await;
+    if exceeded.load(Ordering::Relaxed) {
+        return ApiError::PayloadTooLarge(limit).into_response();
+    }
+    response
 }
 
 /// See the module documentation.

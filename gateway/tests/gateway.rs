@@ -7,15 +7,25 @@ use axum::{
     Router,
     extract::Request,
     http::HeaderMap,
-    routing::{any, get},
+    routing::{any, get, post},
 };
-use clap::Parser;
+use gateway::session::{RENEWED_AT, SESSION_COOKIE};
 use gateway::{AppState, Config};
+use redis::AsyncCommands;
 use serde_json::{Value, json};
-use shop_contracts::identity::IDENTITY_HEADER;
+use shop_contracts::{
+    Identity, Role,
+    identity::{IDENTITY_HEADER, VERIFY_CREDENTIALS_PATH, VerifiedCredentials},
+};
 use shop_testkit::{RedisPrefix, free_port};
+use tower_sessions::{cookie::Cookie, session::Record};
+use uuid::Uuid;
 
-/// An upstream instance that answers every `/api/...` request with what it saw.
+/// Whom every sign-in identifies.
+const SHOPPER: Uuid = Uuid::from_u128(0x0190_b7a2_0000_7000_8000_0000_0000_0001);
+
+/// An upstream instance that answers every `/api/...` request with what it saw, and every
+/// credential check with [`SHOPPER`].
 async fn echo(name: &'static str) -> String {
     let echo = move |headers: HeaderMap, request: Request| async move {
         let header = |key: &str| headers.get(key).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -31,11 +41,28 @@ async fn echo(name: &'static str) -> String {
     let router = Router::new()
         .route("/readyz", get(|| async { "ready" }))
         .route(
+            VERIFY_CREDENTIALS_PATH,
+            post(|| async {
+                axum::Json(VerifiedCredentials {
+                    user_id: SHOPPER,
+                    roles: vec![Role::Customer],
+                })
+            }),
+        )
+        .route(
             "/openapi.json",
             get(move || async move {
                 axum::Json(json!({"openapi": "3.1.0", "info": {"title": name, "version": "1"},
                 "paths": {"/api/products": {}, "/internal/catalog/products": {}, "/healthz": {}}}))
             }),
+        )
+        .route(
+            "/api/products/missing",
+            get(|| async { (axum::http::StatusCode::NOT_FOUND, "no such product") }),
+        )
+        .route(
+            "/api/products/uploads",
+            post(|body: axum::body::Bytes| async move { axum::Json(json!({"received": body.len()})) }),
         )
         .route(
             "/api/products/slow",
@@ -54,20 +81,26 @@ async fn echo(name: &'static str) -> String {
 struct Gateway {
     url: String,
     client: reqwest::Client,
-    _redis: RedisPrefix,
+    redis: RedisPrefix,
 }
 
 async fn gateway(extra: &[&str]) -> Gateway {
-    let redis = RedisPrefix::new();
+    gateway_on(RedisPrefix::new(), extra).await
+}
+
+/// A gateway using `redis` for its sessions and limits.
+async fn gateway_on(redis: RedisPrefix, extra: &[&str]) -> Gateway {
     let mut args = vec![
         "gateway".to_owned(),
+        "--redis-url".to_owned(),
+        redis.url.clone(),
         "--redis-key-prefix".to_owned(),
         redis.prefix.clone(),
         "--identity-key".to_owned(),
         shop_testkit::IDENTITY_KEY.to_owned(),
     ];
     args.extend(extra.iter().map(|s| (*s).to_owned()));
-    let config = Config::parse_from(args);
+    let config: Config = shop_testkit::config_from_args(args);
     let app = gateway::app(AppState::new(config).await.unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -79,7 +112,7 @@ async fn gateway(extra: &[&str]) -> Gateway {
     Gateway {
         url,
         client: reqwest::Client::new(),
-        _redis: redis,
+        redis,
     }
 }
 
@@ -205,6 +238,35 @@ async fn no_healthy_instance_is_503_and_a_slow_one_is_504() {
 }
 
 #[tokio::test]
+async fn time_outs_count_toward_ejection_and_client_errors_do_not() {
+    let products = echo("products").await;
+    let gw = gateway(&[
+        "--product-upstreams",
+        &products,
+        "--upstream-timeout-ms",
+        "300",
+        "--eject-after-failures",
+        "2",
+    ])
+    .await;
+    for _ in 0..3 {
+        assert_eq!(
+            gw.get("/api/products/missing").await.0,
+            404,
+            "the instance's own answer"
+        );
+    }
+    assert_eq!(gw.get("/api/products").await.0, 200, "404s are answers, not failures");
+
+    for _ in 0..2 {
+        assert_eq!(gw.get("/api/products/slow").await.0, 504);
+    }
+    let (status, body) = gw.get("/api/products").await;
+    assert_eq!(status, 503, "two time-outs in a row eject the only instance: {body}");
+    assert_eq!(body["type"], "urn:shop:problem:unavailable");
+}
+
+#[tokio::test]
 async fn oversized_bodies_are_413_and_floods_are_429() {
     let products = echo("products").await;
     let gw = gateway(&[
@@ -225,6 +287,7 @@ async fn oversized_bodies_are_413_and_floods_are_429() {
         .unwrap();
     assert_eq!(response.status(), 413);
     assert_eq!(response.headers()["content-type"], "application/problem+json");
+    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
     let mut statuses = Vec::new();
     for _ in 0..6 {
         statuses.push(gw.get("/api/products").await.0);
@@ -311,14 +374,38 @@ async fn the_docs_are_served_offline_with_each_services_public_paths() {
 #[tokio::test]
 async fn readiness_needs_redis_and_a_healthy_instance_of_every_service() {
     let (users, products, orders) = (echo("users").await, echo("products").await, echo("orders").await);
-    let gw = gateway(&[
-        "--user-upstreams",
-        &users,
-        "--product-upstreams",
-        &products,
-        "--order-upstreams",
-        &orders,
-    ])
+    let redis_port = free_port();
+    let mut redis = shop_testkit::OwnServer::start(
+        redis_port,
+        "redis-server",
+        [
+            "--port",
+            &redis_port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+    );
+    let own_redis = RedisPrefix {
+        url: format!("redis://127.0.0.1:{redis_port}"),
+        prefix: "test:readiness:".into(),
+    };
+    let gw = gateway_on(
+        own_redis,
+        &[
+            "--user-upstreams",
+            &users,
+            "--product-upstreams",
+            &products,
+            "--order-upstreams",
+            &orders,
+            "--eject-after-failures",
+            "1",
+        ],
+    )
     .await;
     assert_eq!(gw.get("/readyz").await.0, 200);
     assert_eq!(gw.get("/healthz").await.0, 200);
@@ -332,24 +419,223 @@ async fn readiness_needs_redis_and_a_healthy_instance_of_every_service() {
         .await
         .unwrap();
     assert!(metrics.contains("upstream_instance_healthy"), "{metrics}");
-}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn beyond_the_concurrency_limit_requests_are_shed_at_once_with_503() {
-    let slow = echo("slow").await;
-    let gw = gateway(&["--product-upstreams", &slow, "--max-concurrent-requests", "1"]).await;
-    let busy = {
-        let (client, url) = (gw.client.clone(), format!("{}/api/products/slow", gw.url));
-        tokio::spawn(async move { client.get(url).send().await.unwrap().status() })
-    };
-    // Checked in one request: the slot frees up when the slow one ends, so a second request
-    // could find it free on a loaded machine.
-    shop_testkit::eventually("a request beyond the only slot is shed with 503", async || {
-        let (status, body) = gw.get("/api/products").await;
-        status == 503 && body["type"] == "urn:shop:problem:unavailable"
+    redis.stop();
+    let (status, body) = gw.get("/readyz").await;
+    assert_eq!(
+        (status, &body["type"]),
+        (503, &json!("urn:shop:problem:unavailable")),
+        "{body}"
+    );
+    assert!(body["detail"].as_str().unwrap().contains("redis"), "{body}");
+    assert_eq!(gw.get("/healthz").await.0, 200, "alive, only not ready");
+    redis.resume();
+    shop_testkit::eventually("the gateway is ready again with Redis back", async || {
+        gw.get("/readyz").await.0 == 200
     })
     .await;
+
+    // The only product instance fails one request and is ejected: not ready.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let gw = gateway(&[
+        "--user-upstreams",
+        &users,
+        "--product-upstreams",
+        &dead,
+        "--order-upstreams",
+        &orders,
+        "--eject-after-failures",
+        "1",
+    ])
+    .await;
+    assert_eq!(gw.get("/readyz").await.0, 200, "instances start out healthy");
+    let write = gw
+        .client
+        .post(format!("{}/api/products", gw.url))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status(), 502);
+    let (status, body) = gw.get("/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("product"), "{body}");
+}
+
+#[tokio::test]
+async fn with_redis_down_the_rate_limits_let_requests_through() {
+    let products = echo("products").await;
+    let redis_port = free_port();
+    let mut redis = shop_testkit::OwnServer::start(
+        redis_port,
+        "redis-server",
+        [
+            "--port",
+            &redis_port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+    );
+    let own_redis = RedisPrefix {
+        url: format!("redis://127.0.0.1:{redis_port}"),
+        prefix: "test:limits:".into(),
+    };
+    let gw = gateway_on(
+        own_redis,
+        &["--product-upstreams", &products, "--rate-limit-per-minute", "1"],
+    )
+    .await;
+    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
+    assert_eq!(gw.get("/api/products").await.0, 200);
+    assert_eq!(gw.get("/api/products").await.0, 429, "with Redis up the limit holds");
+
+    redis.stop();
+    for _ in 0..3 {
+        let (status, body) = gw.get("/api/products").await;
+        assert_eq!(status, 200, "a limiter outage is not an outage: {body}");
+    }
+}
+
+#[tokio::test]
+async fn sign_ins_and_sessions_have_limits_of_their_own() {
+    let users = echo("users").await;
+    let gw = gateway(&[
+        "--user-upstreams",
+        &users,
+        "--login-rate-limit-per-minute",
+        "2",
+        "--session-rate-limit-per-minute",
+        "3",
+        "--rate-limit-per-minute",
+        "100",
+    ])
+    .await;
+    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
+    let cookie = signed_in(&gw).await;
+    signed_in(&gw).await;
+    let login = gw
+        .client
+        .post(format!("{}/api/auth/login", gw.url))
+        .json(&json!({"email": "ada@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 429, "the third sign-in in a minute");
+    assert!(login.headers().contains_key("retry-after"));
+    assert_eq!(
+        gw.get("/api/users/me").await.0,
+        200,
+        "other requests from the address pass"
+    );
+
+    // The session: three requests a minute with its cookie.
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(with_cookie(&gw, "/api/users/me", &cookie).await.0);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429]);
+    assert_eq!(gw.get("/api/users/me").await.0, 200, "the address is not limited");
+}
+
+#[tokio::test]
+async fn a_request_over_request_timeout_ms_is_504() {
+    let (upstream, mut arrived, release) = holding().await;
+    let gw = gateway(&["--product-upstreams", &upstream, "--request-timeout-ms", "200"]).await;
+    let (status, body) = gw.get("/api/products").await;
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(body["type"], "urn:shop:problem:gateway-timeout");
+    arrived.recv().await.expect("the request had reached the upstream");
+    release.send(true).unwrap();
+}
+
+/// Sends a chunked POST of `size` bytes, no length declared, straight over TCP; returns the
+/// response's status and body.
+async fn post_chunked(gw: &Gateway, path: &str, size: usize) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = gw.url.strip_prefix("http://").unwrap();
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/octet-stream\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for chunk in vec![b'x'; size].chunks(256) {
+        let frame = [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat();
+        // The gateway may answer and close before it has read everything.
+        if stream.write_all(&frame).await.is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, response)
+}
+
+#[tokio::test]
+async fn a_streamed_body_over_the_limit_is_413_and_one_within_it_arrives_whole() {
+    let products = echo("products").await;
+    let gw = gateway(&["--product-upstreams", &products, "--max-body-bytes", "1024"]).await;
+    let (status, response) = post_chunked(&gw, "/api/products/uploads", 1000).await;
+    assert_eq!(status, 200, "{response}");
+    assert!(response.contains(r#""received":1000"#), "{response}");
+    let (status, response) = post_chunked(&gw, "/api/products/uploads", 4096).await;
+    assert_eq!(status, 413, "{response}");
+    assert!(response.contains("application/problem+json"), "{response}");
+}
+
+/// An upstream that holds every `/api/...` request until `release` is sent `true`, telling
+/// `arrived` of each as it comes in.
+async fn holding() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<()>,
+    tokio::sync::watch::Sender<bool>,
+) {
+    let (arrivals, arrived) = tokio::sync::mpsc::unbounded_channel();
+    let (release, released) = tokio::sync::watch::channel(false);
+    let hold = move || {
+        let (arrivals, mut released) = (arrivals.clone(), released.clone());
+        async move {
+            arrivals.send(()).unwrap();
+            released.wait_for(|go| *go).await.unwrap();
+            "released"
+        }
+    };
+    let router = Router::new()
+        .route("/readyz", get(|| async { "ready" }))
+        .fallback(any(hold));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (url, arrived, release)
+}
+
+#[tokio::test]
+async fn beyond_the_concurrency_limit_requests_are_shed_at_once_with_503() {
+    let (upstream, mut arrived, release) = holding().await;
+    let gw = gateway(&["--product-upstreams", &upstream, "--max-concurrent-requests", "1"]).await;
+    let busy = {
+        let (client, url) = (gw.client.clone(), format!("{}/api/products", gw.url));
+        tokio::spawn(async move { client.get(url).send().await.unwrap().status() })
+    };
+    arrived
+        .recv()
+        .await
+        .expect("the first request reaches the upstream, holding the only slot");
+
+    let (status, body) = gw.get("/api/products").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["type"], "urn:shop:problem:unavailable");
+
+    release.send(true).unwrap();
     assert_eq!(busy.await.unwrap(), 200, "the request holding the slot is served");
+    assert_eq!(gw.get("/api/products").await.0, 200, "the slot is free again");
 }
 
 impl Gateway {
@@ -379,6 +665,7 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_rate_limit() {
         "10.0.0.0/8,127.0.0.1",
     ])
     .await;
+    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
     let mut statuses = Vec::new();
     for client in [
         "203.0.113.1",
@@ -401,9 +688,167 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_rate_limit() {
 async fn an_untrusted_peer_cannot_pick_its_address_with_x_forwarded_for() {
     let products = echo("products").await;
     let gw = gateway(&["--product-upstreams", &products, "--rate-limit-per-minute", "2"]).await;
+    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
     let mut statuses = Vec::new();
     for client in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
         statuses.push(gw.get_forwarded_for("/api/products", client).await.0);
     }
     assert_eq!(statuses, [200, 200, 429]);
+}
+
+/// What the gateway says about a request with `cookie`: the status and body of `path`, and the
+/// session cookie it sets again, if any.
+async fn with_cookie(gw: &Gateway, path: &str, cookie: &str) -> (u16, Value, Option<Cookie<'static>>) {
+    let response = gw
+        .client
+        .get(format!("{}{path}", gw.url))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let set_cookie = response
+        .headers()
+        .get("set-cookie")
+        .map(|header| Cookie::parse(header.to_str().unwrap().to_owned()).unwrap());
+    (status, response.json().await.unwrap(), set_cookie)
+}
+
+/// Signs in (as [`SHOPPER`]) and returns the session cookie, `name=value`.
+async fn signed_in(gw: &Gateway) -> String {
+    shop_testkit::sign_in(&gw.client, &gw.url, "ada@example.com", "correct horse battery").await
+}
+
+/// The Redis key of the session behind `cookie`.
+fn session_key(gw: &Gateway, cookie: &str) -> String {
+    let id = cookie.strip_prefix(&format!("{SESSION_COOKIE}=")).unwrap();
+    format!("{}session:{id}", gw.redis.prefix)
+}
+
+/// The session's record as Redis holds it, and the milliseconds Redis keeps it.
+async fn stored_session(gw: &Gateway, cookie: &str) -> Option<(Record, i64)> {
+    let mut redis = gw.redis.connection().await;
+    let key = session_key(gw, cookie);
+    let value: Option<String> = redis.get(&key).await.unwrap();
+    let ttl_ms: i64 = redis.pttl(&key).await.unwrap();
+    value.map(|value| (serde_json::from_str(&value).unwrap(), ttl_ms))
+}
+
+/// Moves the session `seconds` into the past, as if that long had gone by without a request:
+/// it was renewed that much earlier and expires that much sooner, in its record and in Redis.
+async fn age_session(gw: &Gateway, cookie: &str, seconds: i64) {
+    let (mut record, ttl_ms) = stored_session(gw, cookie).await.expect("the session is stored");
+    let renewed_at = record.data[RENEWED_AT]
+        .as_i64()
+        .expect("the session says when it was renewed");
+    record.data.insert(RENEWED_AT.to_owned(), json!(renewed_at - seconds));
+    record.expiry_date -= tower_sessions::cookie::time::Duration::seconds(seconds);
+    let mut redis = gw.redis.connection().await;
+    let key = session_key(gw, cookie);
+    match u64::try_from(ttl_ms - seconds * 1000) {
+        Ok(left_ms) if left_ms > 0 => {
+            let options = redis::SetOptions::default().with_expiration(redis::SetExpiry::PX(left_ms));
+            let () = redis
+                .set_options(&key, serde_json::to_string(&record).unwrap(), options)
+                .await
+                .unwrap();
+        }
+        _ => redis.del::<_, ()>(&key).await.unwrap(),
+    }
+}
+
+fn signed_in_as_the_shopper(session: &Value) -> bool {
+    session["authenticated"] == true && session["user_id"] == json!(SHOPPER)
+}
+
+/// The identity the upstream received, verified with the test key.
+fn forwarded_identity(echoed: &Value) -> Option<Identity> {
+    let token = echoed["identity"].as_str()?;
+    Some(
+        shop_testkit::identity_key()
+            .verify(token)
+            .expect("a valid identity token"),
+    )
+}
+
+#[tokio::test]
+async fn an_active_session_outlives_the_idle_window_without_a_write_per_request() {
+    let users = echo("users").await;
+    let gw = gateway(&["--user-upstreams", &users, "--session-idle-minutes", "1"]).await;
+    let cookie = signed_in(&gw).await;
+    let (signed_in_record, _) = stored_session(&gw, &cookie).await.unwrap();
+
+    // A request soon after the last renewal changes nothing in Redis and sets no cookie.
+    let (status, me, set_cookie) = with_cookie(&gw, "/api/users/me", &cookie).await;
+    assert_eq!(status, 200);
+    assert_eq!(forwarded_identity(&me).map(|identity| identity.user_id), Some(SHOPPER));
+    assert!(set_cookie.is_none(), "nothing to renew yet: {set_cookie:?}");
+    let (record, _) = stored_session(&gw, &cookie).await.unwrap();
+    assert_eq!(record, signed_in_record, "no write for a request that renews nothing");
+
+    // A request every 20 s for 100 s: each finds the session due and renews it in full.
+    for _ in 0..5 {
+        age_session(&gw, &cookie, 20).await;
+        let (before, ttl_before_ms) = stored_session(&gw, &cookie).await.expect("still stored");
+        let (status, me, set_cookie) = with_cookie(&gw, "/api/users/me", &cookie).await;
+        assert_eq!(status, 200);
+        assert_eq!(forwarded_identity(&me).map(|identity| identity.user_id), Some(SHOPPER));
+        let renewed = set_cookie.expect("the cookie is sent again");
+        assert_eq!(renewed.value(), cookie.split_once('=').unwrap().1, "the same session");
+        assert_eq!(
+            renewed.max_age(),
+            Some(tower_sessions::cookie::time::Duration::minutes(1))
+        );
+        let (after, ttl_ms) = stored_session(&gw, &cookie).await.expect("still stored");
+        assert!(after.expiry_date > before.expiry_date, "the record expires later");
+        assert!(
+            ttl_before_ms < ttl_ms && ttl_ms <= 60_000,
+            "Redis keeps it for a whole window again: {ttl_before_ms} → {ttl_ms} ms"
+        );
+    }
+    let (_, session, _) = with_cookie(&gw, "/api/auth/session", &cookie).await;
+    assert!(signed_in_as_the_shopper(&session), "{session}");
+
+    // A minute without a request ends it.
+    age_session(&gw, &cookie, 61).await;
+    let (_, session, _) = with_cookie(&gw, "/api/auth/session", &cookie).await;
+    assert_eq!(session["authenticated"], false, "{session}");
+    let (status, me, _) = with_cookie(&gw, "/api/users/me", &cookie).await;
+    assert_eq!((status, &me["identity"]), (200, &Value::Null), "forwarded as anonymous");
+    let sessions = format!("{}session:", gw.redis.prefix);
+    let stored = gw
+        .redis
+        .keys()
+        .await
+        .into_iter()
+        .filter(|key| key.starts_with(&sessions));
+    assert_eq!(stored.count(), 0, "nothing was stored for the ended session");
+}
+
+#[tokio::test]
+async fn a_session_whose_record_has_expired_is_anonymous_and_stays_ended() {
+    let users = echo("users").await;
+    let gw = gateway(&["--user-upstreams", &users]).await;
+    let cookie = signed_in(&gw).await;
+    let (_, session, _) = with_cookie(&gw, "/api/auth/session", &cookie).await;
+    assert!(signed_in_as_the_shopper(&session), "{session}");
+
+    // Redis still holds the record, but its own expiry date has passed.
+    let (mut record, _) = stored_session(&gw, &cookie).await.unwrap();
+    record.expiry_date =
+        tower_sessions::cookie::time::OffsetDateTime::now_utc() - tower_sessions::cookie::time::Duration::seconds(1);
+    let mut redis = gw.redis.connection().await;
+    let () = redis
+        .set_ex(session_key(&gw, &cookie), serde_json::to_string(&record).unwrap(), 60)
+        .await
+        .unwrap();
+
+    let (_, session, set_cookie) = with_cookie(&gw, "/api/auth/session", &cookie).await;
+    assert_eq!(session["authenticated"], false, "{session}");
+    let removal = set_cookie.expect("the browser is told to drop the cookie");
+    assert_eq!(removal.max_age(), Some(tower_sessions::cookie::time::Duration::ZERO));
+    let (status, me, _) = with_cookie(&gw, "/api/users/me", &cookie).await;
+    assert_eq!((status, &me["identity"]), (200, &Value::Null), "forwarded as anonymous");
+    let (still, _) = stored_session(&gw, &cookie).await.unwrap();
+    assert_eq!(still, record, "reading it did not bring it back");
 }

@@ -12,18 +12,27 @@ use shop_testkit::RedisPrefix;
 const MINUTE: Duration = Duration::from_secs(60);
 const SECOND: Duration = Duration::from_secs(1);
 
-fn until_window_ends(window: Duration) -> Duration {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis();
-    let window = window.as_millis();
-    Duration::from_millis((window - now % window) as u64)
+fn window_index(window: Duration) -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() / window.as_millis()
 }
 
-/// Waits, if needed, so that the next 300 ms fall in one window: a test's calls then share it.
-async fn away_from_window_end(window: Duration) {
-    let left = until_window_ends(window);
-    if left < Duration::from_millis(300) {
-        tokio::time::sleep(left + Duration::from_millis(10)).await;
+/// Runs `calls` under a fresh key prefix until a run starts and ends in one fixed window, and
+/// returns that prefix with the run's decisions: a window's end between two calls would split
+/// their count, and a test must not depend on how fast Redis answers.
+async fn in_one_window(
+    test_redis: &RedisPrefix,
+    window: Duration,
+    mut calls: impl AsyncFnMut(&str) -> Vec<Decision>,
+) -> (String, Vec<Decision>) {
+    for run in 0.. {
+        let prefix = format!("{}{run}:", test_redis.prefix);
+        let started = window_index(window);
+        let decisions = calls(&prefix).await;
+        if window_index(window) == started {
+            return (prefix, decisions);
+        }
     }
+    unreachable!()
 }
 
 async fn check(limiter: &RateLimiter, scope: &str, subject: &str, limit: u32, window: Duration) -> Decision {
@@ -33,49 +42,58 @@ async fn check(limiter: &RateLimiter, scope: &str, subject: &str, limit: u32, wi
         .expect("Redis answers")
 }
 
+fn limited(decision: &Decision) -> Option<Duration> {
+    match decision {
+        Decision::Limited { retry_after } => Some(*retry_after),
+        Decision::Allowed { .. } => None,
+    }
+}
+
 #[tokio::test]
 async fn the_call_past_the_limit_is_limited_until_the_window_ends() {
     let test_redis = RedisPrefix::new();
-    let prefix = test_redis.prefix.clone();
-    let limiter = RateLimiter::new(test_redis.connection().await, &prefix);
-
-    away_from_window_end(MINUTE).await;
-    for remaining in [2, 1, 0] {
-        let decision = check(&limiter, "api", "10.0.0.1", 3, MINUTE).await;
-        assert_eq!(decision, Decision::Allowed { remaining });
+    let (_, decisions) = in_one_window(&test_redis, MINUTE, async |prefix| {
+        let limiter = RateLimiter::new(test_redis.connection().await, prefix);
+        let mut decisions = Vec::new();
+        for _ in 0..5 {
+            decisions.push(check(&limiter, "api", "10.0.0.1", 3, MINUTE).await);
+        }
+        decisions
+    })
+    .await;
+    let allowed: Vec<_> = (0..3).rev().map(|remaining| Decision::Allowed { remaining }).collect();
+    assert_eq!(decisions[..3], allowed);
+    for decision in &decisions[3..] {
+        let retry_after = limited(decision).expect("past the limit, limited for the rest of the window");
+        assert!((SECOND..=MINUTE).contains(&retry_after), "{retry_after:?}");
     }
-    let Decision::Limited { retry_after } = check(&limiter, "api", "10.0.0.1", 3, MINUTE).await else {
-        panic!("the fourth call in the window is limited");
-    };
-    assert!(retry_after <= MINUTE, "{retry_after:?}");
-    assert!(retry_after >= SECOND, "{retry_after:?}");
-    assert!(
-        retry_after.abs_diff(until_window_ends(MINUTE)) < SECOND,
-        "{retry_after:?}"
-    );
-    assert!(matches!(
-        check(&limiter, "api", "10.0.0.1", 3, MINUTE).await,
-        Decision::Limited { .. }
-    ));
 }
 
 #[tokio::test]
 async fn a_new_window_allows_again() {
     let test_redis = RedisPrefix::new();
-    let prefix = test_redis.prefix.clone();
-    let limiter = RateLimiter::new(test_redis.connection().await, &prefix);
-
-    away_from_window_end(SECOND).await;
+    let (prefix, decisions) = in_one_window(&test_redis, SECOND, async |prefix| {
+        let limiter = RateLimiter::new(test_redis.connection().await, prefix);
+        vec![
+            check(&limiter, "login", "10.0.0.1", 1, SECOND).await,
+            check(&limiter, "login", "10.0.0.1", 1, SECOND).await,
+        ]
+    })
+    .await;
     assert_eq!(
-        check(&limiter, "login", "10.0.0.1", 1, SECOND).await,
-        Decision::Allowed { remaining: 0 }
+        decisions,
+        [
+            Decision::Allowed { remaining: 0 },
+            // At least a second, at most the window.
+            Decision::Limited { retry_after: SECOND },
+        ]
     );
-    let Decision::Limited { retry_after } = check(&limiter, "login", "10.0.0.1", 1, SECOND).await else {
-        panic!("the second call in the window is limited");
-    };
-    assert_eq!(retry_after, SECOND, "at least a second, at most the window");
 
-    tokio::time::sleep(until_window_ends(SECOND)).await;
+    let limited_in = window_index(SECOND);
+    while window_index(SECOND) == limited_in {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let limiter = RateLimiter::new(test_redis.connection().await, prefix);
     assert_eq!(
         check(&limiter, "login", "10.0.0.1", 1, SECOND).await,
         Decision::Allowed { remaining: 0 }
@@ -85,60 +103,40 @@ async fn a_new_window_allows_again() {
 #[tokio::test]
 async fn subjects_and_scopes_are_counted_separately() {
     let test_redis = RedisPrefix::new();
-    let prefix = test_redis.prefix.clone();
-    let limiter = RateLimiter::new(test_redis.connection().await, &prefix);
-
-    away_from_window_end(MINUTE).await;
-    assert_eq!(
-        check(&limiter, "api", "10.0.0.1", 1, MINUTE).await,
-        Decision::Allowed { remaining: 0 }
-    );
-    assert_eq!(
-        check(&limiter, "api", "10.0.0.2", 1, MINUTE).await,
-        Decision::Allowed { remaining: 0 }
-    );
-    assert_eq!(
-        check(&limiter, "login", "10.0.0.1", 1, MINUTE).await,
-        Decision::Allowed { remaining: 0 }
-    );
-    assert!(matches!(
-        check(&limiter, "api", "10.0.0.1", 1, MINUTE).await,
-        Decision::Limited { .. }
-    ));
-    assert!(matches!(
-        check(&limiter, "api", "10.0.0.2", 1, MINUTE).await,
-        Decision::Limited { .. }
-    ));
-    assert!(matches!(
-        check(&limiter, "login", "10.0.0.1", 1, MINUTE).await,
-        Decision::Limited { .. }
-    ));
+    let (_, decisions) = in_one_window(&test_redis, MINUTE, async |prefix| {
+        let limiter = RateLimiter::new(test_redis.connection().await, prefix);
+        let mut decisions = Vec::new();
+        for _ in 0..2 {
+            for (scope, subject) in [("api", "10.0.0.1"), ("api", "10.0.0.2"), ("login", "10.0.0.1")] {
+                decisions.push(check(&limiter, scope, subject, 1, MINUTE).await);
+            }
+        }
+        decisions
+    })
+    .await;
+    assert_eq!(decisions[..3], [Decision::Allowed { remaining: 0 }; 3]);
+    assert!(decisions[3..].iter().all(|d| limited(d).is_some()), "{decisions:?}");
 }
 
 #[tokio::test]
 async fn limiters_on_separate_connections_share_the_count() {
     let test_redis = RedisPrefix::new();
-    let prefix = test_redis.prefix.clone();
-    let first = RateLimiter::new(test_redis.connection().await, &prefix);
-    let second = RateLimiter::new(test_redis.connection().await, &prefix);
-
-    away_from_window_end(MINUTE).await;
+    let (_, decisions) = in_one_window(&test_redis, MINUTE, async |prefix| {
+        let first = RateLimiter::new(test_redis.connection().await, prefix);
+        let second = RateLimiter::new(test_redis.connection().await, prefix);
+        vec![
+            check(&first, "api", "10.0.0.1", 2, MINUTE).await,
+            check(&second, "api", "10.0.0.1", 2, MINUTE).await,
+            check(&first, "api", "10.0.0.1", 2, MINUTE).await,
+            check(&second, "api", "10.0.0.1", 2, MINUTE).await,
+        ]
+    })
+    .await;
     assert_eq!(
-        check(&first, "api", "10.0.0.1", 2, MINUTE).await,
-        Decision::Allowed { remaining: 1 }
+        decisions[..2],
+        [Decision::Allowed { remaining: 1 }, Decision::Allowed { remaining: 0 }]
     );
-    assert_eq!(
-        check(&second, "api", "10.0.0.1", 2, MINUTE).await,
-        Decision::Allowed { remaining: 0 }
-    );
-    assert!(matches!(
-        check(&first, "api", "10.0.0.1", 2, MINUTE).await,
-        Decision::Limited { .. }
-    ));
-    assert!(matches!(
-        check(&second, "api", "10.0.0.1", 2, MINUTE).await,
-        Decision::Limited { .. }
-    ));
+    assert!(decisions[2..].iter().all(|d| limited(d).is_some()), "{decisions:?}");
 }
 
 #[tokio::test]

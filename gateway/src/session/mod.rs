@@ -4,11 +4,14 @@
 //! settings of the session layer.
 
 mod memory;
+mod renewal;
 mod store;
 
+use tower::layer::util::Stack;
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore, cookie::SameSite, cookie::time::Duration};
 
 pub use memory::MemorySessionStore;
+pub use renewal::{RENEWED_AT, RenewOnActivity, RenewOnActivityLayer};
 pub use store::RedisSessionStore;
 
 /// Where the sessions live.
@@ -23,19 +26,21 @@ pub enum Sessions {
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "shop_session";
 
-/// The session middleware: an HttpOnly, SameSite=Lax cookie for the whole site that expires after
-/// `idle_timeout` without a request that touches the session. `secure` marks it HTTPS-only; turn
-/// it off only when the gateway is served over plain HTTP (local runs, tests).
+/// The session middleware: an HttpOnly, SameSite=Lax cookie for the whole site whose session
+/// expires after `idle_timeout` without a request, renewed on activity as [`renewal`]
+/// describes. `secure` marks it HTTPS-only; turn it off only when the gateway is served over
+/// plain HTTP (local runs, tests).
 pub fn session_layer<S: SessionStore + Clone>(
     store: S,
     secure: bool,
     idle_timeout: Duration,
-) -> SessionManagerLayer<S> {
-    SessionManagerLayer::new(store)
+) -> Stack<RenewOnActivityLayer, SessionManagerLayer<S>> {
+    let sessions = SessionManagerLayer::new(store)
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(secure)
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(idle_timeout))
+        .with_expiry(Expiry::OnInactivity(idle_timeout));
+    Stack::new(RenewOnActivityLayer::new(idle_timeout), sessions)
 }

@@ -5,25 +5,25 @@ mod suite;
 
 use std::collections::BTreeSet;
 use std::ops::Deref;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use search_service::embedded::EmbeddedIndex;
+use shop_testkit::TempDir;
 use suite::catalog;
-use uuid::Uuid;
 
-/// A fresh index in its own temporary directory, deleted afterwards.
+/// A fresh index in its own temporary directory, deleted afterwards (fields drop in order:
+/// the index closes before its folder goes).
 struct TestIndex {
-    dir: PathBuf,
     index: Option<EmbeddedIndex>,
+    dir: TempDir,
 }
 
 impl TestIndex {
     fn empty() -> Self {
-        let dir = std::env::temp_dir().join(format!("search-embedded-{}", Uuid::now_v7()));
-        let mut test = Self { dir, index: None };
-        test.index = Some(EmbeddedIndex::open(&test.dir).unwrap());
-        test
+        let dir = TempDir::new("search-embedded");
+        let index = Some(EmbeddedIndex::open(&dir.path).unwrap());
+        Self { index, dir }
     }
 
     fn seeded() -> Self {
@@ -34,12 +34,12 @@ impl TestIndex {
 
     fn reopen(&mut self) {
         drop(self.index.take());
-        self.index = Some(EmbeddedIndex::open(&self.dir).unwrap());
+        self.index = Some(EmbeddedIndex::open(&self.dir.path).unwrap());
     }
 
     /// The index generations on disk.
     fn generations(&self) -> usize {
-        std::fs::read_dir(&self.dir)
+        std::fs::read_dir(&self.dir.path)
             .unwrap()
             .filter(|entry| entry.as_ref().unwrap().path().is_dir())
             .count()
@@ -53,14 +53,7 @@ impl Deref for TestIndex {
     }
 }
 
-impl Drop for TestIndex {
-    fn drop(&mut self) {
-        drop(self.index.take());
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-run_all_checks!(async { Some(TestIndex::seeded()) });
+run_all_checks!(async { TestIndex::seeded() });
 
 /// (id, version, price) of every searchable product.
 fn contents(index: &EmbeddedIndex) -> BTreeSet<(u128, i64, i64)> {
@@ -122,7 +115,7 @@ fn a_rebuild_swaps_in_without_losing_changes_made_meanwhile() {
         .map(|p| (p.id.as_u128(), p.version, p.price_minor))
         .collect();
     let mut grinder = products().swap_remove(8);
-    let swapped = AtomicBool::new(false);
+    let (swapped, searched) = (AtomicBool::new(false), AtomicBool::new(false));
     std::thread::scope(|scope| {
         let index = &*index;
         let writer = scope.spawn(|| {
@@ -133,13 +126,21 @@ fn a_rebuild_swaps_in_without_losing_changes_made_meanwhile() {
                 assert_eq!(index.upsert(&[grinder.clone()]).unwrap(), 1);
             }
         });
+        // Searches from before the swap until one that started after it.
         let reader = scope.spawn(|| {
-            while !swapped.load(Ordering::SeqCst) {
+            loop {
+                let after_the_swap = swapped.load(Ordering::SeqCst);
                 let total = index.search(&browse()).unwrap().total;
                 assert!((18..=19).contains(&total), "a search saw {total} products");
+                searched.store(true, Ordering::SeqCst);
+                if after_the_swap {
+                    break;
+                }
             }
         });
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        while !searched.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
         index.swap_in(rebuild).unwrap();
         swapped.store(true, Ordering::SeqCst);
         writer.join().unwrap();
@@ -164,7 +165,7 @@ fn a_rebuild_swaps_in_without_losing_changes_made_meanwhile() {
     assert_eq!(contents(&index), expected);
     assert_eq!(index.upsert(&[products().swap_remove(2)]).unwrap(), 0);
     assert_eq!(index.search(&find("frother")).unwrap().hits[0].product, newcomer);
-    assert_eq!(entries(&index.dir).len(), 2, "CURRENT and one generation");
+    assert_eq!(entries(&index.dir.path).len(), 2, "CURRENT and one generation");
 }
 
 #[test]

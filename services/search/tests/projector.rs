@@ -1,38 +1,38 @@
-//! The projector against a real PostgreSQL: merged catalog rows reach the index in batches,
-//! newest state wins whatever the order events arrived in, and a reindex equals the catalog.
+//! The search consumers and the projector against a real PostgreSQL: catalog events are merged
+//! once, merged rows reach the index in batches (again after the index fails), newest state
+//! wins whatever the order events arrived in, and a reindex equals the catalog.
 
 use std::sync::Arc;
 
 use chrono::Utc;
+use search_service::events::{CatalogMerger, product_spec, stock_spec};
 use search_service::{catalog, embedded::EmbeddedIndex, index::SearchIndex, projector, reindex};
-use shop_contracts::{Currency, Money, catalog::ProductSnapshot, events::InventoryAdjusted};
-use shop_testkit::TestDatabase;
+use shop_contracts::{
+    Currency, Money,
+    catalog::ProductSnapshot,
+    events::{Cause, Envelope, InventoryAdjusted, ProductCreated, ProductDeactivated, ProductUpdated},
+};
+use shop_messaging::consumer;
+use shop_testkit::{TempDir, TestDatabase};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+/// Fields drop in order: the index closes before its folder goes.
 struct Setup {
     db: PgPool,
     index: SearchIndex,
-    dir: std::path::PathBuf,
+    _dir: TempDir,
     _database: TestDatabase,
 }
 
-impl Drop for Setup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 async fn setup(label: &str) -> Setup {
-    let database = TestDatabase::create(label).await;
-    let db = PgPool::connect(&database.url).await.unwrap();
-    search_service::MIGRATOR.run(&db).await.unwrap();
-    let dir = std::env::temp_dir().join(format!("search-projector-{}", Uuid::now_v7().simple()));
-    let index = SearchIndex::Embedded(Arc::new(EmbeddedIndex::open(&dir).unwrap()));
+    let (db, database) = TestDatabase::migrated(label, &search_service::MIGRATOR).await;
+    let dir = TempDir::new("search-projector");
+    let index = SearchIndex::Embedded(Arc::new(EmbeddedIndex::open(&dir.path).unwrap()));
     Setup {
         db,
         index,
-        dir,
+        _dir: dir,
         _database: database,
     }
 }
@@ -161,7 +161,15 @@ async fn a_reindex_rebuilds_the_index_from_the_catalog() {
         .await
         .unwrap();
     project_all(&setup).await;
-    assert_eq!(setup.index.document_count().await.unwrap(), 22);
+    let in_the_catalog = |n: u128| !n.is_multiple_of(10);
+    let lost = |n: u128| n <= 5;
+    let expected = |restored: bool| -> Vec<(u128, i64, bool)> {
+        (1..=30)
+            .filter(|&n| in_the_catalog(n) && (restored || !lost(n)))
+            .map(|n| (n, 100 * n as i64, false))
+            .collect()
+    };
+    assert_eq!(prices(&setup).await, expected(false));
 
     let mut reported = Vec::new();
     let count = reindex::reindex(&setup.db, &setup.index, |progress| reported.push(progress.done))
@@ -169,5 +177,108 @@ async fn a_reindex_rebuilds_the_index_from_the_catalog() {
         .unwrap();
     assert_eq!(count, 27);
     assert_eq!(reported, [30]);
-    assert_eq!(setup.index.document_count().await.unwrap(), 27);
+    assert_eq!(prices(&setup).await, expected(true), "the index equals the catalog");
+}
+
+#[tokio::test]
+async fn rows_an_index_fails_to_take_are_projected_again() {
+    let setup = setup("projector_failing").await;
+    for n in 1..=3 {
+        merge(&setup.db, &snapshot(n, 1, 1_000, true)).await;
+    }
+    // An index whose folder has gone cannot write.
+    let broken_dir = TempDir::new("search-projector-broken");
+    let broken = SearchIndex::Embedded(Arc::new(EmbeddedIndex::open(&broken_dir.path).unwrap()));
+    std::fs::remove_dir_all(&broken_dir.path).unwrap();
+    assert!(projector::project_batch(&setup.db, &broken).await.is_err());
+    let behind: i64 = sqlx::query_scalar("SELECT count(*) FROM catalog WHERE projected_revision < revision")
+        .fetch_one(&setup.db)
+        .await
+        .unwrap();
+    assert_eq!(behind, 3, "nothing is marked projected");
+
+    assert_eq!(project_all(&setup).await, [3], "a working index gets every row");
+    assert_eq!(
+        prices(&setup).await,
+        [(1, 1_000, false), (2, 1_000, false), (3, 1_000, false)]
+    );
+}
+
+/// Hands `event` to the consumer `name` as its loop would: whether it was new to the consumer.
+async fn deliver(setup: &Setup, name: &str, event: &Envelope) -> anyhow::Result<bool> {
+    consumer::apply(&setup.db, name, &CatalogMerger, event).await
+}
+
+#[tokio::test]
+async fn the_search_consumers_merge_catalog_events_once_and_refuse_others() {
+    let setup = setup("search_consumers").await;
+    let (products, stock) = (product_spec().name, stock_spec().name);
+    let event = |version: i64, product: ProductSnapshot| {
+        Envelope::new(
+            "product",
+            product.id,
+            version,
+            &ProductUpdated { product },
+            Cause::new_flow(),
+        )
+    };
+
+    let lamp = snapshot(1, 1, 1_000, true);
+    let created = Envelope::new(
+        "product",
+        lamp.id,
+        1,
+        &ProductCreated { product: lamp },
+        Cause::new_flow(),
+    );
+    assert!(deliver(&setup, &products, &created).await.unwrap());
+    assert!(
+        !deliver(&setup, &products, &created).await.unwrap(),
+        "a repeated delivery is skipped"
+    );
+    assert!(
+        deliver(&setup, &products, &event(2, snapshot(1, 2, 800, true)))
+            .await
+            .unwrap()
+    );
+    // A late, older version: delivered, and changes nothing.
+    assert!(
+        deliver(&setup, &products, &event(1, snapshot(1, 1, 9_999, true)))
+            .await
+            .unwrap()
+    );
+    let adjusted = InventoryAdjusted {
+        product_id: Uuid::from_u128(1),
+        on_hand: 3,
+        reserved: 0,
+        sold: 0,
+    };
+    let restocked = Envelope::new("inventory", adjusted.product_id, 1, &adjusted, Cause::new_flow());
+    assert!(deliver(&setup, &stock, &restocked).await.unwrap());
+    project_all(&setup).await;
+    assert_eq!(prices(&setup).await, [(1, 800, true)]);
+
+    let retired = snapshot(1, 3, 800, false);
+    let deactivated = Envelope::new(
+        "product",
+        retired.id,
+        3,
+        &ProductDeactivated { product: retired },
+        Cause::new_flow(),
+    );
+    assert!(deliver(&setup, &products, &deactivated).await.unwrap());
+    project_all(&setup).await;
+    assert!(prices(&setup).await.is_empty(), "a deactivated product is not found");
+
+    // An event the consumers do not handle fails, and leaves no trace (it can be retried).
+    let mut foreign = event(4, snapshot(1, 4, 1, true));
+    foreign.event_type = "order.placed".into();
+    assert!(deliver(&setup, &products, &foreign).await.is_err());
+    let recorded: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox WHERE event_id = $1")
+        .bind(foreign.id)
+        .fetch_one(&setup.db)
+        .await
+        .unwrap();
+    assert_eq!(recorded, 0);
+    assert!(project_all(&setup).await.is_empty(), "nothing changed");
 }

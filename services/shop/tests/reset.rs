@@ -1,6 +1,6 @@
 //! `shop reset`: nothing without `--yes`; with it, the databases, streams and index are gone.
 
-use shop_testkit::{TestBus, TestDatabase};
+use shop_testkit::{TempDir, TestBus, TestDatabase};
 
 async fn database_exists(url: &str) -> bool {
     let name = url.rsplit('/').next().unwrap().to_owned();
@@ -22,8 +22,8 @@ async fn reset_deletes_everything_the_system_stored_but_only_when_confirmed() {
         TestDatabase::create("reset_search").await,
     ];
     let bus = TestBus::jetstream().await;
-    let index_dir = std::env::temp_dir().join(format!("shop-reset-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&index_dir).unwrap();
+    let index_dir = TempDir::new("shop-reset");
+    std::fs::create_dir_all(&index_dir.path).unwrap();
     let reset = |confirm: bool| {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_shop"));
         command
@@ -33,7 +33,7 @@ async fn reset_deletes_everything_the_system_stored_but_only_when_confirmed() {
             .env("ORDER_DATABASE_URL", &databases[2].url)
             .env("SEARCH_DATABASE_URL", &databases[3].url)
             .env("EVENT_NAMESPACE", bus.namespace.as_str())
-            .env("SEARCH_INDEX_DIR", &index_dir);
+            .env("SEARCH_INDEX_DIR", &index_dir.path);
         if confirm {
             command.arg("--yes");
         }
@@ -46,16 +46,19 @@ async fn reset_deletes_everything_the_system_stored_but_only_when_confirmed() {
     for database in &databases {
         assert!(database_exists(&database.url).await);
     }
-    assert!(
-        bus.bus.dead_letters(&bus.namespace).await.is_ok(),
-        "streams still there"
-    );
+    let mut streams: Vec<String> = shop_messaging::topology::CONTEXTS
+        .iter()
+        .map(|context| bus.namespace.stream(context))
+        .chain([bus.namespace.dead_letter_stream()])
+        .collect();
+    streams.sort();
+    assert_eq!(bus.streams().await, streams, "every stream is still there");
 
     let done = reset(true);
     assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
     for database in &databases {
         assert!(!database_exists(&database.url).await, "{} still exists", database.url);
     }
-    assert!(bus.bus.dead_letters(&bus.namespace).await.is_err(), "streams deleted");
-    assert!(!index_dir.exists());
+    assert_eq!(bus.streams().await, Vec::<String>::new(), "every stream is deleted");
+    assert!(!index_dir.path.exists(), "the index is deleted");
 }

@@ -6,7 +6,7 @@ use std::{process::Stdio, time::Duration};
 
 use nix::{sys::signal, unistd::Pid};
 use serde_json::{Value, json};
-use shop_testkit::{RedisPrefix, TestBus, TestDatabase, eventually, free_port};
+use shop_testkit::{RedisPrefix, TempDir, TestBus, TestDatabase, eventually, free_port};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[tokio::test]
@@ -17,7 +17,7 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
         TestDatabase::create("orders").await,
         TestDatabase::create("search").await,
     ];
-    let index_dir = std::env::temp_dir().join(format!("shop-run-index-{}", uuid::Uuid::now_v7().simple()));
+    let index_dir = TempDir::new("shop-run-index");
     let bus = TestBus::jetstream().await;
     let redis = RedisPrefix::new();
     let ports = [free_port(), free_port(), free_port(), free_port(), free_port()];
@@ -33,7 +33,7 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
         .env("ORDER_LISTEN_ADDR", format!("127.0.0.1:{}", ports[2]))
         .env("SEARCH_DATABASE_URL", &databases[3].url)
         .env("SEARCH_LISTEN_ADDR", format!("127.0.0.1:{}", ports[3]))
-        .env("SEARCH_INDEX_DIR", &index_dir)
+        .env("SEARCH_INDEX_DIR", &index_dir.path)
         .env("GATEWAY_LISTEN_ADDR", format!("127.0.0.1:{}", ports[4]))
         .env("EVENT_NAMESPACE", bus.namespace.as_str())
         .env("REDIS_KEY_PREFIX", &redis.prefix)

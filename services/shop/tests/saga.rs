@@ -2,11 +2,11 @@
 //! database, talking through the real NATS JetStream (and, for comparison, the in-process bus).
 //! Every test ends by checking the stock invariant and that no order is left pending.
 
-use std::{process::Child, time::Duration};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use shop_messaging::{EventBus, Namespace, in_process::InProcessBus, jetstream::JetStreamBus, runtime::Messaging};
-use shop_testkit::{Actor, TestApp, TestBus, TestDatabase, eventually, free_port};
+use shop_testkit::{Actor, OwnServer, TempDir, TestApp, TestBus, TestDatabase, eventually, free_port};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -16,13 +16,6 @@ struct Service {
     app: TestApp,
     db: PgPool,
     _database: TestDatabase,
-}
-
-async fn database(label: &str, migrator: &sqlx::migrate::Migrator) -> (PgPool, TestDatabase) {
-    let database = TestDatabase::create(label).await;
-    let db = PgPool::connect(&database.url).await.unwrap();
-    migrator.run(&db).await.unwrap();
-    (db, database)
 }
 
 /// The product and order services, and their messaging on `bus`.
@@ -36,8 +29,8 @@ struct System<B: EventBus> {
 
 impl<B: EventBus> System<B> {
     async fn start(bus: B, namespace: Namespace) -> Self {
-        let (product_db, product_database) = database("saga_products", &product_service::MIGRATOR).await;
-        let (order_db, order_database) = database("saga_orders", &order_service::MIGRATOR).await;
+        let (product_db, product_database) = TestDatabase::migrated("saga_products", &product_service::MIGRATOR).await;
+        let (order_db, order_database) = TestDatabase::migrated("saga_orders", &order_service::MIGRATOR).await;
         let key = shop_testkit::identity_key();
         let product = Service {
             app: TestApp::spawn(product_service::app(product_db.clone(), key.clone())).await,
@@ -155,6 +148,15 @@ impl<B: EventBus> System<B> {
             .unwrap()
     }
 
+    /// The status of the product service's reservation for `order`, once it has one.
+    async fn reservation(&self, order: Uuid) -> Option<String> {
+        sqlx::query_scalar("SELECT status FROM reservations WHERE order_id = $1")
+            .bind(order)
+            .fetch_optional(&self.product.db)
+            .await
+            .unwrap()
+    }
+
     /// initial = available + reserved + sold for every product, nothing reserved once every
     /// saga has finished, and no order left pending.
     async fn assert_consistent(&self) {
@@ -218,10 +220,11 @@ async fn happy_path_and_compensations<B: EventBus>(bus: B, namespace: Namespace)
     let order = system.settled(&ada, declined).await;
     assert_eq!(order["status"], "cancelled");
     assert_eq!(order["history"][1]["reason"], "payment_declined");
-    eventually("the reservation is released", async || {
-        system.stock(product).await == (3, 0, 2)
+    eventually("the declined order's reservation is released", async || {
+        system.reservation(declined).await.as_deref() == Some("released")
     })
     .await;
+    assert_eq!(system.stock(product).await, (3, 0, 2));
 
     // Out of stock: rejected, nothing reserved.
     let rejected = system.checkout(&ada, product, 4, "tok_visa").await;
@@ -308,7 +311,15 @@ async fn an_event_published_twice_reserves_stock_once() {
         again.message_id = format!("again-{}", envelope.id);
         system.bus.publish(again).await.unwrap();
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The product service reads the order stream in order: once it has acted on a later
+    // checkout, it has been through every duplicate before it.
+    let marker = system.product(1).await;
+    let later = system.checkout(&ada, marker, 1, "tok_visa").await;
+    assert_eq!(system.settled(&ada, later).await["status"], "confirmed");
+    eventually("the later sale is committed", async || {
+        system.stock(marker).await == (0, 0, 1)
+    })
+    .await;
     assert_eq!(system.stock(product).await, (3, 0, 2));
     assert_eq!(system.order(&ada, id).await["status"], "confirmed");
     system.assert_consistent().await;
@@ -324,8 +335,6 @@ async fn orders_stuck_pending_are_cancelled_and_their_stock_released() {
     system.messaging.remove(0).stop().await;
     let ada = Actor::customer(Uuid::now_v7());
     let id = system.checkout(&ada, product, 2, "tok_visa").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(system.order(&ada, id).await["status"], "pending");
 
     assert_eq!(
         order_service::deadline::cancel_stuck_orders(&system.order.db, Duration::ZERO)
@@ -340,12 +349,7 @@ async fn orders_stuck_pending_are_cancelled_and_their_stock_released() {
     // When the product service comes back it sees order.placed, then order.cancelled.
     system.start_product_messaging();
     eventually("the reservation is released", async || {
-        sqlx::query_scalar::<_, String>("SELECT status FROM reservations WHERE order_id = $1")
-            .bind(id)
-            .fetch_optional(&system.product.db)
-            .await
-            .unwrap()
-            .is_some_and(|status| status == "released")
+        system.reservation(id).await.as_deref() == Some("released")
     })
     .await;
     assert_eq!(system.stock(product).await, (5, 0, 0));
@@ -358,60 +362,27 @@ async fn orders_stuck_pending_are_cancelled_and_their_stock_released() {
     system.stop().await;
 }
 
-/// A NATS server of this test's own, so it can be stopped and started again.
+/// A NATS server of this test's own, so it can be stopped and started again (fields drop in
+/// order: the server stops before its store goes).
 struct OwnNats {
-    port: u16,
-    store: std::path::PathBuf,
-    process: Option<Child>,
+    server: OwnServer,
+    _store: TempDir,
 }
 
 impl OwnNats {
     fn start() -> Self {
-        let port = free_port();
-        let store = std::env::temp_dir().join(format!("shop-test-nats-{}", Uuid::now_v7().simple()));
-        let mut nats = Self {
+        let (port, store) = (free_port(), TempDir::new("shop-test-nats"));
+        let args = ["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"].map(std::ffi::OsString::from);
+        let server = OwnServer::start(
             port,
-            store,
-            process: None,
-        };
-        nats.resume();
-        nats
+            "/usr/sbin/nats-server",
+            args.into_iter().chain([store.path.clone().into()]),
+        );
+        Self { server, _store: store }
     }
 
     fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-
-    fn resume(&mut self) {
-        let process = std::process::Command::new("/usr/sbin/nats-server")
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
-            .arg(&self.store)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start nats-server");
-        self.process = Some(process);
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("nats-server did not start");
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut process) = self.process.take() {
-            let _ = process.kill();
-            let _ = process.wait();
-        }
-    }
-}
-
-impl Drop for OwnNats {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.store);
+        format!("nats://127.0.0.1:{}", self.server.port)
     }
 }
 
@@ -423,20 +394,19 @@ async fn orders_placed_while_the_broker_is_down_complete_when_it_returns() {
     let system = System::start(bus, namespace).await;
     let product = system.product(20).await;
 
-    nats.stop();
+    nats.server.stop();
     let customers: Vec<Actor> = (0..5).map(|_| Actor::customer(Uuid::now_v7())).collect();
     let mut orders = Vec::new();
     for customer in &customers {
         orders.push(system.checkout(customer, product, 1, "tok_visa").await);
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
     let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
         .fetch_one(&system.order.db)
         .await
         .unwrap();
     assert_eq!(waiting, 5, "the events wait in the outbox");
 
-    nats.resume();
+    nats.server.resume();
     for (customer, id) in customers.iter().zip(&orders) {
         assert_eq!(system.settled(customer, *id).await["status"], "confirmed");
     }

@@ -5,25 +5,8 @@ use std::sync::Arc;
 
 use search_service::{embedded::EmbeddedIndex, index::SearchIndex};
 use serde_json::{Value, json};
-use shop_testkit::{Actor, TestApp, TestBus, TestDatabase, eventually};
-use sqlx::PgPool;
+use shop_testkit::{Actor, TempDir, TestApp, TestBus, TestDatabase, eventually};
 use uuid::Uuid;
-
-async fn database(label: &str, migrator: &sqlx::migrate::Migrator) -> (PgPool, TestDatabase) {
-    let database = TestDatabase::create(label).await;
-    let db = PgPool::connect(&database.url).await.unwrap();
-    migrator.run(&db).await.unwrap();
-    (db, database)
-}
-
-/// Removes the index directory when the test ends.
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 async fn search(app: &TestApp, query: &str) -> Value {
     app.get(&format!("/api/search?{query}"), &Actor::Anonymous)
@@ -44,10 +27,10 @@ fn skus(results: &Value) -> Vec<String> {
 async fn catalog_changes_become_searchable() {
     let bus = TestBus::jetstream().await;
     let key = shop_testkit::identity_key();
-    let (product_db, _products) = database("search_products", &product_service::MIGRATOR).await;
-    let (search_db, _search) = database("search_index", &search_service::MIGRATOR).await;
-    let dir = TempDir(std::env::temp_dir().join(format!("shop-search-{}", Uuid::now_v7().simple())));
-    let index = SearchIndex::Embedded(Arc::new(EmbeddedIndex::open(&dir.0).unwrap()));
+    let (product_db, _products) = TestDatabase::migrated("search_products", &product_service::MIGRATOR).await;
+    let (search_db, _search) = TestDatabase::migrated("search_index", &search_service::MIGRATOR).await;
+    let dir = TempDir::new("shop-search");
+    let index = SearchIndex::Embedded(Arc::new(EmbeddedIndex::open(&dir.path).unwrap()));
     let products = TestApp::spawn(product_service::app(product_db.clone(), key.clone())).await;
     let search_app = TestApp::spawn(search_service::app(search_db.clone(), key, index.clone())).await;
     let product_messaging = product_service::messaging(bus.bus.clone(), product_db.clone(), bus.namespace.clone());
@@ -143,10 +126,10 @@ async fn catalog_changes_become_searchable() {
 async fn a_reindex_while_updates_arrive_ends_with_the_index_equal_to_the_catalog() {
     let bus = TestBus::jetstream().await;
     let key = shop_testkit::identity_key();
-    let (product_db, _products) = database("reindex_products", &product_service::MIGRATOR).await;
-    let (search_db, _search) = database("reindex_search", &search_service::MIGRATOR).await;
-    let dir = TempDir(std::env::temp_dir().join(format!("shop-reindex-{}", Uuid::now_v7().simple())));
-    let index = SearchIndex::Embedded(Arc::new(EmbeddedIndex::open(&dir.0).unwrap()));
+    let (product_db, _products) = TestDatabase::migrated("reindex_products", &product_service::MIGRATOR).await;
+    let (search_db, _search) = TestDatabase::migrated("reindex_search", &search_service::MIGRATOR).await;
+    let dir = TempDir::new("shop-reindex");
+    let index = SearchIndex::Embedded(Arc::new(EmbeddedIndex::open(&dir.path).unwrap()));
     let products = TestApp::spawn(product_service::app(product_db.clone(), key.clone())).await;
     let search_app = TestApp::spawn(search_service::app(search_db.clone(), key, index.clone())).await;
     let product_messaging = product_service::messaging(bus.bus.clone(), product_db.clone(), bus.namespace.clone());

@@ -191,9 +191,11 @@ mod tests {
 
     #[test]
     fn a_minted_token_verifies_to_the_same_identity() {
-        let token = key().mint(&alice(), Duration::minutes(1));
+        let alice = alice();
+        let token = key().mint(&alice, Duration::minutes(1));
         let identity = key().verify(&token).unwrap();
-        assert_eq!(identity.roles, vec![Role::Customer]);
+        assert_eq!(identity.user_id, alice.user_id);
+        assert_eq!(identity.roles, alice.roles);
         assert!(!identity.is_admin());
     }
 

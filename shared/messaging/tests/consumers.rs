@@ -19,6 +19,9 @@ use shop_testkit::{TestBus, eventually};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+/// A schema with the messaging tables these tests use; the user service's has them.
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/user");
+
 /// A test event: `poison` ones always fail.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Tick {
@@ -180,8 +183,8 @@ async fn poison_events_are_dead_lettered_and_the_rest_flows<B: EventBus>(bus: B,
     messaging.stop().await;
 }
 
-/// Events committed with a transaction are published by the relay, in order; events of a
-/// rolled-back transaction never are.
+/// Events committed with a transaction are published by the relay in the order they were
+/// enqueued; events of a rolled-back transaction never are.
 async fn the_relay_publishes_committed_events_only<B: EventBus>(bus: B, namespace: Namespace, db: PgPool) {
     setup(&db).await;
     bus.ensure_streams(&namespace).await.unwrap();
@@ -209,7 +212,7 @@ async fn the_relay_publishes_committed_events_only<B: EventBus>(bus: B, namespac
             .unwrap()
             .unwrap();
         let envelope: Envelope = serde_json::from_slice(&delivery.payload).unwrap();
-        assert_eq!(envelope.id, expected.id, "published in commit order");
+        assert_eq!(envelope.id, expected.id, "published in the order they were enqueued");
         assert!(
             delivery
                 .header("traceparent")
@@ -230,8 +233,9 @@ macro_rules! on_both_buses {
         mod jetstream {
             use super::*;
             $(
-                #[sqlx::test(migrations = "../../migrations/user")]
-                async fn $name(db: PgPool) {
+                #[tokio::test]
+                async fn $name() {
+                    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &MIGRATIONS).await;
                     let test_bus = TestBus::jetstream().await;
                     super::$name(test_bus.bus.clone(), test_bus.namespace.clone(), db).await;
                 }
@@ -240,8 +244,9 @@ macro_rules! on_both_buses {
         mod in_process {
             use super::*;
             $(
-                #[sqlx::test(migrations = "../../migrations/user")]
-                async fn $name(db: PgPool) {
+                #[tokio::test]
+                async fn $name() {
+                    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &MIGRATIONS).await;
                     super::$name(InProcessBus::new(), Namespace::new("test").unwrap(), db).await;
                 }
             )*
@@ -274,8 +279,9 @@ impl Handler for Curable {
     }
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn dead_letters_can_be_listed_and_replayed_once_the_bug_is_fixed(db: PgPool) {
+#[tokio::test]
+async fn dead_letters_can_be_listed_and_replayed_once_the_bug_is_fixed() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &MIGRATIONS).await;
     let test_bus = TestBus::jetstream().await;
     let (bus, namespace) = (test_bus.bus.clone(), test_bus.namespace.clone());
     setup(&db).await;

@@ -27,6 +27,15 @@ pub fn token(identity: &Identity) -> String {
     identity_key().mint(identity, chrono::Duration::minutes(5))
 }
 
+/// A service's configuration from `args` alone, as if none of its environment variables were
+/// set: what a developer has exported (`LB_POLICY`, `SEARCH_UPSTREAMS`…) must not change what a
+/// test runs.
+pub fn config_from_args<C: clap::Parser>(args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>) -> C {
+    let command = C::command().mut_args(|arg| arg.env(None::<&str>));
+    let matches = command.try_get_matches_from(args).expect("valid arguments");
+    C::from_arg_matches(&matches).expect("valid arguments")
+}
+
 /// Who makes a request.
 #[derive(Debug, Clone)]
 pub enum Actor {
@@ -243,8 +252,8 @@ pub fn assert_rejected(response: TestResponse, expected: u16) {
 }
 
 /// A uniquely named database on the test server (`DATABASE_URL`), dropped again when this
-/// value is dropped — also when the test panics. For tests that need several databases at
-/// once (a whole system); single-service tests use `#[sqlx::test]`.
+/// value is dropped — also when the test panics. Every run gets databases of its own, so two
+/// runs of the same test at once on a shared server never meet.
 pub struct TestDatabase {
     pub url: String,
     name: String,
@@ -267,6 +276,17 @@ impl TestDatabase {
             name,
             server,
         }
+    }
+
+    /// Creates a database as [`TestDatabase::create`] does, applies `migrations` and returns a
+    /// pool on it with the database; keep the second alive for as long as the test runs.
+    pub async fn migrated(label: &str, migrations: &sqlx::migrate::Migrator) -> (sqlx::PgPool, Self) {
+        let database = Self::create(label).await;
+        let pool = sqlx::PgPool::connect(&database.url)
+            .await
+            .expect("connect to the test database");
+        migrations.run(&pool).await.expect("migrate the test database");
+        (pool, database)
     }
 }
 
@@ -300,6 +320,96 @@ impl Drop for TestDatabase {
     }
 }
 
+/// A folder name of this test's own under the system's temporary directory (not created);
+/// the folder, if anything made it, is removed with everything in it when this value is
+/// dropped — also when the test panics.
+pub struct TempDir {
+    pub path: std::path::PathBuf,
+}
+
+impl TempDir {
+    /// A path whose last part starts with `label`.
+    pub fn new(label: &str) -> Self {
+        Self {
+            path: std::env::temp_dir().join(format!("{label}-{}", Uuid::now_v7().simple())),
+        }
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        match std::fs::remove_dir_all(&self.path) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                eprintln!("warning: could not remove {}: {error}", self.path.display());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A server process of this test's own, listening on `port` (a `nats-server` or
+/// `redis-server` to take down on purpose). A shell stands between it and this process and
+/// stops it once its stdin closes, which happens however this process ends: a test that dies
+/// leaves no server behind.
+pub struct OwnServer {
+    pub port: u16,
+    program: String,
+    args: Vec<std::ffi::OsString>,
+    process: Option<std::process::Child>,
+}
+
+impl OwnServer {
+    /// Starts `program` with `args` and returns once `port` accepts connections.
+    pub fn start(port: u16, program: &str, args: impl IntoIterator<Item = impl Into<std::ffi::OsString>>) -> Self {
+        let mut server = Self {
+            port,
+            program: program.to_owned(),
+            args: args.into_iter().map(Into::into).collect(),
+            process: None,
+        };
+        server.resume();
+        server
+    }
+
+    /// Starts the server again after [`OwnServer::stop`].
+    pub fn resume(&mut self) {
+        let process = std::process::Command::new("sh")
+            .args([
+                "-c",
+                r#""$0" "$@" & server=$!; read -r _; kill "$server"; wait "$server""#,
+            ])
+            .arg(&self.program)
+            .args(&self.args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", self.program));
+        self.process = Some(process);
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("{} did not start listening on port {}", self.program, self.port);
+    }
+
+    /// Stops the server and waits until it has exited.
+    pub fn stop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            drop(process.stdin.take());
+            let _ = process.wait();
+        }
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// The machine's NATS server (`NATS_URL`, default `nats://127.0.0.1:4222`) under a namespace
 /// of this test's own, whose streams are deleted when this value is dropped.
 pub struct TestBus {
@@ -319,6 +429,21 @@ impl TestBus {
         let namespace = shop_messaging::Namespace::new(&format!("test_{}", Uuid::now_v7().simple())).unwrap();
         bus.ensure_streams(&namespace).await.expect("create the test streams");
         Self { bus, namespace, url }
+    }
+
+    /// The names of the namespace's streams that exist on the server, sorted.
+    pub async fn streams(&self) -> Vec<String> {
+        use futures_util::StreamExt;
+        let client = async_nats::connect(&self.url).await.expect("connect to NATS");
+        let prefix = format!("{}_", self.namespace.as_str());
+        let mut names: Vec<String> = async_nats::jetstream::new(client)
+            .stream_names()
+            .map(|name| name.expect("list the streams"))
+            .filter(|name| std::future::ready(name.starts_with(&prefix)))
+            .collect()
+            .await;
+        names.sort();
+        names
     }
 }
 
@@ -355,8 +480,6 @@ pub async fn outbox_events(db: &sqlx::PgPool) -> Vec<shop_contracts::events::Env
     rows.into_iter().map(|row| row.0).collect()
 }
 
-/// A loopback port that was free a moment ago: for a service to listen on, or, left unused,
-/// for an address where nothing listens.
 /// Signs in through a gateway at `gateway` and returns the session cookie (`name=value`) to send
 /// with later requests.
 pub async fn sign_in(client: &reqwest::Client, gateway: &str, email: &str, password: &str) -> String {
@@ -376,11 +499,21 @@ pub async fn sign_in(client: &reqwest::Client, gateway: &str, email: &str, passw
         .to_owned()
 }
 
+/// A loopback port that was free a moment ago: for a service or server the test starts and
+/// cannot hand a bound listener, or, left unused, for an address where nothing listens. It is
+/// picked at random below Linux's ephemeral range (32768–60999), from which the kernel takes
+/// the ports of outgoing connections and of `bind(0)`: those never take it before the service
+/// binds it, only another test picking the same one of 12 000 ports at the same moment could.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("bind a loopback port")
-        .port()
+    const FIRST: u16 = 20_000;
+    const COUNT: u16 = 12_000;
+    loop {
+        // The low bits of a v7 UUID are random.
+        let port = FIRST + (Uuid::now_v7().as_u128() % u128::from(COUNT)) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// Polls `check` every 50 ms until it holds; panics with `timed out waiting until {what}`
@@ -390,6 +523,19 @@ pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     while !check().await {
         assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits, if needed, until at least `margin` is left of the current fixed `window` (counted
+/// from the Unix epoch, as the gateway's rate limiter counts): calls made within `margin` from
+/// then on share one window.
+pub async fn away_from_window_end(window: Duration, margin: Duration) {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is past 1970");
+    let left = Duration::from_millis((window.as_millis() - since_epoch.as_millis() % window.as_millis()) as u64);
+    if left < margin {
+        tokio::time::sleep(left + Duration::from_millis(10)).await;
     }
 }
 

@@ -6,7 +6,6 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use shop_contracts::{Identity, IdentityKey, Role};
 use shop_testkit::{Actor, TestApp};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::helpers::{address, cart_lines, carts, order_counts, place_order, product, status};
@@ -27,8 +26,9 @@ fn nobodies() -> Vec<Actor> {
     ]
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn every_endpoint_needs_a_valid_identity(db: PgPool) {
+#[tokio::test]
+async fn every_endpoint_needs_a_valid_identity() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;
@@ -65,8 +65,9 @@ async fn every_endpoint_needs_a_valid_identity(db: PgPool) {
     assert_eq!(status(&db, order.id).await, "pending");
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn customers_never_see_or_change_each_others_carts(db: PgPool) {
+#[tokio::test]
+async fn customers_never_see_or_change_each_others_carts() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let bob = Actor::stranger();
@@ -93,8 +94,9 @@ async fn customers_never_see_or_change_each_others_carts(db: PgPool) {
     assert_eq!(cart_lines(&db, bob.user_id()).await, [(pen.id, 1), (mug.id, 1)]);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn customers_never_see_each_others_orders(db: PgPool) {
+#[tokio::test]
+async fn customers_never_see_each_others_orders() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let bob = Actor::stranger();

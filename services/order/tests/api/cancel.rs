@@ -6,7 +6,6 @@ use order_service::events::saga::SagaHandler;
 use serde_json::Value;
 use shop_contracts::events::{InventoryRejected, InventoryReserved, OrderCancelled};
 use shop_testkit::{Actor, TestApp, outbox_events};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::helpers::{event, handle, history, order_counts, owned, place_order, product, status};
@@ -15,8 +14,9 @@ fn cancel_path(order_id: Uuid) -> String {
     format!("/api/orders/{order_id}/cancel")
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn a_pending_order_can_be_cancelled(db: PgPool) {
+#[tokio::test]
+async fn a_pending_order_can_be_cancelled() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;
@@ -48,8 +48,9 @@ async fn a_pending_order_can_be_cancelled(db: PgPool) {
     assert_eq!((events[0].source.as_str(), events[0].aggregate_version), ("order", 2));
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn a_confirmed_order_can_be_cancelled(db: PgPool) {
+#[tokio::test]
+async fn a_confirmed_order_can_be_cancelled() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;
@@ -81,8 +82,9 @@ async fn a_confirmed_order_can_be_cancelled(db: PgPool) {
     assert_eq!(types, [("order.confirmed", 2), ("order.cancelled", 3)]);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn cancelled_and_rejected_orders_cannot_be_cancelled(db: PgPool) {
+#[tokio::test]
+async fn cancelled_and_rejected_orders_cannot_be_cancelled() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;
@@ -116,8 +118,9 @@ async fn cancelled_and_rejected_orders_cannot_be_cancelled(db: PgPool) {
     assert_eq!(status(&db, rejected.id).await, "rejected");
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn someone_elses_order_cannot_be_cancelled(db: PgPool) {
+#[tokio::test]
+async fn someone_elses_order_cannot_be_cancelled() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let bob = Actor::stranger();

@@ -5,7 +5,6 @@ use order_service::domain::cart::MAX_LINES;
 use reqwest::Method;
 use serde_json::{Value, json};
 use shop_testkit::{Actor, TestApp, assert_rejected, malformed_bodies};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::helpers::{apply, cart_lines, carts, next_version, product};
@@ -18,15 +17,17 @@ fn add(product_id: Uuid, quantity: i64) -> Value {
     json!({"product_id": product_id, "quantity": quantity})
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn a_new_customer_has_an_empty_cart(db: PgPool) {
+#[tokio::test]
+async fn a_new_customer_has_an_empty_cart() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let cart = app.get("/api/cart", &Actor::stranger()).await.expect(200);
     assert_eq!(cart, json!({"items": [], "total": null, "item_count": 0}));
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn added_items_are_priced_from_the_replica(db: PgPool) {
+#[tokio::test]
+async fn added_items_are_priced_from_the_replica() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1999, "USD").await;
@@ -50,8 +51,9 @@ async fn added_items_are_priced_from_the_replica(db: PgPool) {
     assert_eq!(cart_lines(&db, alice.user_id()).await, [(mug.id, 2), (pen.id, 3)]);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn adding_a_held_product_again_increments_its_line(db: PgPool) {
+#[tokio::test]
+async fn adding_a_held_product_again_increments_its_line() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "EUR").await;
@@ -65,8 +67,9 @@ async fn adding_a_held_product_again_increments_its_line(db: PgPool) {
     assert_eq!(cart_lines(&db, alice.user_id()).await, [(mug.id, 7)]);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn patch_sets_the_quantity(db: PgPool) {
+#[tokio::test]
+async fn patch_sets_the_quantity() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;
@@ -80,8 +83,9 @@ async fn patch_sets_the_quantity(db: PgPool) {
     assert_eq!(cart_lines(&db, alice.user_id()).await, [(mug.id, 9)]);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn delete_removes_one_item(db: PgPool) {
+#[tokio::test]
+async fn delete_removes_one_item() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;
@@ -98,8 +102,9 @@ async fn delete_removes_one_item(db: PgPool) {
     app.delete(&path, &alice).await.expect_problem(404, "not-found");
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn delete_cart_clears_every_item(db: PgPool) {
+#[tokio::test]
+async fn delete_cart_clears_every_item() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     for price in [100, 200, 300] {
@@ -116,8 +121,9 @@ async fn delete_cart_clears_every_item(db: PgPool) {
     app.delete("/api/cart", &alice).await.expect(204);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn carts_always_show_the_replicas_current_prices(db: PgPool) {
+#[tokio::test]
+async fn carts_always_show_the_replicas_current_prices() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;
@@ -141,8 +147,9 @@ async fn carts_always_show_the_replicas_current_prices(db: PgPool) {
     assert_eq!(cart["item_count"], 3);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn quantities_stay_between_1_and_99(db: PgPool) {
+#[tokio::test]
+async fn quantities_stay_between_1_and_99() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;
@@ -181,8 +188,9 @@ async fn quantities_stay_between_1_and_99(db: PgPool) {
     assert_eq!(cart_lines(&db, alice.user_id()).await, [(mug.id, 1)]);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn unknown_and_unavailable_products_cannot_be_added(db: PgPool) {
+#[tokio::test]
+async fn unknown_and_unavailable_products_cannot_be_added() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let retired = product(&db, 1000, "USD").await;
@@ -203,8 +211,9 @@ async fn unknown_and_unavailable_products_cannot_be_added(db: PgPool) {
     assert_eq!(carts(&db).await, (vec![], vec![]));
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn a_cart_holds_products_of_one_currency(db: PgPool) {
+#[tokio::test]
+async fn a_cart_holds_products_of_one_currency() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let dollars = product(&db, 1000, "USD").await;
@@ -227,8 +236,9 @@ async fn a_cart_holds_products_of_one_currency(db: PgPool) {
         .expect(200);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn a_cart_holds_at_most_fifty_products(db: PgPool) {
+#[tokio::test]
+async fn a_cart_holds_at_most_fifty_products() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mut products = Vec::new();
@@ -254,8 +264,9 @@ async fn a_cart_holds_at_most_fifty_products(db: PgPool) {
     assert_eq!(cart["item_count"], MAX_LINES + 1);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn malformed_bodies_are_refused_and_change_nothing(db: PgPool) {
+#[tokio::test]
+async fn malformed_bodies_are_refused_and_change_nothing() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;
@@ -290,8 +301,9 @@ async fn malformed_bodies_are_refused_and_change_nothing(db: PgPool) {
     assert_eq!(carts(&db).await, before);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn items_not_in_the_cart_are_not_found(db: PgPool) {
+#[tokio::test]
+async fn items_not_in_the_cart_are_not_found() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;

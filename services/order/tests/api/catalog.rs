@@ -7,12 +7,12 @@ use order_service::{
     store,
 };
 use shop_contracts::catalog::{CATALOG_FEED_PATH, CatalogPage};
-use sqlx::PgPool;
 
 use crate::helpers::{apply, catalog_feed, next_version, replica, serve, snapshot};
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn apply_snapshot_keeps_the_newest_version(db: PgPool) {
+#[tokio::test]
+async fn apply_snapshot_keeps_the_newest_version() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let v1 = snapshot(1000, "USD");
     let v2 = next_version(&v1, |p| p.price.amount_minor = 1200);
     let v3 = next_version(&v2, |p| p.active = false);
@@ -34,8 +34,9 @@ async fn apply_snapshot_keeps_the_newest_version(db: PgPool) {
     );
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn sync_pages_through_the_whole_feed(db: PgPool) {
+#[tokio::test]
+async fn sync_pages_through_the_whole_feed() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let mut products: Vec<_> = (0..5).map(|i| snapshot(100 * (i + 1), "USD")).collect();
     products.sort_by_key(|p| p.id);
     let pages = vec![
@@ -81,8 +82,9 @@ async fn sync_pages_through_the_whole_feed(db: PgPool) {
     assert_eq!(replica(&db).await, expected);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn sync_skips_snapshots_older_than_the_replica(db: PgPool) {
+#[tokio::test]
+async fn sync_skips_snapshots_older_than_the_replica() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let kept = snapshot(1000, "USD");
     let newer = next_version(&next_version(&kept, |_| {}), |p| p.price.amount_minor = 900);
     apply(&db, &newer).await;
@@ -104,8 +106,9 @@ async fn sync_skips_snapshots_older_than_the_replica(db: PgPool) {
     assert_eq!(replica(&db).await, expected);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn sync_failures_are_errors_not_panics(db: PgPool) {
+#[tokio::test]
+async fn sync_failures_are_errors_not_panics() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     // Nothing listens on a port that was just released.
     let unreachable: shop_platform::config::ServiceUrl = format!("http://127.0.0.1:{}", shop_testkit::free_port())
         .parse()

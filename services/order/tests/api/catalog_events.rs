@@ -17,12 +17,12 @@ use shop_contracts::{
 };
 use shop_messaging::{EventBus, outbox::outgoing};
 use shop_testkit::{TestBus, eventually};
-use sqlx::PgPool;
 
 use crate::helpers::{event, handle, next_version, replica, serve, snapshot};
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn product_events_keep_the_replica_current(db: PgPool) {
+#[tokio::test]
+async fn product_events_keep_the_replica_current() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let mug = snapshot(1000, "USD");
     let cheaper = next_version(&mug, |p| p.price.amount_minor = 800);
     let retired = next_version(&cheaper, |p| p.active = false);
@@ -60,8 +60,9 @@ async fn product_events_keep_the_replica_current(db: PgPool) {
     assert_eq!(replica(&db).await, [(mug.id, 3, 800, false)]);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn stale_and_repeated_product_events_change_nothing(db: PgPool) {
+#[tokio::test]
+async fn stale_and_repeated_product_events_change_nothing() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let mug = snapshot(1000, "USD");
     let v2 = next_version(&mug, |p| p.price.amount_minor = 800);
     let v3 = next_version(&v2, |p| p.name = "Renamed".into());
@@ -88,8 +89,9 @@ async fn stale_and_repeated_product_events_change_nothing(db: PgPool) {
     assert_eq!(name, "Renamed");
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn malformed_product_events_fail_and_change_nothing(db: PgPool) {
+#[tokio::test]
+async fn malformed_product_events_fail_and_change_nothing() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let mut garbled = event(
         "product",
         uuid::Uuid::now_v7(),
@@ -113,8 +115,9 @@ async fn malformed_product_events_fail_and_change_nothing(db: PgPool) {
     assert!(replica(&db).await.is_empty());
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn the_catalog_consumer_applies_product_events_from_jetstream(db: PgPool) {
+#[tokio::test]
+async fn the_catalog_consumer_applies_product_events_from_jetstream() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let bus = TestBus::jetstream().await;
     let mug = snapshot(1000, "USD");
     let cheaper = next_version(&mug, |p| p.price.amount_minor = 750);
@@ -138,8 +141,9 @@ async fn the_catalog_consumer_applies_product_events_from_jetstream(db: PgPool) 
     messaging.stop().await;
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn the_start_up_catch_up_waits_for_the_product_service(db: PgPool) {
+#[tokio::test]
+async fn the_start_up_catch_up_waits_for_the_product_service() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let mug = snapshot(1000, "USD");
     let page = CatalogPage {
         items: vec![mug.clone()],

@@ -7,7 +7,6 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use shop_contracts::events::{self, OrderPlaced};
 use shop_testkit::{Actor, TestApp, assert_rejected, malformed_bodies, outbox_events};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::helpers::{
@@ -18,8 +17,9 @@ fn money(amount_minor: i64, currency: &str) -> Value {
     json!({"amount_minor": amount_minor, "currency": currency})
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn checkout_places_a_pending_order_empties_the_cart_and_publishes_order_placed(db: PgPool) {
+#[tokio::test]
+async fn checkout_places_a_pending_order_empties_the_cart_and_publishes_order_placed() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1999, "USD").await;
@@ -91,8 +91,9 @@ async fn checkout_places_a_pending_order_empties_the_cart_and_publishes_order_pl
     );
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn the_same_key_and_body_return_the_same_order_once_placed(db: PgPool) {
+#[tokio::test]
+async fn the_same_key_and_body_return_the_same_order_once_placed() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;
@@ -120,8 +121,9 @@ async fn the_same_key_and_body_return_the_same_order_once_placed(db: PgPool) {
     assert_eq!(order_counts(&db).await, counts);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn the_same_key_with_another_body_is_refused(db: PgPool) {
+#[tokio::test]
+async fn the_same_key_with_another_body_is_refused() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;
@@ -150,8 +152,9 @@ async fn the_same_key_with_another_body_is_refused(db: PgPool) {
         .expect(201);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn checkout_needs_one_valid_idempotency_key(db: PgPool) {
+#[tokio::test]
+async fn checkout_needs_one_valid_idempotency_key() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;
@@ -191,8 +194,9 @@ async fn checkout_needs_one_valid_idempotency_key(db: PgPool) {
     checkout(&app, &alice, Some(&"k".repeat(255)), &body).await.expect(201);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn an_empty_cart_cannot_be_checked_out(db: PgPool) {
+#[tokio::test]
+async fn an_empty_cart_cannot_be_checked_out() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
 
@@ -204,8 +208,9 @@ async fn an_empty_cart_cannot_be_checked_out(db: PgPool) {
     assert_eq!(carts(&db).await, (vec![], vec![]), "not even a cart was created");
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn a_product_no_longer_for_sale_cannot_be_checked_out(db: PgPool) {
+#[tokio::test]
+async fn a_product_no_longer_for_sale_cannot_be_checked_out() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;
@@ -233,8 +238,9 @@ async fn a_product_no_longer_for_sale_cannot_be_checked_out(db: PgPool) {
         .expect(201);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn checkout_prices_from_the_replica_as_it_is_now(db: PgPool) {
+#[tokio::test]
+async fn checkout_prices_from_the_replica_as_it_is_now() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;
@@ -249,8 +255,9 @@ async fn checkout_prices_from_the_replica_as_it_is_now(db: PgPool) {
     assert_eq!(order["total"], money(2100, "USD"));
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn bad_checkout_bodies_are_refused_and_change_nothing(db: PgPool) {
+#[tokio::test]
+async fn bad_checkout_bodies_are_refused_and_change_nothing() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;
@@ -314,8 +321,9 @@ async fn bad_checkout_bodies_are_refused_and_change_nothing(db: PgPool) {
     assert_eq!(carts(&db).await, before);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn concurrent_checkouts_with_one_key_place_one_order(db: PgPool) {
+#[tokio::test]
+async fn concurrent_checkouts_with_one_key_place_one_order() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;

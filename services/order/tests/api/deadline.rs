@@ -24,15 +24,17 @@ async fn age(db: &PgPool, order_id: Uuid, seconds: i64) {
         .unwrap();
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn orders_pending_past_the_deadline_are_cancelled(db: PgPool) {
+#[tokio::test]
+async fn orders_pending_past_the_deadline_are_cancelled() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let mug = product(&db, 1000, "USD").await;
     let alice = Uuid::now_v7();
     let stuck = place_order(&db, alice, &[(&mug, 1)]).await;
     let fresh = place_order(&db, alice, &[(&mug, 1)]).await;
     let settled = place_order(&db, alice, &[(&mug, 1)]).await;
     age(&db, stuck.id, 301).await;
-    age(&db, fresh.id, 299).await;
+    // Well inside the deadline: the test's own run time must not carry it over.
+    age(&db, fresh.id, 240).await;
     sqlx::query("UPDATE orders SET status = 'confirmed' WHERE id = $1")
         .bind(settled.id)
         .execute(&db)
@@ -73,8 +75,9 @@ async fn orders_pending_past_the_deadline_are_cancelled(db: PgPool) {
     assert_eq!(order_counts(&db).await, counts);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn the_deadline_works_through_any_backlog_in_batches(db: PgPool) {
+#[tokio::test]
+async fn the_deadline_works_through_any_backlog_in_batches() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let mug = product(&db, 1000, "USD").await;
     let backlog = BATCH as usize * 2 + 7;
     for _ in 0..backlog {
@@ -95,8 +98,9 @@ async fn the_deadline_works_through_any_backlog_in_batches(db: PgPool) {
     assert_eq!(outbox_events(&db).await.len(), backlog);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn orders_another_transaction_holds_are_left_for_the_next_sweep(db: PgPool) {
+#[tokio::test]
+async fn orders_another_transaction_holds_are_left_for_the_next_sweep() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let mug = product(&db, 1000, "USD").await;
     let held = place_order(&db, Uuid::now_v7(), &[(&mug, 1)]).await;
     let free = place_order(&db, Uuid::now_v7(), &[(&mug, 1)]).await;
@@ -123,8 +127,9 @@ async fn orders_another_transaction_holds_are_left_for_the_next_sweep(db: PgPool
     assert_eq!(status(&db, held.id).await, "cancelled");
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn the_deadline_runs_in_the_background(db: PgPool) {
+#[tokio::test]
+async fn the_deadline_runs_in_the_background() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let mug = product(&db, 1000, "USD").await;
     let order = place_order(&db, Uuid::now_v7(), &[(&mug, 1)]).await;
     age(&db, order.id, 10).await;

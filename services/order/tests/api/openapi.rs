@@ -1,10 +1,10 @@
 //! The OpenAPI document describes every endpoint, and every one of them as protected.
 
 use shop_testkit::{Actor, TestApp};
-use sqlx::PgPool;
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn every_endpoint_is_documented_as_protected(db: PgPool) {
+#[tokio::test]
+async fn every_endpoint_is_documented_as_protected() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let doc = app.get("/openapi.json", &Actor::Anonymous).await.expect(200);
 

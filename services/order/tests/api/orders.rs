@@ -5,7 +5,6 @@ use order_service::store;
 use serde_json::{Value, json};
 use shop_platform::db::is_constraint_violation;
 use shop_testkit::{Actor, TestApp};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::helpers::{address, apply, next_version, place_order, product};
@@ -23,8 +22,9 @@ fn ids(page: &Value) -> Vec<Value> {
         .collect()
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn an_order_shows_its_items_and_history(db: PgPool) {
+#[tokio::test]
+async fn an_order_shows_its_items_and_history() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1999, "USD").await;
@@ -54,8 +54,9 @@ async fn an_order_shows_its_items_and_history(db: PgPool) {
     assert_eq!(history[0]["occurred_at"], body["created_at"]);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn orders_keep_the_prices_they_were_placed_at(db: PgPool) {
+#[tokio::test]
+async fn orders_keep_the_prices_they_were_placed_at() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;
@@ -75,8 +76,9 @@ async fn orders_keep_the_prices_they_were_placed_at(db: PgPool) {
     assert_eq!(app.get(&path, &alice).await.expect(200), placed);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn order_lists_page_newest_first(db: PgPool) {
+#[tokio::test]
+async fn order_lists_page_newest_first() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;
@@ -111,8 +113,9 @@ async fn order_lists_page_newest_first(db: PgPool) {
     assert_eq!(seen, newest_first);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn order_lists_refuse_bad_limits_and_cursors(db: PgPool) {
+#[tokio::test]
+async fn order_lists_refuse_bad_limits_and_cursors() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
 
@@ -131,8 +134,9 @@ async fn order_lists_refuse_bad_limits_and_cursors(db: PgPool) {
         .expect_invalid("cursor");
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn unknown_and_malformed_order_ids_are_not_found(db: PgPool) {
+#[tokio::test]
+async fn unknown_and_malformed_order_ids_are_not_found() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     for path in [
@@ -143,8 +147,9 @@ async fn unknown_and_malformed_order_ids_are_not_found(db: PgPool) {
     }
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn an_idempotency_key_places_one_order_per_customer(db: PgPool) {
+#[tokio::test]
+async fn an_idempotency_key_places_one_order_per_customer() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let alice = Uuid::now_v7();
     let mug = product(&db, 1000, "USD").await;
     let first = place_order(&db, alice, &[(&mug, 1)]).await;

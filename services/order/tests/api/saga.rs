@@ -12,7 +12,6 @@ use shop_contracts::events::{
 };
 use shop_messaging::outbox::outgoing;
 use shop_testkit::{Actor, TestApp, TestBus, eventually, outbox_events};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::helpers::{
@@ -43,8 +42,9 @@ fn out_of_stock(product_id: Uuid) -> RejectedLine {
     }
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn reserved_stock_and_an_approved_payment_confirm_the_order(db: PgPool) {
+#[tokio::test]
+async fn reserved_stock_and_an_approved_payment_confirm_the_order() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;
@@ -107,8 +107,9 @@ async fn reserved_stock_and_an_approved_payment_confirm_the_order(db: PgPool) {
     assert_eq!(shown["updated_at"], shown["history"][1]["occurred_at"]);
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn a_declined_payment_cancels_the_order(db: PgPool) {
+#[tokio::test]
+async fn a_declined_payment_cancels_the_order() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let alice = Uuid::now_v7();
     let mug = product(&db, 1000, "USD").await;
     let order = place_order_paying(&db, alice, &[(&mug, 1)], "tok_decline").await;
@@ -137,8 +138,9 @@ async fn a_declined_payment_cancels_the_order(db: PgPool) {
     );
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn rejected_stock_rejects_the_order_naming_the_products(db: PgPool) {
+#[tokio::test]
+async fn rejected_stock_rejects_the_order_naming_the_products() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let alice = Uuid::now_v7();
     let mug = product(&db, 1000, "USD").await;
     let pen = product(&db, 100, "USD").await;
@@ -172,8 +174,9 @@ async fn rejected_stock_rejects_the_order_naming_the_products(db: PgPool) {
     );
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn a_settled_order_ignores_repeated_and_late_answers(db: PgPool) {
+#[tokio::test]
+async fn a_settled_order_ignores_repeated_and_late_answers() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let mug = product(&db, 1000, "USD").await;
     let confirmed = place_order(&db, Uuid::now_v7(), &[(&mug, 1)]).await;
     let rejected_order = place_order(&db, Uuid::now_v7(), &[(&mug, 1)]).await;
@@ -216,8 +219,9 @@ async fn a_settled_order_ignores_repeated_and_late_answers(db: PgPool) {
     );
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn an_order_cancelled_meanwhile_is_not_charged(db: PgPool) {
+#[tokio::test]
+async fn an_order_cancelled_meanwhile_is_not_charged() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
     let alice = Actor::stranger();
     let mug = product(&db, 1000, "USD").await;
@@ -238,8 +242,9 @@ async fn an_order_cancelled_meanwhile_is_not_charged(db: PgPool) {
     );
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn answers_about_unknown_orders_or_in_unknown_shapes_fail(db: PgPool) {
+#[tokio::test]
+async fn answers_about_unknown_orders_or_in_unknown_shapes_fail() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let mug = product(&db, 1000, "USD").await;
     let order = place_order(&db, Uuid::now_v7(), &[(&mug, 1)]).await;
 
@@ -256,8 +261,9 @@ async fn answers_about_unknown_orders_or_in_unknown_shapes_fail(db: PgPool) {
     assert!(outbox_events(&db).await.is_empty());
 }
 
-#[sqlx::test(migrations = "../../migrations/order")]
-async fn the_saga_consumer_settles_orders_from_jetstream(db: PgPool) {
+#[tokio::test]
+async fn the_saga_consumer_settles_orders_from_jetstream() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let bus = TestBus::jetstream().await;
     let mug = product(&db, 1000, "USD").await;
     let approved = place_order(&db, Uuid::now_v7(), &[(&mug, 1)]).await;

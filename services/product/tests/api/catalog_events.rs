@@ -3,15 +3,15 @@
 
 use serde_json::json;
 use shop_contracts::events::{InventoryAdjusted, ProductCreated, ProductDeactivated, ProductUpdated};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::helpers::{
     admin, assert_only_the_creation, create_category, create_product, feed_snapshot, id, outbox, product_body, spawn,
 };
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn a_new_product_is_announced_with_its_snapshot(db: PgPool) {
+#[tokio::test]
+async fn a_new_product_is_announced_with_its_snapshot() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     create_category(&app, "toys").await;
     let product = create_product(&app, "SKU-1", "toys", 1250).await;
@@ -31,8 +31,9 @@ async fn a_new_product_is_announced_with_its_snapshot(db: PgPool) {
     );
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn changes_are_announced_only_when_something_changed(db: PgPool) {
+#[tokio::test]
+async fn changes_are_announced_only_when_something_changed() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     create_category(&app, "toys").await;
     create_category(&app, "books").await;
@@ -104,8 +105,9 @@ async fn changes_are_announced_only_when_something_changed(db: PgPool) {
     assert_eq!(flows.len(), 4);
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn stock_adjustments_announce_the_new_levels(db: PgPool) {
+#[tokio::test]
+async fn stock_adjustments_announce_the_new_levels() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     create_category(&app, "toys").await;
     let product = create_product(&app, "SKU-1", "toys", 100).await;
@@ -170,8 +172,9 @@ async fn stock_adjustments_announce_the_new_levels(db: PgPool) {
     );
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn refused_writes_announce_nothing(db: PgPool) {
+#[tokio::test]
+async fn refused_writes_announce_nothing() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     create_category(&app, "toys").await;
     let product = create_product(&app, "SKU-1", "toys", 100).await;

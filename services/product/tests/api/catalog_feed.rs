@@ -3,12 +3,12 @@ use std::collections::HashSet;
 use serde_json::json;
 use shop_contracts::catalog::{CATALOG_FEED_PATH, CatalogPage};
 use shop_testkit::Actor;
-use sqlx::PgPool;
 
 use crate::helpers::{admin, create_category, create_product, id, spawn};
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn the_feed_pages_through_every_product_including_inactive_ones(db: PgPool) {
+#[tokio::test]
+async fn the_feed_pages_through_every_product_including_inactive_ones() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     create_category(&app, "toys").await;
     let mut created = HashSet::new();
@@ -42,8 +42,9 @@ async fn the_feed_pages_through_every_product_including_inactive_ones(db: PgPool
     assert_eq!(inactive.category, "toys");
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn feed_parameters_are_checked(db: PgPool) {
+#[tokio::test]
+async fn feed_parameters_are_checked() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     app.get(&format!("{CATALOG_FEED_PATH}?limit=0"), &Actor::Anonymous)
         .await

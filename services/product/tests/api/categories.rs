@@ -1,11 +1,11 @@
 use serde_json::json;
 use shop_testkit::Actor;
-use sqlx::PgPool;
 
 use crate::helpers::{admin, count, create_category, create_product, spawn};
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn admins_create_categories_that_everyone_can_browse(db: PgPool) {
+#[tokio::test]
+async fn admins_create_categories_that_everyone_can_browse() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let created = app
         .post(
@@ -35,8 +35,9 @@ async fn admins_create_categories_that_everyone_can_browse(db: PgPool) {
         .expect_problem(404, "not-found");
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn duplicate_slugs_conflict(db: PgPool) {
+#[tokio::test]
+async fn duplicate_slugs_conflict() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     create_category(&app, "toys").await;
     app.post("/api/categories", &admin(), json!({"slug": "toys", "name": "Again"}))
@@ -45,8 +46,9 @@ async fn duplicate_slugs_conflict(db: PgPool) {
     assert_eq!(count(&db, "categories").await, 1);
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn invalid_categories_are_refused_and_nothing_is_written(db: PgPool) {
+#[tokio::test]
+async fn invalid_categories_are_refused_and_nothing_is_written() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     for (body, field) in [
         (json!({"slug": "Bad Slug", "name": "x"}), "slug"),
@@ -76,8 +78,9 @@ async fn invalid_categories_are_refused_and_nothing_is_written(db: PgPool) {
     assert_eq!(count(&db, "categories").await, 0);
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn only_admins_create_categories(db: PgPool) {
+#[tokio::test]
+async fn only_admins_create_categories() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let body = json!({"slug": "garden", "name": "Garden"});
     app.post("/api/categories", &Actor::Anonymous, body.clone())

@@ -54,8 +54,9 @@ async fn next_published(deliveries: &mut shop_messaging::bus::Deliveries, event_
     }
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn order_events_on_jetstream_move_stock_and_the_reactions_are_published(db: PgPool) {
+#[tokio::test]
+async fn order_events_on_jetstream_move_stock_and_the_reactions_are_published() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let bus = TestBus::jetstream().await;
     let app = spawn(&db).await;
     create_category(&app, "toys").await;

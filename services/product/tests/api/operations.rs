@@ -1,11 +1,11 @@
 use serde_json::Value;
 use shop_testkit::{Actor, Method};
-use sqlx::PgPool;
 
 use crate::helpers::spawn;
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn health_readiness_and_metrics(db: PgPool) {
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     assert_eq!(app.get("/healthz", &Actor::Anonymous).await.expect(200)["status"], "ok");
     assert_eq!(
@@ -29,8 +29,9 @@ async fn health_readiness_and_metrics(db: PgPool) {
         .expect_problem(503, "unavailable");
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn unknown_routes_and_methods_are_problems(db: PgPool) {
+#[tokio::test]
+async fn unknown_routes_and_methods_are_problems() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     app.get("/api/nothing-here", &Actor::Anonymous)
         .await
@@ -55,8 +56,9 @@ fn refs(value: &Value, found: &mut Vec<String>) {
     }
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn the_openapi_document_covers_every_route_and_resolves(db: PgPool) {
+#[tokio::test]
+async fn the_openapi_document_covers_every_route_and_resolves() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let doc = app.get("/openapi.json", &Actor::Anonymous).await.expect(200);
     let operations: Vec<String> = doc["paths"]

@@ -7,8 +7,9 @@ use crate::helpers::{
 };
 use shop_contracts::events::InventoryAdjusted;
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn admins_add_products_that_anyone_can_read(db: PgPool) {
+#[tokio::test]
+async fn admins_add_products_that_anyone_can_read() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     create_category(&app, "kitchen").await;
     let created = app
@@ -29,8 +30,9 @@ async fn admins_add_products_that_anyone_can_read(db: PgPool) {
     assert_eq!(read, created);
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn duplicate_skus_conflict_whatever_their_case(db: PgPool) {
+#[tokio::test]
+async fn duplicate_skus_conflict_whatever_their_case() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     create_category(&app, "kitchen").await;
     let product = create_product(&app, "KIT-1", "kitchen", 100).await;
@@ -55,8 +57,9 @@ async fn all_pages(app: &TestApp, query: &str) -> Vec<Value> {
     }
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn listings_page_through_every_active_product_once_in_each_order(db: PgPool) {
+#[tokio::test]
+async fn listings_page_through_every_active_product_once_in_each_order() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     create_category(&app, "toys").await;
     create_category(&app, "books").await;
@@ -114,8 +117,9 @@ async fn listings_page_through_every_active_product_once_in_each_order(db: PgPoo
     assert!(all_pages(&app, "category=garden").await.is_empty());
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn bad_listing_parameters_are_422(db: PgPool) {
+#[tokio::test]
+async fn bad_listing_parameters_are_422() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     create_category(&app, "toys").await;
     for i in 0..3 {
@@ -148,8 +152,9 @@ async fn bad_listing_parameters_are_422(db: PgPool) {
     assert_eq!(next["items"].as_array().unwrap().len(), 1);
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn unknown_or_impossible_ids_are_404(db: PgPool) {
+#[tokio::test]
+async fn unknown_or_impossible_ids_are_404() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let unknown = uuid::Uuid::now_v7();
     app.get(&format!("/api/products/{unknown}"), &Actor::Anonymous)
@@ -185,8 +190,9 @@ async fn unknown_or_impossible_ids_are_404(db: PgPool) {
     assert_eq!(count(&db, "outbox").await, 0);
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn updates_change_only_what_is_sent_and_bump_the_version(db: PgPool) {
+#[tokio::test]
+async fn updates_change_only_what_is_sent_and_bump_the_version() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     create_category(&app, "toys").await;
     create_category(&app, "books").await;
@@ -241,8 +247,9 @@ async fn updates_change_only_what_is_sent_and_bump_the_version(db: PgPool) {
     assert!(listing["items"].as_array().unwrap().is_empty());
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn invalid_updates_are_refused_and_change_nothing(db: PgPool) {
+#[tokio::test]
+async fn invalid_updates_are_refused_and_change_nothing() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     create_category(&app, "toys").await;
     let product = create_product(&app, "SKU-1", "toys", 100).await;
@@ -289,8 +296,9 @@ async fn invalid_updates_are_refused_and_change_nothing(db: PgPool) {
     assert_only_the_creation(&db, &product).await;
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn invalid_new_products_are_refused_and_nothing_is_written(db: PgPool) {
+#[tokio::test]
+async fn invalid_new_products_are_refused_and_nothing_is_written() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     create_category(&app, "toys").await;
     let with = |key: &str, value: Value| {
@@ -346,8 +354,9 @@ async fn invalid_new_products_are_refused_and_nothing_is_written(db: PgPool) {
     assert_eq!(count(&db, "outbox").await, 0);
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn stock_adjustments_are_applied_audited_and_never_go_negative(db: PgPool) {
+#[tokio::test]
+async fn stock_adjustments_are_applied_audited_and_never_go_negative() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     create_category(&app, "toys").await;
     let product = create_product(&app, "SKU-1", "toys", 100).await;
@@ -414,8 +423,9 @@ async fn stock_adjustments_are_applied_audited_and_never_go_negative(db: PgPool)
     assert_eq!(listed["available"], 0);
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn only_admins_change_the_catalog(db: PgPool) {
+#[tokio::test]
+async fn only_admins_change_the_catalog() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     create_category(&app, "toys").await;
     let product = create_product(&app, "SKU-1", "toys", 100).await;

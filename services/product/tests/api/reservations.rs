@@ -156,8 +156,9 @@ fn level(product_id: Uuid, on_hand: i32, reserved: i32, sold: i32) -> InventoryA
     }
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn a_placed_order_holds_stock_for_every_line(db: PgPool) {
+#[tokio::test]
+async fn a_placed_order_holds_stock_for_every_line() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = shop(&db).await;
     let (a, b) = (product(&app, "SKU-A", 10).await, product(&app, "SKU-B", 5).await);
     clear_outbox(&db).await;
@@ -199,8 +200,9 @@ async fn a_placed_order_holds_stock_for_every_line(db: PgPool) {
     assert_invariant(&db, &[(a, 10), (b, 5)]).await;
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn an_order_that_cannot_be_held_in_full_holds_nothing(db: PgPool) {
+#[tokio::test]
+async fn an_order_that_cannot_be_held_in_full_holds_nothing() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = shop(&db).await;
     let plenty = product(&app, "SKU-A", 10).await;
     let scarce = product(&app, "SKU-B", 1).await;
@@ -244,8 +246,9 @@ async fn an_order_that_cannot_be_held_in_full_holds_nothing(db: PgPool) {
     assert_invariant(&db, &[(plenty, 10), (scarce, 1), (retired, 50)]).await;
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn a_repeated_placement_changes_nothing(db: PgPool) {
+#[tokio::test]
+async fn a_repeated_placement_changes_nothing() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = shop(&db).await;
     let a = product(&app, "SKU-A", 3).await;
     clear_outbox(&db).await;
@@ -266,8 +269,9 @@ async fn a_repeated_placement_changes_nothing(db: PgPool) {
     assert_invariant(&db, &[(a, 3)]).await;
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn a_confirmed_order_turns_held_stock_into_sold_stock(db: PgPool) {
+#[tokio::test]
+async fn a_confirmed_order_turns_held_stock_into_sold_stock() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = shop(&db).await;
     let (a, b) = (product(&app, "SKU-A", 10).await, product(&app, "SKU-B", 5).await);
     let order = Uuid::now_v7();
@@ -309,8 +313,9 @@ async fn a_confirmed_order_turns_held_stock_into_sold_stock(db: PgPool) {
     assert_invariant(&db, &[(a, 10), (b, 5)]).await;
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn a_cancelled_order_releases_what_it_held(db: PgPool) {
+#[tokio::test]
+async fn a_cancelled_order_releases_what_it_held() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = shop(&db).await;
     let a = product(&app, "SKU-A", 10).await;
     let order = Uuid::now_v7();
@@ -345,8 +350,9 @@ async fn a_cancelled_order_releases_what_it_held(db: PgPool) {
     assert_invariant(&db, &[(a, 10)]).await;
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn an_order_cancelled_after_confirmation_puts_its_stock_back(db: PgPool) {
+#[tokio::test]
+async fn an_order_cancelled_after_confirmation_puts_its_stock_back() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = shop(&db).await;
     let a = product(&app, "SKU-A", 10).await;
     let order = Uuid::now_v7();
@@ -379,8 +385,9 @@ async fn an_order_cancelled_after_confirmation_puts_its_stock_back(db: PgPool) {
     assert_invariant(&db, &[(a, 10)]).await;
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn a_cancellation_that_overtakes_the_placement_leaves_a_tombstone(db: PgPool) {
+#[tokio::test]
+async fn a_cancellation_that_overtakes_the_placement_leaves_a_tombstone() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = shop(&db).await;
     let a = product(&app, "SKU-A", 10).await;
     clear_outbox(&db).await;
@@ -399,8 +406,9 @@ async fn a_cancellation_that_overtakes_the_placement_leaves_a_tombstone(db: PgPo
     assert_invariant(&db, &[(a, 10)]).await;
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn confirming_or_cancelling_what_holds_nothing_changes_nothing(db: PgPool) {
+#[tokio::test]
+async fn confirming_or_cancelling_what_holds_nothing_changes_nothing() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = shop(&db).await;
     let a = product(&app, "SKU-A", 1).await;
     let rejected = Uuid::now_v7();
@@ -419,8 +427,9 @@ async fn confirming_or_cancelling_what_holds_nothing_changes_nothing(db: PgPool)
     assert!(outbox(&db).await.is_empty());
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn events_the_handler_cannot_read_fail_and_change_nothing(db: PgPool) {
+#[tokio::test]
+async fn events_the_handler_cannot_read_fail_and_change_nothing() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = shop(&db).await;
     let a = product(&app, "SKU-A", 10).await;
     clear_outbox(&db).await;
@@ -452,8 +461,9 @@ async fn events_the_handler_cannot_read_fail_and_change_nothing(db: PgPool) {
     assert!(outbox(&db).await.is_empty());
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn stock_held_for_orders_cannot_be_adjusted_away(db: PgPool) {
+#[tokio::test]
+async fn stock_held_for_orders_cannot_be_adjusted_away() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = shop(&db).await;
     let a = product(&app, "SKU-A", 10).await;
     apply(&db, &placed(Uuid::now_v7(), &[(a, 4)])).await.unwrap();
@@ -517,8 +527,9 @@ async fn apply_concurrently(db: &PgPool, events: Vec<Envelope>) -> u32 {
     retries
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn fifty_checkouts_for_ten_units_hold_exactly_ten(db: PgPool) {
+#[tokio::test]
+async fn fifty_checkouts_for_ten_units_hold_exactly_ten() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = shop(&db).await;
     let a = product(&app, "SKU-A", 10).await;
     clear_outbox(&db).await;
@@ -572,8 +583,9 @@ async fn fifty_checkouts_for_ten_units_hold_exactly_ten(db: PgPool) {
     assert_invariant(&db, &[(a, 10)]).await;
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn checkouts_of_the_same_products_in_any_line_order_never_deadlock(db: PgPool) {
+#[tokio::test]
+async fn checkouts_of_the_same_products_in_any_line_order_never_deadlock() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = shop(&db).await;
     let (a, b, c) = (
         product(&app, "SKU-A", 100).await,

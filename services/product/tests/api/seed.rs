@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use crate::helpers::{count, outbox, spawn};
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn the_demo_catalog_loads_once_however_often_it_is_seeded(db: PgPool) {
+#[tokio::test]
+async fn the_demo_catalog_loads_once_however_often_it_is_seeded() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let first = product_service::seed::demo_catalog(&db, 300).await.unwrap();
     assert_eq!(first.products, 300);
     assert!(first.categories >= 10);
@@ -35,8 +36,9 @@ async fn the_demo_catalog_loads_once_however_often_it_is_seeded(db: PgPool) {
     );
 }
 
-#[sqlx::test(migrations = "../../migrations/product")]
-async fn every_seeded_product_is_announced_once_with_its_snapshot(db: PgPool) {
+#[tokio::test]
+async fn every_seeded_product_is_announced_once_with_its_snapshot() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     product_service::seed::demo_catalog(&db, 300).await.unwrap();
     product_service::seed::demo_catalog(&db, 300).await.unwrap();
     product_service::seed::demo_catalog(&db, 350).await.unwrap();

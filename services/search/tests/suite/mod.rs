@@ -535,25 +535,27 @@ fn blocking<T>(future: impl Future<Output = T>) -> T {
 }
 
 /// One `#[test]` per named check, each on a freshly seeded index made by `$seeded`, an async
-/// expression giving something that derefs to a [`Backend`] (or `None` to skip).
+/// expression giving something that derefs to a [`Backend`]; the attributes in brackets (an
+/// `#[ignore]`) go on every test.
 #[macro_export]
 macro_rules! run_checks {
-    ($seeded:expr; $($check:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $check() {
-                let Some(index) = $seeded.await else { return };
-                suite::checks::$check(&*index);
-            }
-        )*
+    ($seeded:expr, [$($attribute:tt)*]; $check:ident $(, $rest:ident)* $(,)?) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $($attribute)*
+        async fn $check() {
+            let index = $seeded.await;
+            suite::checks::$check(&*index);
+        }
+        $crate::run_checks!($seeded, [$($attribute)*]; $($rest),*);
     };
+    ($seeded:expr, [$($attribute:tt)*];) => {};
 }
 
 /// Every check in [`checks`].
 #[macro_export]
 macro_rules! run_all_checks {
-    ($seeded:expr) => {
-        $crate::run_checks!($seeded;
+    ($seeded:expr $(, #[$attribute:meta])*) => {
+        $crate::run_checks!($seeded, [$(#[$attribute])*];
             exact_and_stemmed_words_find_products,
             name_matches_rank_above_description_matches,
             a_one_letter_typo_in_a_long_word_still_finds,

@@ -9,8 +9,9 @@ use crate::helpers::{add_address, address, assert_rejects_malformed_bodies, coun
 
 const PATH: &str = "/api/users/me/addresses";
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn an_added_address_is_listed(db: PgPool) {
+#[tokio::test]
+async fn an_added_address_is_listed() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let ada = register(&app, "ada@example.com").await;
     assert_eq!(app.get(PATH, &ada).await.expect(200), json!([]));
@@ -35,8 +36,9 @@ async fn an_added_address_is_listed(db: PgPool) {
     assert_eq!(listed, json!([created, second]), "oldest first");
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn an_address_is_replaced_as_a_whole(db: PgPool) {
+#[tokio::test]
+async fn an_address_is_replaced_as_a_whole() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let ada = register(&app, "ada@example.com").await;
     let created = add_address(&app, &ada).await;
@@ -55,8 +57,9 @@ async fn an_address_is_replaced_as_a_whole(db: PgPool) {
     assert_eq!(app.get(PATH, &ada).await.expect(200), json!([replaced]));
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn an_address_can_be_deleted_once(db: PgPool) {
+#[tokio::test]
+async fn an_address_can_be_deleted_once() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let ada = register(&app, "ada@example.com").await;
     let kept = add_address(&app, &ada).await;
@@ -69,8 +72,9 @@ async fn an_address_can_be_deleted_once(db: PgPool) {
         .expect_problem(404, "not-found");
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn unknown_address_ids_are_not_found(db: PgPool) {
+#[tokio::test]
+async fn unknown_address_ids_are_not_found() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let ada = register(&app, "ada@example.com").await;
     add_address(&app, &ada).await;
@@ -83,8 +87,9 @@ async fn unknown_address_ids_are_not_found(db: PgPool) {
     assert_eq!(snapshot(&db).await, before);
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn an_account_holds_at_most_twenty_addresses(db: PgPool) {
+#[tokio::test]
+async fn an_account_holds_at_most_twenty_addresses() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let ada = register(&app, "ada@example.com").await;
     let grace = register(&app, "grace@example.com").await;
@@ -133,8 +138,9 @@ fn bad_fields() -> Vec<(&'static str, Value)> {
     ]
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn each_bad_field_of_a_new_address_is_named_and_nothing_is_written(db: PgPool) {
+#[tokio::test]
+async fn each_bad_field_of_a_new_address_is_named_and_nothing_is_written() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let ada = register(&app, "ada@example.com").await;
 
@@ -157,8 +163,9 @@ async fn each_bad_field_of_a_new_address_is_named_and_nothing_is_written(db: PgP
     assert_eq!(count(&db, "addresses").await, 0);
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn each_bad_field_of_a_replacement_is_named_and_nothing_changes(db: PgPool) {
+#[tokio::test]
+async fn each_bad_field_of_a_replacement_is_named_and_nothing_changes() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let ada = register(&app, "ada@example.com").await;
     let path = format!("{PATH}/{}", id_of(&add_address(&app, &ada).await));

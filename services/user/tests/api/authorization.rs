@@ -44,8 +44,9 @@ async fn setup(db: &PgPool) -> (TestApp, Actor, Uuid) {
     (app, ada, address_id)
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn callers_without_a_valid_token_are_unauthorized_everywhere(db: PgPool) {
+#[tokio::test]
+async fn callers_without_a_valid_token_are_unauthorized_everywhere() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let (app, ada, address_id) = setup(&db).await;
     let before = snapshot(&db).await;
     let admin = Identity::new(Uuid::now_v7(), vec![Role::Admin]);
@@ -78,8 +79,9 @@ async fn callers_without_a_valid_token_are_unauthorized_everywhere(db: PgPool) {
     assert_eq!(snapshot(&db).await, before);
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn customers_cannot_reach_each_others_addresses(db: PgPool) {
+#[tokio::test]
+async fn customers_cannot_reach_each_others_addresses() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let (app, ada, address_id) = setup(&db).await;
     let grace = register(&app, "grace@example.com").await;
     let graces_own = add_address(&app, &grace).await;
@@ -101,8 +103,9 @@ async fn customers_cannot_reach_each_others_addresses(db: PgPool) {
     assert_eq!(id_of(&adas[0]), address_id);
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn only_administrators_read_other_accounts(db: PgPool) {
+#[tokio::test]
+async fn only_administrators_read_other_accounts() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let (app, ada, _) = setup(&db).await;
     let grace = register(&app, "grace@example.com").await;
     let path = format!("/api/users/{}", ada.user_id());
@@ -116,8 +119,9 @@ async fn only_administrators_read_other_accounts(db: PgPool) {
     assert_eq!(id_of(&body), ada.user_id());
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn a_valid_token_for_an_account_that_does_not_exist_finds_nothing(db: PgPool) {
+#[tokio::test]
+async fn a_valid_token_for_an_account_that_does_not_exist_finds_nothing() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let (app, ada, address_id) = setup(&db).await;
     let before = snapshot(&db).await;
     let ghost = Actor::stranger();
@@ -137,8 +141,9 @@ async fn a_valid_token_for_an_account_that_does_not_exist_finds_nothing(db: PgPo
     assert_eq!(snapshot(&db).await, before);
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn the_owner_may_do_everything_to_their_own_account_with_either_role(db: PgPool) {
+#[tokio::test]
+async fn the_owner_may_do_everything_to_their_own_account_with_either_role() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let ada = register(&app, "ada@example.com").await;
     // The same account, its token carrying the admin role.

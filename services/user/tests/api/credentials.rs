@@ -9,8 +9,9 @@ use crate::helpers::{PASSWORD, assert_rejects_malformed_bodies, register, snapsh
 
 const PATH: &str = "/internal/credentials/verify";
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn the_right_password_identifies_the_account_and_its_roles(db: PgPool) {
+#[tokio::test]
+async fn the_right_password_identifies_the_account_and_its_roles() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let ada = register(&app, "Ada@Example.com").await;
 
@@ -24,8 +25,9 @@ async fn the_right_password_identifies_the_account_and_its_roles(db: PgPool) {
     }
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn wrong_passwords_and_unknown_accounts_get_the_same_answer(db: PgPool) {
+#[tokio::test]
+async fn wrong_passwords_and_unknown_accounts_get_the_same_answer() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     register(&app, "ada@example.com").await;
 
@@ -43,8 +45,9 @@ async fn wrong_passwords_and_unknown_accounts_get_the_same_answer(db: PgPool) {
     assert_eq!(wrong_password, wrong_case);
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn bad_credential_requests_are_rejected_without_side_effects(db: PgPool) {
+#[tokio::test]
+async fn bad_credential_requests_are_rejected_without_side_effects() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     register(&app, "ada@example.com").await;
     let before = snapshot(&db).await;
@@ -75,8 +78,9 @@ async fn bad_credential_requests_are_rejected_without_side_effects(db: PgPool) {
     assert_eq!(snapshot(&db).await, before);
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn the_check_is_internal_not_part_of_the_public_api(db: PgPool) {
+#[tokio::test]
+async fn the_check_is_internal_not_part_of_the_public_api() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     register(&app, "ada@example.com").await;
     let body = json!({"email": "ada@example.com", "password": PASSWORD});

@@ -7,8 +7,9 @@ use sqlx::PgPool;
 
 use crate::helpers::{PASSWORD, register, registration, spawn};
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn registering_publishes_user_registered(db: PgPool) {
+#[tokio::test]
+async fn registering_publishes_user_registered() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let ada = register(&app, "ada@example.com").await;
     let events = outbox_events(&db).await;
@@ -32,8 +33,9 @@ async fn registering_publishes_user_registered(db: PgPool) {
     assert_eq!(outbox_events(&db).await.len(), 1);
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn only_changes_to_the_display_name_publish_user_updated(db: PgPool) {
+#[tokio::test]
+async fn only_changes_to_the_display_name_publish_user_updated() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let ada = register(&app, "ada@example.com").await;
     app.patch("/api/users/me", &ada, json!({"display_name": "Countess Lovelace"}))

@@ -6,8 +6,9 @@ use sqlx::PgPool;
 
 use crate::helpers::spawn;
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn every_operation_is_documented_with_its_security(db: PgPool) {
+#[tokio::test]
+async fn every_operation_is_documented_with_its_security() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let doc = app.get("/openapi.json", &Actor::Anonymous).await.expect(200);
     let operation = |path: &str, method: &str| -> Value { doc["paths"][path][method].clone() };

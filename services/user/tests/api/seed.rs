@@ -12,8 +12,9 @@ async fn hashes(db: &PgPool) -> Vec<(String, String, String)> {
         .unwrap()
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn demo_accounts_are_created_once_and_can_sign_in(db: PgPool) {
+#[tokio::test]
+async fn demo_accounts_are_created_once_and_can_sign_in() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     seed::demo_accounts(&db).await.unwrap();
     let first = hashes(&db).await;
     seed::demo_accounts(&db).await.unwrap();
@@ -37,8 +38,9 @@ async fn demo_accounts_are_created_once_and_can_sign_in(db: PgPool) {
     assert_eq!(names, ["Demo Admin", "Demo Customer"]);
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn seeding_leaves_a_changed_demo_password_alone(db: PgPool) {
+#[tokio::test]
+async fn seeding_leaves_a_changed_demo_password_alone() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     seed::demo_accounts(&db).await.unwrap();
     let app = spawn(&db).await;
     let customer_id = verify(&app, seed::CUSTOMER_EMAIL, seed::CUSTOMER_PASSWORD)

@@ -11,8 +11,9 @@ use crate::helpers::{
     verify,
 };
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn registering_creates_a_customer_account(db: PgPool) {
+#[tokio::test]
+async fn registering_creates_a_customer_account() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let body = app
         .post(
@@ -43,8 +44,9 @@ async fn registering_creates_a_customer_account(db: PgPool) {
     assert_eq!(stored, ("Ada@Example.com".to_owned(), "customer".to_owned()));
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn the_stored_password_is_an_argon2id_hash_never_the_password(db: PgPool) {
+#[tokio::test]
+async fn the_stored_password_is_an_argon2id_hash_never_the_password() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let user = register(&app, "ada@example.com").await;
 
@@ -56,8 +58,9 @@ async fn the_stored_password_is_an_argon2id_hash_never_the_password(db: PgPool) 
     assert_ne!(password_hash(&db, &other).await, hash, "every hash has its own salt");
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn an_email_can_be_registered_only_once_whatever_its_case(db: PgPool) {
+#[tokio::test]
+async fn an_email_can_be_registered_only_once_whatever_its_case() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     register(&app, "ada@example.com").await;
 
@@ -69,8 +72,9 @@ async fn an_email_can_be_registered_only_once_whatever_its_case(db: PgPool) {
     assert_eq!(count(&db, "users").await, 1);
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn weak_passwords_are_refused(db: PgPool) {
+#[tokio::test]
+async fn weak_passwords_are_refused() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let long = "x".repeat(129);
     let cases = [
@@ -99,8 +103,9 @@ async fn weak_passwords_are_refused(db: PgPool) {
     assert_eq!(count(&db, "users").await, 0);
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn each_bad_registration_field_is_named_and_nothing_is_written(db: PgPool) {
+#[tokio::test]
+async fn each_bad_registration_field_is_named_and_nothing_is_written() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let long_name = "n".repeat(81);
     let long_email = format!("{}@example.com", "a".repeat(250));
@@ -148,15 +153,17 @@ async fn each_bad_registration_field_is_named_and_nothing_is_written(db: PgPool)
     assert_eq!(count(&db, "users").await, 0);
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn malformed_registrations_are_turned_away(db: PgPool) {
+#[tokio::test]
+async fn malformed_registrations_are_turned_away() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     assert_rejects_malformed_bodies(&app, Method::POST, "/api/users", &Actor::Anonymous).await;
     assert_eq!(count(&db, "users").await, 0);
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn the_signed_in_user_reads_their_own_profile(db: PgPool) {
+#[tokio::test]
+async fn the_signed_in_user_reads_their_own_profile() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let ada = register(&app, "ada@example.com").await;
     register(&app, "grace@example.com").await;
@@ -167,8 +174,9 @@ async fn the_signed_in_user_reads_their_own_profile(db: PgPool) {
     assert_eq!(body["role"], "customer");
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn the_display_name_can_be_changed(db: PgPool) {
+#[tokio::test]
+async fn the_display_name_can_be_changed() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let ada = register(&app, "ada@example.com").await;
     let hash = password_hash(&db, &ada).await;
@@ -185,8 +193,9 @@ async fn the_display_name_can_be_changed(db: PgPool) {
     assert_eq!(password_hash(&db, &ada).await, hash, "the password is untouched");
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn the_password_can_be_changed_with_the_current_one(db: PgPool) {
+#[tokio::test]
+async fn the_password_can_be_changed_with_the_current_one() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let ada = register(&app, "ada@example.com").await;
     let new_password = "analytical engine 1843";
@@ -209,8 +218,9 @@ async fn the_password_can_be_changed_with_the_current_one(db: PgPool) {
     assert!(password_hash(&db, &ada).await.starts_with("$argon2id$"));
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn a_wrong_current_password_changes_nothing(db: PgPool) {
+#[tokio::test]
+async fn a_wrong_current_password_changes_nothing() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let ada = register(&app, "ada@example.com").await;
     let before = snapshot(&db).await;
@@ -224,8 +234,9 @@ async fn a_wrong_current_password_changes_nothing(db: PgPool) {
     verify(&app, "ada@example.com", PASSWORD).await.expect(200);
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn each_bad_profile_change_is_named_and_nothing_is_written(db: PgPool) {
+#[tokio::test]
+async fn each_bad_profile_change_is_named_and_nothing_is_written() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let ada = register(&app, "lovelace@example.com").await;
     let before = snapshot(&db).await;
@@ -281,8 +292,9 @@ async fn each_bad_profile_change_is_named_and_nothing_is_written(db: PgPool) {
     assert_eq!(snapshot(&db).await, before);
 }
 
-#[sqlx::test(migrations = "../../migrations/user")]
-async fn administrators_can_read_any_account(db: PgPool) {
+#[tokio::test]
+async fn administrators_can_read_any_account() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
     let app = spawn(&db).await;
     let ada = register(&app, "ada@example.com").await;
 
