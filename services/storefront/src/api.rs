@@ -175,11 +175,9 @@ impl Shopper {
             .oneshot(request)
             .await
             .unwrap_or_else(|never| match never {});
-        self.0
-            .answered
-            .lock()
-            .expect("not poisoned")
-            .insert((self.0.api.owner_of)(path).unwrap_or("gateway"));
+        if let Some(service) = (self.0.api.owner_of)(path) {
+            self.0.answered.lock().expect("not poisoned").insert(service);
+        }
         self.keep_cookies(response.headers());
         let status = response.status();
         let bytes = read(response).await?;
@@ -261,7 +259,7 @@ impl Shopper {
         set.iter().map(|(_, value)| value.clone()).collect()
     }
 
-    /// The services that answered a call of this page so far, by name.
+    /// The services behind the gateway that answered a call of this page so far, by name.
     pub fn answered(&self) -> Vec<&'static str> {
         self.0.answered.lock().expect("not poisoned").iter().copied().collect()
     }

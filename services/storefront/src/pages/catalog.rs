@@ -13,7 +13,7 @@ use crate::{
 };
 
 const PER_PAGE: u32 = 24;
-const FEATURED: u32 = 8;
+const FEATURED: u32 = 10;
 
 /// The catalog's sort orders, as the product API names them, with their labels.
 pub const SORTS: [(&str, &str); 4] = [

@@ -175,17 +175,22 @@ async fn error_page(shopper: &Shopper, status: StatusCode, message: String) -> R
 /// sign-in page, coming back here afterwards), and hands the API's cookies to the browser.
 pub async fn shopper_context(State(state): State<Storefront>, mut request: Request, next: Next) -> Response {
     let shopper = Shopper::for_request(state.api.clone(), &request);
-    let here = request
-        .uri()
-        .path_and_query()
-        .map(|pq| pq.as_str().to_owned())
-        .unwrap_or_default();
-    let came_by_get = request.method() == Method::GET;
+    // Where to come back after signing in: this page, or for a form the page it was sent from.
+    let back = if request.method() == Method::GET {
+        request.uri().path_and_query().map(|pq| pq.as_str().to_owned())
+    } else {
+        request
+            .headers()
+            .get(header::REFERER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|referer| referer.split_once("://"))
+            .and_then(|(_, rest)| rest.find('/').map(|at| rest[at..].to_owned()))
+    };
     request.extensions_mut().insert(shopper.clone());
     let mut response = next.run(request).await;
     if let Some(error) = response.extensions_mut().remove::<ErrorPage>() {
         response = if error.status == StatusCode::UNAUTHORIZED {
-            let back = if came_by_get { here } else { "/".to_owned() };
+            let back = local_path(back.as_deref());
             see_other(&crate::views::with_query("/signin", &[("next", &back)]))
         } else {
             error_page(&shopper, error.status, error.message).await
