@@ -211,6 +211,29 @@ pub async fn add_address(shopper: Shopper, PageForm(mut form): PageForm<AddressF
     }
 }
 
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    display_name: String,
+}
+
+pub async fn update_profile(shopper: Shopper, PageForm(form): PageForm<ProfileForm>) -> PageResult {
+    match shopper.send(Method::PATCH, "/api/users/me", Some(&form)).await {
+        Ok(()) => Ok(see_other("/account")),
+        Err(error) if error.status() == StatusCode::UNPROCESSABLE_ENTITY => {
+            let errors = FieldErrors::from_api(&error);
+            account_page(
+                &shopper,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                AddressForm::default(),
+                errors,
+            )
+            .await
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
 pub async fn delete_address(shopper: Shopper, Path(id): Path<Uuid>) -> PageResult {
     match shopper
         .send(Method::DELETE, &format!("/api/users/me/addresses/{id}"), None::<&()>)

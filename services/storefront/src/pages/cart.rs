@@ -212,6 +212,33 @@ pub async fn checkout_form(shopper: Shopper) -> PageResult {
     .await
 }
 
+/// Saves the address a checkout was shipped to, unless it is saved already (a re-sent form).
+/// The order is placed either way; a failed save only means typing it again next time.
+async fn save_address(shopper: &Shopper, entered: &AddressForm, shipping: &ShippingAddress) {
+    let saved: Vec<Address> = shopper.get("/api/users/me/addresses").await.unwrap_or_default();
+    let same = |address: &Address| {
+        let a = address.shipping();
+        (&a.recipient, &a.line1, &a.line2, &a.city, &a.postal_code, &a.country)
+            == (
+                &shipping.recipient,
+                &shipping.line1,
+                &shipping.line2,
+                &shipping.city,
+                &shipping.postal_code,
+                &shipping.country,
+            )
+    };
+    if saved.iter().any(same) {
+        return;
+    }
+    if let Err(error) = shopper
+        .send(Method::POST, "/api/users/me/addresses", Some(entered))
+        .await
+    {
+        tracing::info!(error = error.detail(), "the checkout's address was not saved");
+    }
+}
+
 #[derive(Serialize)]
 struct CheckoutRequest<'a> {
     shipping_address: &'a ShippingAddress,
@@ -256,13 +283,7 @@ pub async fn checkout(shopper: Shopper, PageForm(mut form): PageForm<CheckoutFor
     match order {
         Ok(order) => {
             if form.save_address.is_some() && form.address == "new" {
-                // The order is placed either way; a failed save only means typing it again next time.
-                if let Err(error) = shopper
-                    .send(Method::POST, "/api/users/me/addresses", Some(&form.new_address))
-                    .await
-                {
-                    tracing::info!(error = error.detail(), "the checkout's address was not saved");
-                }
+                save_address(&shopper, &form.new_address, &shipping).await;
             }
             Ok(see_other(&format!("/orders/{}", order.id)))
         }

@@ -37,6 +37,7 @@ pub fn router() -> Router<Storefront> {
         .route("/register", get(account::register_form).post(account::register))
         .route("/signout", post(account::signout))
         .route("/account", get(account::account))
+        .route("/account/profile", post(account::update_profile))
         .route("/account/addresses", post(account::add_address))
         .route("/account/addresses/{id}/delete", post(account::delete_address))
         .route("/cart", get(cart::cart))
