@@ -217,7 +217,10 @@ async fn every_page_of_the_demo_catalog_answers_and_escapes_what_it_shows() {
     assert_eq!(status, 200);
     assert_no_markup_from(&page);
     // askama writes `<` as `&#60;` and `"` as `&#34;`.
-    assert!(page.contains("&#60;script&#62;alert(&#34;name&#34;)&#60;/script&#62;"), "the name is shown as text");
+    assert!(
+        page.contains("&#60;script&#62;alert(&#34;name&#34;)&#60;/script&#62;"),
+        "the name is shown as text"
+    );
     let (_, listing) = browser.get("/categories/kitchen?sort=price_asc").await;
     assert_no_markup_from(&listing);
     eventually("search finds the hostile product", async || {
@@ -304,10 +307,7 @@ async fn every_page_of_the_demo_catalog_answers_and_escapes_what_it_shows() {
     );
     let (status, order) = browser.get(&order_page).await;
     assert_eq!(status, 200);
-    assert!(
-        order.contains("&#60;i&#62;Ada&#60;/i&#62;"),
-        "{order}"
-    );
+    assert!(order.contains("&#60;i&#62;Ada&#60;/i&#62;"), "{order}");
     let (status, block) = browser.get(&format!("{order_page}/status")).await;
     assert_eq!(status, 200);
     assert!(block.contains("id=\"order-status\""));

@@ -30,7 +30,7 @@ fn group_thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(digit);
@@ -54,13 +54,13 @@ pub fn parse_amount(input: &str) -> Option<i64> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stock {
+pub enum Availability {
     InStock,
     FewLeft(i32),
     OutOfStock,
 }
 
-impl Stock {
+impl Availability {
     pub fn of(available: i32) -> Self {
         match available {
             ..=0 => Self::OutOfStock,
@@ -121,7 +121,7 @@ pub struct Tile {
     /// Safe HTML: escaped text, with search matches in `<em>`.
     pub name: Highlighted,
     pub price: String,
-    pub stock: Stock,
+    pub stock: Availability,
 }
 
 impl Tile {
@@ -131,7 +131,7 @@ impl Tile {
             image: image_path(&product.category.slug, &product.sku),
             name: Highlighted::plain(&product.name),
             price: price(&product.price),
-            stock: Stock::of(product.available),
+            stock: Availability::of(product.available),
         }
     }
 }
@@ -252,9 +252,9 @@ mod tests {
 
     #[test]
     fn stock_states() {
-        assert_eq!(Stock::of(0), Stock::OutOfStock);
-        assert_eq!(Stock::of(3).label(), "Only 3 left");
-        assert_eq!(Stock::of(6), Stock::InStock);
+        assert_eq!(Availability::of(0), Availability::OutOfStock);
+        assert_eq!(Availability::of(3).label(), "Only 3 left");
+        assert_eq!(Availability::of(6), Availability::InStock);
     }
 
     #[test]

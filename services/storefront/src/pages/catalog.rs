@@ -9,7 +9,7 @@ use super::{Layout, PageError, PageResult, render};
 use crate::{
     api::{CallError, Shopper},
     model::{Category, Product, ProductPage},
-    views::{self, Stock, Tile},
+    views::{self, Availability, Tile},
 };
 
 const PER_PAGE: u32 = 24;
@@ -124,7 +124,7 @@ struct ProductPageView {
     product: Product,
     price: String,
     image: String,
-    stock: Stock,
+    stock: Availability,
     max_quantity: u32,
     added: bool,
 }
@@ -139,7 +139,7 @@ pub async fn product(shopper: Shopper, Path(id): Path<String>, Query(query): Que
     let product_path = format!("/api/products/{id}");
     let (layout, product) = tokio::join!(Layout::load(&shopper, "Product"), shopper.get::<Product>(&product_path),);
     let product = product.map_err(not_found("product"))?;
-    let stock = Stock::of(product.available);
+    let stock = Availability::of(product.available);
     Ok(render(&ProductPageView {
         layout: Layout {
             title: product.name.clone(),

@@ -9,7 +9,7 @@ use super::{Layout, PageError, PageResult, render};
 use crate::{
     api::{CallError, Shopper},
     model::{Category, SearchResult},
-    views::{self, Highlighted, Stock, Tile},
+    views::{self, Availability, Highlighted, Tile},
 };
 
 const PER_PAGE: u32 = 24;
@@ -170,9 +170,9 @@ pub async fn search(shopper: Shopper, Query(form): Query<SearchForm>) -> PageRes
                 name: Highlighted::from_marked(&hit.highlighted_name),
                 price: views::price(&hit.price),
                 stock: if hit.in_stock {
-                    Stock::InStock
+                    Availability::InStock
                 } else {
-                    Stock::OutOfStock
+                    Availability::OutOfStock
                 },
             };
             (tile, Highlighted::from_marked(&hit.highlighted_description))
