@@ -123,6 +123,11 @@ pub struct Config {
     #[arg(long, env = "IDENTITY_TOKEN_TTL_SECONDS", default_value_t = 60)]
     pub identity_token_ttl_seconds: u32,
 
+    /// The evolution stage this system runs as (`services`, `monolith`, …), shown by the
+    /// storefront's "about this system" page.
+    #[arg(long, env = "SHOP_STAGE", default_value = "services")]
+    pub stage: String,
+
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
 

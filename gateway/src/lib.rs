@@ -171,7 +171,7 @@ pub fn app(state: AppState) -> Router {
         }))
         .load_shed()
         .concurrency_limit(state.config.max_concurrent_requests);
-    let routes = Router::new()
+    let api = Router::new()
         .route("/api/auth/login", post(auth::login))
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/auth/session", get(auth::current_session))
@@ -182,11 +182,16 @@ pub fn app(state: AppState) -> Router {
         .fallback(forward::forward)
         .layer(from_fn_with_state(state.clone(), guards::csrf))
         .layer(from_fn_with_state(state.clone(), guards::rate_limit));
-    let routes = match &state.sessions {
-        Sessions::Redis(store) => routes.layer(session::session_layer(store.clone(), secure, idle)),
-        Sessions::Memory(store) => routes.layer(session::session_layer(store.clone(), secure, idle)),
+    let api = match &state.sessions {
+        Sessions::Redis(store) => api.layer(session::session_layer(store.clone(), secure, idle)),
+        Sessions::Memory(store) => api.layer(session::session_layer(store.clone(), secure, idle)),
+    }
+    .with_state(state.clone());
+    // The shop's pages, in front of the public API they are built from (see the storefront crate).
+    let settings = storefront::Settings {
+        stage: state.config.stage.clone(),
     };
-    routes
+    storefront::mount(api, routes::service_of, settings)
         .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
         .layer(from_fn_with_state(state.clone(), guards::body_limit))
         .layer(from_fn_with_state(state.clone(), guards::time_limit))
@@ -204,7 +209,6 @@ pub fn app(state: AppState) -> Router {
         }))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
 }
 
 fn session_prefix(config: &Config) -> String {

@@ -29,6 +29,16 @@ pub fn route(path: &str) -> Option<(&'static str, Owner)> {
     })
 }
 
+/// The name of the service that owns `path`; `None` for the gateway's own paths.
+pub fn service_of(path: &str) -> Option<&'static str> {
+    route(path).map(|(_, owner)| match owner {
+        Owner::User => "user",
+        Owner::Product => "product",
+        Owner::Order => "order",
+        Owner::Search => "search",
+    })
+}
+
 /// The instances of every service.
 pub struct Pools {
     pub user: Pool,

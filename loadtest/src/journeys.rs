@@ -34,6 +34,8 @@ pub enum Journey {
     Orders,
     /// Signs in, opens an order placed earlier in the run and cancels it if it was confirmed.
     Cancel,
+    /// Anonymous, through the storefront's web pages instead of the API (see `pages`).
+    Storefront,
 }
 
 impl Journey {
@@ -44,6 +46,7 @@ impl Journey {
             Self::Buy => "buy",
             Self::Orders => "orders",
             Self::Cancel => "cancel",
+            Self::Storefront => "storefront",
         }
     }
 }
@@ -74,6 +77,7 @@ pub async fn run(world: Arc<World>, journey: Journey, phase: usize, due: Instant
         Journey::Buy => shopper.buy().await,
         Journey::Orders => shopper.orders().await,
         Journey::Cancel => shopper.cancel().await,
+        Journey::Storefront => crate::pages::storefront(&mut shopper.session, &world.catalog, &mut shopper.rng).await,
     };
     if let Some(account) = shopper.account.take() {
         world.users.give_back(account);

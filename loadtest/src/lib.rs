@@ -9,6 +9,7 @@ pub mod freshness;
 pub mod journeys;
 pub mod ledger;
 pub mod monitor;
+pub mod pages;
 pub mod profile;
 pub mod reconcile;
 pub mod report;

@@ -61,22 +61,26 @@ impl From<Sku> for String {
     }
 }
 
-/// An absolute http(s) URL of a product image, at most 2,048 characters.
+/// A product image: an absolute http(s) URL, or a path on the shop itself (`/images/…`, as the
+/// demo catalog's pictures, which the storefront draws), at most 2,048 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, max_length = 2048, example = "https://images.shop.local/products/elec-000123.jpg")]
+#[schema(value_type = String, max_length = 2048, example = "/images/products/electronics/elec-000123.svg")]
 pub struct ImageUrl(String);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("must be an absolute http:// or https:// URL of at most 2048 characters without spaces")]
+#[error(
+    "must be an absolute http:// or https:// URL or a path starting with /, of at most 2048 characters without spaces"
+)]
 pub struct InvalidImageUrl;
 
 impl ImageUrl {
     pub fn parse(input: &str) -> Result<Self, InvalidImageUrl> {
         let url = input.trim();
         let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+        let own_path = url.starts_with('/') && !url.starts_with("//");
         let valid = url.len() <= 2048
-            && host.is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+            && (own_path || host.is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/')))
             && !url.chars().any(|c| c.is_whitespace() || c.is_control());
         if valid {
             Ok(Self(url.to_owned()))
@@ -248,11 +252,13 @@ mod tests {
     }
 
     #[test]
-    fn image_urls_must_be_absolute_http() {
+    fn image_urls_must_be_absolute_http_or_the_shops_own_paths() {
         assert!(ImageUrl::parse("https://img.example/a.jpg").is_ok());
+        assert!(ImageUrl::parse("/images/products/books/book-000001.svg").is_ok());
         for bad in [
             "ftp://x/a.jpg",
-            "/a.jpg",
+            "//evil.example/a.jpg",
+            "a.jpg",
             "https://",
             "https:///a",
             "https://a b",

@@ -23,7 +23,8 @@ const CURRENCY: &str = "USD";
 /// The generator's seed. Changing it changes every product; tests pin product 0 to notice.
 const SEED: u64 = 0x5EED_CA7A_1060_0001;
 
-const IMAGE_BASE_URL: &str = "https://images.shop.local/products";
+/// Pictures are drawn by the shop itself (the storefront), under this path of its own address.
+const IMAGE_BASE_PATH: &str = "/images/products";
 
 /// A product category as seeded: `slug` is the stable key products refer to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +106,7 @@ fn generate(index: usize, vocab: &Vocabulary, ordinal: usize, taken_names: &mut 
     );
 
     let sku = format!("{}-{ordinal:06}", vocab.code);
-    let image_url = format!("{IMAGE_BASE_URL}/{}.jpg", sku.to_ascii_lowercase());
+    let image_url = format!("{IMAGE_BASE_PATH}/{}/{}.svg", vocab.slug, sku.to_ascii_lowercase());
     ProductSeed {
         sku,
         name,
@@ -2999,7 +3000,7 @@ mod tests {
         assert_eq!(first.sku, "ELEC-000001");
         assert_eq!(first.category_slug, "electronics");
         assert_eq!(first.currency, "USD");
-        assert_eq!(first.image_url, "https://images.shop.local/products/elec-000001.jpg");
+        assert_eq!(first.image_url, "/images/products/electronics/elec-000001.svg");
         assert_eq!(first.name, "Helio Prime Vertical Mouse");
         assert_eq!(first.price_minor, 13_399);
         assert_eq!(first.stock, 498);
@@ -3033,7 +3034,11 @@ mod tests {
             assert_eq!(code, vocab.code);
             assert_eq!(
                 product.image_url,
-                format!("https://images.shop.local/products/{}.jpg", product.sku.to_lowercase())
+                format!(
+                    "/images/products/{}/{}.svg",
+                    product.category_slug,
+                    product.sku.to_lowercase()
+                )
             );
         }
     }
