@@ -224,7 +224,11 @@ impl Together {
             .into_iter()
             .map(|(position, delivery)| (position, delivery, Outcome::Ignored))
             .collect();
-        if !apply.is_empty() {
+        if let [_] = apply.as_slice() {
+            // Alone: straight to the single path, which a failure would end up on anyway.
+            let (position, delivery, _) = apply.into_iter().next().expect("one delivery");
+            outcomes[position] = Some(process(bus, db, namespace, spec, handler, delivery).await);
+        } else if !apply.is_empty() {
             let envelopes: Vec<&Envelope> = apply.iter().map(|(_, _, envelope)| envelope).collect();
             let span = tracing::info_span!("events", consumer = spec.name, count = envelopes.len());
             match apply_batch(db, &spec.name, handler, &envelopes).instrument(span).await {
