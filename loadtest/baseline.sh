@@ -6,6 +6,7 @@
 # default ports. Reports go to docs/loadtest/<profile>/ (or $LOADTEST_OUT/<profile>/).
 #
 #   bash loadtest/baseline.sh [profile ...]        # default: standard stress
+#   bash loadtest/baseline.sh costs                # CPU per journey kind (COST_RATE, COST_SECONDS)
 #
 # Extra loadtest flags can be passed in LOADTEST_ARGS, e.g. LOADTEST_ARGS="--rate 30".
 set -euo pipefail
@@ -59,9 +60,37 @@ while :; do
     sleep 5
 done
 
+# `costs`: each journey kind alone at a steady rate; the CPU the shop's processes spent on it
+# (gateway and services, from the run's samples; PostgreSQL, NATS and Redis not included),
+# in milliseconds of one core per journey.
+journey_costs() {
+    local rate=${COST_RATE:-10} seconds=${COST_SECONDS:-60}
+    printf '| journey | journeys/s | CPU ms per journey | of which user service |\n|---|---:|---:|---:|\n'
+    for kind in browse search buy orders cancel; do
+        # shellcheck disable=SC2086
+        "$BIN/loadtest" --profile standard --mix "$kind=1" --rate "$rate" --seconds "$seconds" --quiet \
+            --fail-on-errors false --out "$WORK/cost-$kind" ${LOADTEST_ARGS:-} >/dev/null || true
+        python3 - "$kind" "$WORK/cost-$kind/summary.json" <<'PY'
+import json, sys
+kind, path = sys.argv[1], sys.argv[2]
+summary = json.load(open(path))
+rate = summary["achieved_rate"]
+shop = [p for p in summary["resources"] if not p["name"].startswith("loadtest")]
+total = sum(p["avg_cpu_percent"] for p in shop)
+user = sum(p["avg_cpu_percent"] for p in shop if p["name"] == "user")
+# 100 % of a core for a second is 1,000 ms; per journey at `rate` journeys a second:
+print(f"| {kind} | {rate:.1f} | {total * 10 / rate:.1f} | {user * 10 / rate:.1f} |")
+PY
+    done
+}
+
 echo "system: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, commit $(git rev-parse --short HEAD)"
 status=0
 for profile in "$@"; do
+    if [ "$profile" = costs ]; then
+        journey_costs
+        continue
+    fi
     # shellcheck disable=SC2086
     "$BIN/loadtest" --profile "$profile" --base-url http://127.0.0.1:9080 --out "${LOADTEST_OUT:-docs/loadtest}/$profile" \
         ${LOADTEST_ARGS:-} || status=$?

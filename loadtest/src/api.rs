@@ -257,6 +257,16 @@ impl Session {
         Ok(())
     }
 
+    /// Leaves without signing out: the session cookie, for the shopper's next visit.
+    pub fn keep_signed_in(&mut self) -> Option<String> {
+        self.cookie.take()
+    }
+
+    /// Continues a session kept from an earlier visit (no sign-in request).
+    pub fn resume(&mut self, cookie: String) {
+        self.cookie = Some(cookie);
+    }
+
     pub async fn sign_out(&mut self, step: &'static str) -> anyhow::Result<()> {
         self.call(Request::with_body(
             Method::POST,

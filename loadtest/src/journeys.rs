@@ -27,12 +27,15 @@ pub enum Journey {
     /// Anonymous: a search built from catalog words (a quarter with a typo), often filtered
     /// by category, price or stock and sorted; sometimes page 2; then a product.
     Search,
-    /// Signs in, looks at the cart, adds one to three products, sometimes changes a quantity,
-    /// checks out (one in ten with a declining card), looks at the order, signs out.
+    /// Signs in (or is still signed in), looks at the cart, adds one to three products,
+    /// sometimes changes a quantity, checks out (one in ten with a declining card), looks at
+    /// the order, leaves.
     Buy,
-    /// A returning customer: signs in, lists their orders, opens the latest, signs out.
+    /// A returning customer: signs in (or is still signed in), lists their orders, opens the
+    /// latest, leaves.
     Orders,
-    /// Signs in, opens an order placed earlier in the run and cancels it if it was confirmed.
+    /// Signs in (or is still signed in), opens an order placed earlier in the run and cancels
+    /// it if it was confirmed, leaves.
     Cancel,
     /// Anonymous, through the storefront's web pages instead of the API (see `pages`).
     Storefront,
@@ -57,6 +60,9 @@ pub struct World {
     pub catalog: Catalog,
     pub users: Users,
     pub ledger: Ledger,
+    /// The share of signed-in journeys that end without signing out, so that the shopper's
+    /// next journey continues the session instead of signing in again.
+    pub session_reuse: f64,
 }
 
 /// Runs `journey` as one shopper who was due at `due`, and records it as a whole.
@@ -244,15 +250,33 @@ impl Shopper {
         Ok(())
     }
 
-    /// Takes an idle shopper (or signs a new one up) and signs in.
+    /// Takes an idle shopper (or signs a new one up) and continues the session they left
+    /// signed in, or signs in.
     async fn sign_in(&mut self, with_orders: bool) -> anyhow::Result<()> {
-        let account = match self.world.users.lease(with_orders) {
+        let mut account = match self.world.users.lease(with_orders) {
             Some(account) => account,
             None => self.world.users.sign_up(&mut self.session).await?,
         };
-        let signed_in = self.session.sign_in("login", &account.email, account.password()).await;
+        let signed_in = match account.session.take() {
+            Some(cookie) => {
+                self.session.resume(cookie);
+                Ok(())
+            }
+            None => self.session.sign_in("login", &account.email, account.password()).await,
+        };
         self.account = Some(account);
         signed_in
+    }
+
+    /// Ends a signed-in journey: staying signed in (the share `session_reuse`) or signing out.
+    async fn leave(&mut self) -> anyhow::Result<()> {
+        if self.chance(self.world.session_reuse)
+            && let Some(account) = &mut self.account
+        {
+            account.session = self.session.keep_signed_in();
+            return Ok(());
+        }
+        self.session.sign_out("logout").await
     }
 
     async fn buy(&mut self) -> anyhow::Result<()> {
@@ -339,7 +363,7 @@ impl Shopper {
                 format!("/api/orders/{}", order.id),
             ))
             .await?;
-        self.session.sign_out("logout").await
+        self.leave().await
     }
 
     async fn orders(&mut self) -> anyhow::Result<()> {
@@ -357,7 +381,7 @@ impl Shopper {
                 ))
                 .await?;
         }
-        self.session.sign_out("logout").await
+        self.leave().await
     }
 
     /// Only a confirmed order is cancelled: this shopper is the only one who can change it
@@ -373,7 +397,7 @@ impl Shopper {
             .as_ref()
             .and_then(|account| account.orders.choose(&mut self.rng).copied())
         else {
-            return self.session.sign_out("logout").await;
+            return self.leave().await;
         };
         let order: Order = self
             .session
@@ -396,6 +420,6 @@ impl Shopper {
                 .await?;
             self.world.ledger.cancelled(id);
         }
-        self.session.sign_out("logout").await
+        self.leave().await
     }
 }

@@ -121,6 +121,18 @@ impl fmt::Display for Mix {
     }
 }
 
+/// Most returning shoppers are still signed in from their last visit: sessions last 30 idle
+/// minutes at the gateway, and few people sign out.
+pub const SESSION_REUSE: f64 = 0.8;
+
+/// A share between 0 and 1, from the command line.
+pub fn share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+        _ => Err(format!("`{text}`: expected a share between 0 and 1")),
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Profile {
     pub name: ProfileName,
@@ -129,6 +141,9 @@ pub struct Profile {
     pub mix: Mix,
     /// Registered shoppers prepared before the run (more are registered during it when all are busy).
     pub users: usize,
+    /// Share of signed-in journeys after which the shopper stays signed in; their next journey
+    /// continues the session instead of signing in (a fresh argon2id verification) again.
+    pub session_reuse: f64,
     /// Products the shoppers put in carts: their stock is reconciled at the end.
     pub products: usize,
     pub stress: Option<StressLimits>,
@@ -142,6 +157,7 @@ pub struct Overrides {
     pub mix: Option<Mix>,
     pub arrivals: Option<Arrivals>,
     pub users: Option<usize>,
+    pub session_reuse: Option<f64>,
     pub products: Option<usize>,
     pub stress_step: Option<f64>,
     pub stress_steps: Option<usize>,
@@ -184,6 +200,7 @@ impl Profile {
             arrivals: overrides.arrivals.unwrap_or(Arrivals::Poisson),
             mix: overrides.mix.clone().unwrap_or_default(),
             users: overrides.users.unwrap_or(users),
+            session_reuse: overrides.session_reuse.unwrap_or(SESSION_REUSE),
             products: overrides.products.unwrap_or(40),
             stress,
         }

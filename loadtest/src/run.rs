@@ -55,6 +55,10 @@ pub struct RunArgs {
     /// Shoppers registered before the run.
     #[arg(long)]
     pub users: Option<usize>,
+    /// Share (0–1) of signed-in journeys that end without signing out, so that the shopper's
+    /// next journey continues that session instead of signing in again (0.8).
+    #[arg(long, value_parser = crate::profile::share)]
+    pub session_reuse: Option<f64>,
     /// Products the shoppers buy from (their stock is reconciled).
     #[arg(long)]
     pub products: Option<usize>,
@@ -122,6 +126,7 @@ impl RunArgs {
                 mix: self.mix.clone(),
                 arrivals: self.arrivals,
                 users: self.users,
+                session_reuse: self.session_reuse,
                 products: self.products,
                 stress_step: self.step_rate,
                 stress_steps: self.steps,
@@ -195,6 +200,7 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<Summary> {
         catalog,
         users,
         ledger: Ledger::default(),
+        session_reuse: profile.session_reuse,
     });
     say(
         args,

@@ -21,6 +21,8 @@ pub struct Account {
     pub email: String,
     /// Orders this shopper placed during the run that may still be confirmed (and so cancelled).
     pub orders: Vec<Uuid>,
+    /// The session cookie of a shopper who left signed in; their next journey continues it.
+    pub session: Option<String>,
 }
 
 impl Account {
@@ -73,6 +75,7 @@ impl Users {
                 Some(registered) => accounts.push(Account {
                     email: registered??,
                     orders: Vec::new(),
+                    session: None,
                 }),
                 None => break,
             }
@@ -119,6 +122,7 @@ impl Users {
         Ok(Account {
             email,
             orders: Vec::new(),
+            session: None,
         })
     }
 

@@ -96,6 +96,13 @@ pub fn render(summary: &Summary, charts: &[(&'static str, String)]) -> String {
             ("started", summary.started_at.to_rfc3339()),
             ("seed", summary.seed.to_string()),
             ("journey mix", summary.profile.mix.to_string()),
+            (
+                "session reuse",
+                format!(
+                    "{:.0} % of signed-in journeys stay signed in",
+                    summary.profile.session_reuse * 100.0
+                ),
+            ),
             ("arrivals", format!("{:?} (open loop)", summary.profile.arrivals)),
             ("load", format!("{:.1} s", summary.load_seconds)),
             (

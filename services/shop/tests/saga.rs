@@ -291,6 +291,61 @@ async fn a_hundred_concurrent_checkouts_for_ten_units_confirm_exactly_ten() {
     system.stop().await;
 }
 
+/// The batched consumers at the rate they were built for: many customers checking out at
+/// once, one after another, for two products, so every consumer is behind and applies its
+/// events in batches. Exactly the stock there was is sold, the rest is rejected, and every
+/// order ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkouts_at_the_target_rate_sell_exactly_the_stock_and_all_end() {
+    const CUSTOMERS: usize = 48;
+    const ORDERS_EACH: usize = 8;
+    const STOCK: u32 = 150;
+    let test_bus = TestBus::jetstream().await;
+    let system = System::start(test_bus.bus.clone(), test_bus.namespace.clone()).await;
+    let products = [system.product(STOCK).await, system.product(STOCK).await];
+
+    let customers = (0..CUSTOMERS).map(|n| {
+        let system = &system;
+        async move {
+            let customer = Actor::customer(Uuid::now_v7());
+            let mut placed = Vec::with_capacity(ORDERS_EACH);
+            for order in 0..ORDERS_EACH {
+                let product = products[(n + order) % products.len()];
+                placed.push(system.checkout(&customer, product, 1, "tok_visa").await);
+            }
+            let mut statuses = Vec::with_capacity(ORDERS_EACH);
+            for id in placed {
+                statuses.push(
+                    system.settled(&customer, id).await["status"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                );
+            }
+            statuses
+        }
+    });
+    let mut outcomes = std::collections::HashMap::<String, usize>::new();
+    for status in futures_util::future::join_all(customers).await.into_iter().flatten() {
+        *outcomes.entry(status).or_default() += 1;
+    }
+    let sellable = products.len() * STOCK as usize;
+    assert_eq!(outcomes.get("confirmed"), Some(&sellable), "{outcomes:?}");
+    assert_eq!(
+        outcomes.get("rejected"),
+        Some(&(CUSTOMERS * ORDERS_EACH - sellable)),
+        "{outcomes:?}"
+    );
+    for product in products {
+        eventually("every sale is committed", async || {
+            system.stock(product).await == (0, 0, STOCK as i32)
+        })
+        .await;
+    }
+    system.assert_consistent().await;
+    system.stop().await;
+}
+
 #[tokio::test]
 async fn an_event_published_twice_reserves_stock_once() {
     let test_bus = TestBus::jetstream().await;

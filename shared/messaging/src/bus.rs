@@ -52,6 +52,15 @@ pub(crate) enum Acker {
 #[error("{0}")]
 pub struct BusError(pub String);
 
+/// A [`EventBus::publish_all`] that stopped part-way: the first `stored` messages are stored,
+/// the one after them failed with `error`, and nothing behind it counts as published.
+#[derive(Debug, thiserror::Error)]
+#[error("{stored} messages stored, then: {error}")]
+pub struct PartlyPublished {
+    pub stored: usize,
+    pub error: BusError,
+}
+
 impl BusError {
     pub fn new(error: impl std::fmt::Display) -> Self {
         Self(error.to_string())
@@ -102,6 +111,12 @@ pub trait EventBus: Clone + Send + Sync + 'static {
     /// Publishes and waits until the broker has stored the message.
     fn publish(&self, message: Outgoing) -> impl Future<Output = Result<(), BusError>> + Send;
 
+    /// Publishes `messages` in order without waiting for each acknowledgement before sending
+    /// the next, then waits until the broker has stored them all. On failure it says how many
+    /// leading messages are stored for certain; the caller publishes the rest again (the
+    /// broker drops any of them it did store, by message id).
+    fn publish_all(&self, messages: Vec<Outgoing>) -> impl Future<Output = Result<(), PartlyPublished>> + Send;
+
     /// Starts (or resumes) a durable consumer.
     fn subscribe(&self, subscription: Subscription) -> impl Future<Output = Result<Deliveries, BusError>> + Send;
 
@@ -131,6 +146,13 @@ impl EventBus for Bus {
         match self {
             Bus::JetStream(bus) => bus.publish(message).await,
             Bus::InProcess(bus) => bus.publish(message).await,
+        }
+    }
+
+    async fn publish_all(&self, messages: Vec<Outgoing>) -> Result<(), PartlyPublished> {
+        match self {
+            Bus::JetStream(bus) => bus.publish_all(messages).await,
+            Bus::InProcess(bus) => bus.publish_all(messages).await,
         }
     }
 

@@ -1,11 +1,18 @@
-//! Idempotent consumers: each event is applied in one transaction together with an inbox row
+//! Idempotent consumers: each event is applied in a transaction together with an inbox row
 //! `(consumer, event id)`, and acknowledged only after that commits. A redelivery finds the
 //! inbox row and changes nothing; a failure rolls everything back and is retried with
 //! back-off; after `max_deliveries` the event goes to the consumer's dead-letter subject.
+//!
+//! Events are taken in batches of whatever has arrived (one event when they trickle in, up to
+//! [`ConsumerSpec::batch`] when the consumer is behind) and applied in order in one
+//! transaction, so a backlog costs one commit per batch instead of one per event. If any event
+//! of a batch fails, the whole transaction is rolled back and the batch's events are applied
+//! one at a time, each in its own transaction: a failing event is retried or dead-lettered on
+//! its own, exactly as if it had arrived alone, and blocks nothing but itself.
 
-use std::{future::Future, panic::AssertUnwindSafe, time::Duration};
+use std::{collections::HashSet, future::Future, panic::AssertUnwindSafe, time::Duration};
 
-use futures_util::{FutureExt, StreamExt};
+use futures_util::{FutureExt, StreamExt, future::join_all};
 use shop_contracts::events::Envelope;
 use sqlx::{PgConnection, PgPool};
 use tracing::Instrument;
@@ -26,6 +33,11 @@ pub trait Handler: Send + Sync + 'static {
     ) -> impl Future<Output = anyhow::Result<()>> + Send + 'a;
 }
 
+/// Events per transaction when a consumer is behind: enough that the commit is a small share
+/// of the work, few enough that a batch takes well under a second and a failed batch (applied
+/// again one event at a time) costs little.
+pub const BATCH: usize = 500;
+
 /// What a consumer reads and how hard it tries.
 #[derive(Debug, Clone)]
 pub struct ConsumerSpec {
@@ -43,6 +55,8 @@ pub struct ConsumerSpec {
     pub backoff: Vec<Duration>,
     /// A delivery not acknowledged within this time (the consumer died) is delivered again.
     pub ack_wait: Duration,
+    /// Most events applied in one transaction.
+    pub batch: usize,
 }
 
 impl ConsumerSpec {
@@ -67,6 +81,7 @@ impl ConsumerSpec {
                 Duration::from_secs(2),
             ],
             ack_wait: Duration::from_secs(30),
+            batch: BATCH,
         }
     }
 
@@ -112,23 +127,143 @@ pub async fn run<B: EventBus, H: Handler>(
     handler: H,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), BusError> {
-    let mut deliveries = bus.subscribe(spec.subscription(&namespace)).await?;
+    // Everything already received, up to a batch: no waiting for a batch to fill.
+    let mut batches = bus
+        .subscribe(spec.subscription(&namespace))
+        .await?
+        .ready_chunks(spec.batch.max(1));
     tokio::pin!(shutdown);
     loop {
-        let delivery = tokio::select! {
+        let received = tokio::select! {
             () = &mut shutdown => return Ok(()),
-            next = deliveries.next() => match next {
-                Some(Ok(delivery)) => delivery,
-                Some(Err(error)) => {
-                    tracing::warn!(consumer = spec.name, %error, "cannot receive events; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
+            next = batches.next() => match next {
+                Some(received) => received,
                 None => return Err(BusError::new(format!("the subscriptions of {} ended", spec.name))),
             },
         };
-        if let Err(error) = process(&bus, &db, &namespace, &spec, &handler, delivery).await {
-            tracing::warn!(consumer = spec.name, %error, "event left for redelivery");
+        let mut deliveries = Vec::with_capacity(received.len());
+        for delivery in received {
+            match delivery {
+                Ok(delivery) => deliveries.push(delivery),
+                Err(error) => tracing::warn!(consumer = spec.name, %error, "cannot receive events; retrying"),
+            }
+        }
+        if deliveries.is_empty() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        for outcome in process_batch(&bus, &db, &namespace, &spec, &handler, deliveries).await {
+            if let Err(error) = outcome {
+                tracing::warn!(
+                    consumer = spec.name,
+                    error = format!("{error:#}"),
+                    "event left for redelivery"
+                );
+            }
+        }
+    }
+}
+
+/// Applies a batch of deliveries in order and acknowledges each as its outcome requires;
+/// returns the outcomes in delivery order.
+///
+/// First deliveries of wanted events are applied together in one transaction; events this
+/// consumer ignores are just acknowledged. A redelivery (it failed before) or a message that
+/// is not an event goes through [`process`] on its own, in its place in the order.
+pub async fn process_batch<B: EventBus, H: Handler>(
+    bus: &B,
+    db: &PgPool,
+    namespace: &Namespace,
+    spec: &ConsumerSpec,
+    handler: &H,
+    deliveries: Vec<Delivery>,
+) -> Vec<anyhow::Result<Outcome>> {
+    let mut outcomes: Vec<Option<anyhow::Result<Outcome>>> = (0..deliveries.len()).map(|_| None).collect();
+    let mut together = Together::default();
+    for (position, delivery) in deliveries.into_iter().enumerate() {
+        let envelope = match serde_json::from_slice::<Envelope>(&delivery.payload) {
+            Ok(envelope) if delivery.attempt == 1 => envelope,
+            _ => {
+                together.finish(bus, db, namespace, spec, handler, &mut outcomes).await;
+                outcomes[position] = Some(process(bus, db, namespace, spec, handler, delivery).await);
+                continue;
+            }
+        };
+        if spec.wants(&envelope.event_type) {
+            together.apply.push((position, delivery, envelope));
+        } else {
+            together.ignore.push((position, delivery));
+        }
+    }
+    together.finish(bus, db, namespace, spec, handler, &mut outcomes).await;
+    outcomes
+        .into_iter()
+        .map(|outcome| outcome.expect("every delivery has an outcome"))
+        .collect()
+}
+
+/// Deliveries handled together: applied in one transaction, or acknowledged unseen.
+#[derive(Default)]
+struct Together {
+    apply: Vec<(usize, Delivery, Envelope)>,
+    ignore: Vec<(usize, Delivery)>,
+}
+
+impl Together {
+    async fn finish<B: EventBus, H: Handler>(
+        &mut self,
+        bus: &B,
+        db: &PgPool,
+        namespace: &Namespace,
+        spec: &ConsumerSpec,
+        handler: &H,
+        outcomes: &mut [Option<anyhow::Result<Outcome>>],
+    ) {
+        let apply = std::mem::take(&mut self.apply);
+        let mut acks: Vec<(usize, Delivery, Outcome)> = std::mem::take(&mut self.ignore)
+            .into_iter()
+            .map(|(position, delivery)| (position, delivery, Outcome::Ignored))
+            .collect();
+        if let [_] = apply.as_slice() {
+            // Alone: straight to the single path, which a failure would end up on anyway.
+            let (position, delivery, _) = apply.into_iter().next().expect("one delivery");
+            outcomes[position] = Some(process(bus, db, namespace, spec, handler, delivery).await);
+        } else if !apply.is_empty() {
+            let envelopes: Vec<&Envelope> = apply.iter().map(|(_, _, envelope)| envelope).collect();
+            let span = tracing::info_span!("events", consumer = spec.name, count = envelopes.len());
+            match apply_batch(db, &spec.name, handler, &envelopes).instrument(span).await {
+                Ok(fresh) => acks.extend(apply.into_iter().zip(fresh).map(|((position, delivery, _), fresh)| {
+                    (
+                        position,
+                        delivery,
+                        if fresh { Outcome::Applied } else { Outcome::Duplicate },
+                    )
+                })),
+                Err(error) => {
+                    tracing::info!(
+                        consumer = spec.name,
+                        count = apply.len(),
+                        error = format!("{error:#}"),
+                        "batch failed; applying its events one at a time"
+                    );
+                    for (position, delivery, _) in apply {
+                        outcomes[position] = Some(process(bus, db, namespace, spec, handler, delivery).await);
+                    }
+                }
+            }
+        }
+        // Committed (or ignored): the acknowledgements may all be in flight at once.
+        let acked =
+            join_all(acks.into_iter().map(|(position, delivery, outcome)| async move {
+                (position, delivery.ack().await.map(|()| outcome))
+            }))
+            .await;
+        for (position, acked) in acked {
+            if let Ok(outcome @ (Outcome::Applied | Outcome::Duplicate)) = acked {
+                metrics::counter!("events_consumed_total", "consumer" => spec.name.clone(), "outcome" => outcome.label())
+                    .increment(1);
+            }
+            outcomes[position] = Some(acked.map_err(Into::into));
         }
     }
 }
@@ -156,9 +291,7 @@ pub async fn process<B: EventBus, H: Handler>(
         delivery.ack().await?;
         return Ok(Outcome::Ignored);
     }
-    let span = tracing::info_span!("event", consumer = spec.name, event_type = envelope.event_type,
-        event_id = %envelope.id, correlation_id = %envelope.correlation_id, attempt = delivery.attempt);
-    match apply(db, &spec.name, handler, &envelope).instrument(span).await {
+    match apply(db, &spec.name, handler, &envelope).await {
         Ok(fresh) => {
             delivery.ack().await?;
             let outcome = if fresh { Outcome::Applied } else { Outcome::Duplicate };
@@ -202,24 +335,49 @@ impl Outcome {
 
 /// Runs the handler and records the inbox row in one transaction. `Ok(false)`: seen before.
 pub async fn apply<H: Handler>(db: &PgPool, consumer: &str, handler: &H, envelope: &Envelope) -> anyhow::Result<bool> {
+    Ok(apply_batch(db, consumer, handler, &[envelope]).await?[0])
+}
+
+/// Runs the handler for each event in order and records their inbox rows, all in one
+/// transaction: all of them are applied, or (on any error) none. For each event, whether it
+/// was new (`false`: seen before, or earlier in the same batch).
+pub async fn apply_batch<H: Handler>(
+    db: &PgPool,
+    consumer: &str,
+    handler: &H,
+    envelopes: &[&Envelope],
+) -> anyhow::Result<Vec<bool>> {
     let mut tx = db.begin().await?;
-    let fresh = sqlx::query("INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-        .bind(consumer)
-        .bind(envelope.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-        == 1;
-    if !fresh {
-        return Ok(false);
+    let ids: Vec<_> = envelopes.iter().map(|envelope| envelope.id).collect();
+    let mut fresh: HashSet<uuid::Uuid> = sqlx::query_scalar(
+        "INSERT INTO inbox (consumer, event_id) SELECT $1, id FROM UNNEST($2::uuid[]) AS id
+         ON CONFLICT DO NOTHING RETURNING event_id",
+    )
+    .bind(consumer)
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    let mut applied = Vec::with_capacity(envelopes.len());
+    for envelope in envelopes {
+        let new = fresh.remove(&envelope.id);
+        if new {
+            let span = tracing::info_span!("event", consumer, event_type = envelope.event_type,
+                event_id = %envelope.id, correlation_id = %envelope.correlation_id);
+            // A panicking handler is a failed delivery like any other, not a dead consumer.
+            AssertUnwindSafe(handler.handle(&mut tx, envelope))
+                .catch_unwind()
+                .instrument(span)
+                .await
+                .map_err(|_| anyhow::anyhow!("handler panicked"))??;
+        }
+        applied.push(new);
     }
-    // A panicking handler is a failed delivery like any other, not a dead consumer.
-    AssertUnwindSafe(handler.handle(&mut tx, envelope))
-        .catch_unwind()
-        .await
-        .map_err(|_| anyhow::anyhow!("handler panicked"))??;
-    tx.commit().await?;
-    Ok(true)
+    if applied.contains(&true) {
+        tx.commit().await?;
+    }
+    Ok(applied)
 }
 
 impl<H: Handler> Handler for std::sync::Arc<H> {

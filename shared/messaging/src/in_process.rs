@@ -13,7 +13,7 @@ use tokio::{sync::Notify, time::Instant};
 
 use crate::{
     EventBus, Namespace,
-    bus::{Acker, BusError, Deliveries, Delivery, Outgoing, Subscription},
+    bus::{Acker, BusError, Deliveries, Delivery, Outgoing, PartlyPublished, Subscription},
     topology::{CONTEXTS, DUPLICATE_WINDOW, subject_matches},
 };
 
@@ -190,6 +190,17 @@ impl EventBus for InProcessBus {
         });
         drop(state);
         self.shared.changed.notify_waiters();
+        Ok(())
+    }
+
+    async fn publish_all(&self, messages: Vec<Outgoing>) -> Result<(), PartlyPublished> {
+        // Stored the moment it is published, so there is nothing to pipeline: in order, and a
+        // failure stops at the message that failed, as on JetStream.
+        for (stored, message) in messages.into_iter().enumerate() {
+            self.publish(message)
+                .await
+                .map_err(|error| PartlyPublished { stored, error })?;
+        }
         Ok(())
     }
 

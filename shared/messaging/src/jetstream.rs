@@ -1,6 +1,8 @@
 //! The bus on NATS JetStream: one file-backed stream per context with a de-duplication
 //! window, durable pull consumers with explicit acknowledgement.
 
+use std::future::IntoFuture;
+
 use async_nats::{
     HeaderMap,
     jetstream::{self, consumer::pull, stream},
@@ -9,7 +11,7 @@ use futures_util::StreamExt;
 
 use crate::{
     EventBus, Namespace,
-    bus::{Acker, BusError, Deliveries, Delivery, Outgoing, Subscription},
+    bus::{Acker, BusError, Deliveries, Delivery, Outgoing, PartlyPublished, Subscription},
     dead_letter::DeadLetter,
     topology::{CONTEXTS, DUPLICATE_WINDOW, RETENTION},
 };
@@ -45,6 +47,31 @@ impl JetStreamBus {
         Ok(())
     }
 }
+
+impl JetStreamBus {
+    /// Sends one message with its de-duplication id; the returned future resolves when the
+    /// broker has stored it.
+    async fn send(&self, message: Outgoing) -> Result<jetstream::context::PublishAckFuture, BusError> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &message.headers {
+            headers.insert(name.as_str(), value.as_str());
+        }
+        headers.insert("Nats-Msg-Id", message.message_id.as_str());
+        self.jetstream
+            .publish_with_headers(message.subject, headers, message.payload)
+            .await
+            .map_err(BusError::new)
+    }
+}
+
+/// Publishes awaiting their acknowledgement at once: well below the client's limit (5,000),
+/// above which sending waits for a free slot.
+const IN_FLIGHT: usize = 1_000;
+
+/// Messages a consumer asks for at once: two of the consumers' batches, so the next batch is
+/// already here when one is done. That is also the broker's default cap on a consumer's
+/// unacknowledged deliveries (1,000).
+const PREFETCH: usize = 2 * crate::consumer::BATCH;
 
 /// At most this many dead letters are listed at once.
 const MAX_LISTED: usize = 1000;
@@ -134,17 +161,39 @@ impl EventBus for JetStreamBus {
     }
 
     async fn publish(&self, message: Outgoing) -> Result<(), BusError> {
-        let mut headers = HeaderMap::new();
-        for (name, value) in &message.headers {
-            headers.insert(name.as_str(), value.as_str());
+        self.send(message).await?.await.map_err(BusError::new)?;
+        Ok(())
+    }
+
+    async fn publish_all(&self, messages: Vec<Outgoing>) -> Result<(), PartlyPublished> {
+        let mut stored = 0;
+        let mut messages = messages.into_iter().peekable();
+        while messages.peek().is_some() {
+            // Everything sent goes out on one connection, so the stream stores it in this order.
+            let mut acks = Vec::with_capacity(IN_FLIGHT);
+            let mut failed = None;
+            for message in messages.by_ref().take(IN_FLIGHT) {
+                match self.send(message).await {
+                    Ok(ack) => acks.push(ack.into_future()),
+                    Err(error) => {
+                        failed = Some(error);
+                        break;
+                    }
+                }
+            }
+            for ack in futures_util::future::join_all(acks).await {
+                if let Err(error) = ack {
+                    return Err(PartlyPublished {
+                        stored,
+                        error: BusError::new(error),
+                    });
+                }
+                stored += 1;
+            }
+            if let Some(error) = failed {
+                return Err(PartlyPublished { stored, error });
+            }
         }
-        headers.insert("Nats-Msg-Id", message.message_id.as_str());
-        let ack = self
-            .jetstream
-            .publish_with_headers(message.subject, headers, message.payload)
-            .await
-            .map_err(BusError::new)?;
-        ack.await.map_err(BusError::new)?;
         Ok(())
     }
 
@@ -178,7 +227,12 @@ impl EventBus for JetStreamBus {
             )
             .await
             .map_err(BusError::new)?;
-        let messages = consumer.messages().await.map_err(BusError::new)?;
+        let messages = consumer
+            .stream()
+            .max_messages_per_batch(PREFETCH)
+            .messages()
+            .await
+            .map_err(BusError::new)?;
         Ok(Box::pin(messages.map(|message| {
             let message = message.map_err(BusError::new)?;
             let attempt = message.info().map_err(BusError::new)?.delivered;

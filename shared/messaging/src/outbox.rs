@@ -9,14 +9,20 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::{
     EventBus, Namespace,
-    bus::{BusError, Outgoing},
+    bus::{BusError, Outgoing, PartlyPublished},
     wakeup::Wakeup,
 };
 
 const CHANNEL: &str = "outbox";
-const BATCH: i64 = 200;
+/// Rows per pass: published with all their acknowledgements in flight at once, marked sent in
+/// one statement. Large enough that a backlog drains at the broker's speed, small enough that
+/// one pass stays a fraction of a second.
+const BATCH: i64 = 1_000;
 /// Poll this often even without notifications (one may be missed while reconnecting).
 const POLL: Duration = Duration::from_millis(500);
+/// Held by the relay that is publishing a database's outbox. One relay at a time keeps the
+/// stream in commit order; the relays of other replicas stand by.
+const RELAY_LOCK: i64 = i64::from_be_bytes(*b"outboxrl");
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const KEEP_PUBLISHED: Duration = Duration::from_secs(24 * 3600);
 
@@ -77,16 +83,19 @@ pub enum RelayError {
     Database(#[from] sqlx::Error),
     #[error("broker: {0}")]
     Bus(#[from] BusError),
+    #[error("broker: {0}")]
+    PartlyPublished(#[from] PartlyPublished),
 }
 
 /// Publishes committed outbox rows in order and marks them sent. Safe to run in every replica
-/// of a service: rows are claimed with `FOR UPDATE SKIP LOCKED`.
+/// of a service: one publishes at a time (an advisory lock), the others stand by.
 pub struct Relay<B> {
     db: PgPool,
     bus: B,
     namespace: Namespace,
     /// Label of the backlog metrics, e.g. `order`.
     service: &'static str,
+    poll: Duration,
 }
 
 impl<B: EventBus> Relay<B> {
@@ -96,38 +105,62 @@ impl<B: EventBus> Relay<B> {
             bus,
             namespace,
             service,
+            poll: POLL,
         }
     }
 
-    /// Publishes one batch of pending events; returns how many.
+    /// Looks for events this often when no notification comes (500 ms unless changed).
+    pub fn polling_every(mut self, poll: Duration) -> Self {
+        self.poll = poll;
+        self
+    }
+
+    /// Publishes one batch of pending events; returns how many. Returns 0 while another
+    /// relay of the same database is publishing.
     pub async fn publish_pending(&self) -> Result<usize, RelayError> {
         let mut tx = self.db.begin().await?;
-        let rows: Vec<(i64, sqlx::types::Json<Envelope>)> = sqlx::query_as(
-            "SELECT id, envelope FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-        )
-        .bind(BATCH)
-        .fetch_all(&mut *tx)
-        .await?;
+        // One lock per outbox: the monolith stages keep several modules' outboxes in one
+        // database, a schema each.
+        let publishing: bool =
+            sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended(current_schema(), $1))")
+                .bind(RELAY_LOCK)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !publishing {
+            return Ok(0);
+        }
+        let rows: Vec<(i64, sqlx::types::Json<Envelope>)> =
+            sqlx::query_as("SELECT id, envelope FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1")
+                .bind(BATCH)
+                .fetch_all(&mut *tx)
+                .await?;
         if rows.is_empty() {
             return Ok(0);
         }
-        // In order, each confirmed by the broker before the next; if one fails, the earlier ones
-        // are published again later and the broker drops them as duplicates.
-        for (_, envelope) in &rows {
-            self.bus.publish(outgoing(&self.namespace, envelope)).await?;
-        }
-        let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+        let messages = rows
+            .iter()
+            .map(|(_, envelope)| outgoing(&self.namespace, envelope))
+            .collect();
+        // If the broker fails part-way, what it stored for certain is marked sent and the rest
+        // is published again on the next pass (anything of it already stored is dropped by the
+        // broker as a duplicate).
+        let failure = self.bus.publish_all(messages).await.err();
+        let stored = failure.as_ref().map_or(rows.len(), |failure| failure.stored);
+        let ids: Vec<i64> = rows[..stored].iter().map(|(id, _)| *id).collect();
         sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
             .bind(&ids)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         // By type, so a dashboard can tell orders confirmed from orders cancelled.
-        for (_, envelope) in &rows {
+        for (_, envelope) in &rows[..stored] {
             metrics::counter!("outbox_published_total", "service" => self.service, "event_type" => envelope.event_type.clone())
                 .increment(1);
         }
-        Ok(ids.len())
+        match failure {
+            Some(failure) => Err(failure.into()),
+            None => Ok(stored),
+        }
     }
 
     /// Records the backlog (count and age of the oldest pending event) in the metrics.
@@ -169,7 +202,7 @@ impl<B: EventBus> Relay<B> {
                 Ok(n) if n as i64 == BATCH => Duration::ZERO,
                 Ok(_) => {
                     backoff = Duration::from_millis(100);
-                    POLL
+                    self.poll
                 }
                 Err(error) => {
                     streams_ready = false;
@@ -198,11 +231,13 @@ impl<B: EventBus> Relay<B> {
         }
     }
 
-    async fn purge(&self) -> sqlx::Result<()> {
-        sqlx::query("DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)")
+    /// Deletes rows published more than a day ago (kept that long to look into); returns how
+    /// many. Rows not yet published are never deleted.
+    pub async fn purge(&self) -> sqlx::Result<u64> {
+        let deleted = sqlx::query("DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)")
             .bind(KEEP_PUBLISHED.as_secs_f64())
             .execute(&self.db)
             .await?;
-        Ok(())
+        Ok(deleted.rows_affected())
     }
 }

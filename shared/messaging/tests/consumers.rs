@@ -1,77 +1,18 @@
 //! Consumer behaviour — each event applied once, retries, dead letters — checked against the
 //! real NATS JetStream and against the in-process bus: the same tests, both implementations.
 
+mod common;
+
 use std::time::Duration;
 
+use common::{Recorder, Tick, applied, on_both_buses, setup, spec, tick};
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
-use shop_contracts::events::{Cause, Envelope, Event};
+use shop_contracts::events::{Envelope, Event};
 use shop_messaging::{
-    EventBus, Handler, Namespace,
-    bus::Subscription,
-    consumer::{self, ConsumerSpec},
-    dead_letter::DeadLetter,
-    in_process::InProcessBus,
-    outbox,
-    runtime::Messaging,
+    EventBus, Handler, Namespace, bus::Subscription, consumer, dead_letter::DeadLetter, outbox, runtime::Messaging,
 };
 use shop_testkit::{TestBus, eventually};
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
-
-/// A schema with the messaging tables these tests use; the user service's has them.
-static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/user");
-
-/// A test event: `poison` ones always fail.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Tick {
-    poison: bool,
-}
-
-impl Event for Tick {
-    const TYPE: &'static str = "order.ticked";
-}
-
-/// Records each applied event in `applied`, in the consumer's transaction.
-struct Recorder;
-
-impl Handler for Recorder {
-    async fn handle(&self, tx: &mut PgConnection, event: &Envelope) -> anyhow::Result<()> {
-        let tick: Tick = event.decode()?;
-        sqlx::query("INSERT INTO applied (event_id) VALUES ($1)")
-            .bind(event.id)
-            .execute(&mut *tx)
-            .await?;
-        anyhow::ensure!(!tick.poison, "poison event");
-        Ok(())
-    }
-}
-
-async fn setup(db: &PgPool) {
-    sqlx::query("CREATE TABLE applied (event_id uuid NOT NULL)")
-        .execute(db)
-        .await
-        .unwrap();
-}
-
-fn tick(poison: bool) -> Envelope {
-    Envelope::new("test", Uuid::now_v7(), 1, &Tick { poison }, Cause::new_flow())
-}
-
-async fn applied(db: &PgPool, event: &Envelope) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM applied WHERE event_id = $1")
-        .bind(event.id)
-        .fetch_one(db)
-        .await
-        .unwrap()
-}
-
-fn spec() -> ConsumerSpec {
-    let mut spec = ConsumerSpec::new("recorder", &[Tick::TYPE]);
-    spec.max_deliveries = 3;
-    spec.backoff = vec![Duration::from_millis(20)];
-    spec
-}
 
 /// The same event published twice (by a relay that crashed before marking it sent, under a
 /// new message id so the broker cannot help) is applied once.
@@ -183,6 +124,60 @@ async fn poison_events_are_dead_lettered_and_the_rest_flows<B: EventBus>(bus: B,
     messaging.stop().await;
 }
 
+/// Panics on poison events: a handler with a bug that crashes instead of returning an error.
+struct Panicking;
+
+impl Handler for Panicking {
+    async fn handle(&self, tx: &mut PgConnection, event: &Envelope) -> anyhow::Result<()> {
+        sqlx::query("INSERT INTO applied (event_id) VALUES ($1)")
+            .bind(event.id)
+            .execute(&mut *tx)
+            .await?;
+        assert!(!event.decode::<Tick>()?.poison, "the handler's bug");
+        Ok(())
+    }
+}
+
+/// A handler that panics fails that delivery like an error would: it is rolled back, retried,
+/// dead-lettered, and the consumer lives on to apply what comes after it.
+async fn a_panicking_handler_fails_only_its_event<B: EventBus>(bus: B, namespace: Namespace, db: PgPool) {
+    setup(&db).await;
+    bus.ensure_streams(&namespace).await.unwrap();
+    let mut messaging = Messaging::new(bus.clone(), db.clone(), namespace.clone(), "test");
+    messaging.start_consumer(spec(), Panicking);
+
+    let (before, poison) = (tick(false), tick(true));
+    for event in [&before, &poison] {
+        bus.publish(outbox::outgoing(&namespace, event)).await.unwrap();
+    }
+    let mut dead = bus
+        .subscribe(Subscription {
+            durable: "dlq-reader".into(),
+            stream: namespace.dead_letter_stream(),
+            filter: namespace.dead_letter_subject("recorder"),
+            ack_wait: Duration::from_secs(30),
+        })
+        .await
+        .unwrap();
+    let letter = common::receive(&mut dead, 1).await.remove(0);
+    assert_eq!(common::envelope_of(&letter).id, poison.id);
+    assert!(DeadLetter::from_delivery(&letter).error.contains("handler panicked"));
+
+    let after = tick(false);
+    bus.publish(outbox::outgoing(&namespace, &after)).await.unwrap();
+    eventually("the event after the panics is applied", async || {
+        applied(&db, &after).await == 1
+    })
+    .await;
+    assert_eq!(applied(&db, &before).await, 1);
+    assert_eq!(
+        applied(&db, &poison).await,
+        0,
+        "every panicking attempt was rolled back"
+    );
+    messaging.stop().await;
+}
+
 /// Events committed with a transaction are published by the relay in the order they were
 /// enqueued; events of a rolled-back transaction never are.
 async fn the_relay_publishes_committed_events_only<B: EventBus>(bus: B, namespace: Namespace, db: PgPool) {
@@ -228,36 +223,11 @@ async fn the_relay_publishes_committed_events_only<B: EventBus>(bus: B, namespac
     );
 }
 
-macro_rules! on_both_buses {
-    ($($name:ident),* $(,)?) => {
-        mod jetstream {
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &MIGRATIONS).await;
-                    let test_bus = TestBus::jetstream().await;
-                    super::$name(test_bus.bus.clone(), test_bus.namespace.clone(), db).await;
-                }
-            )*
-        }
-        mod in_process {
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &MIGRATIONS).await;
-                    super::$name(InProcessBus::new(), Namespace::new("test").unwrap(), db).await;
-                }
-            )*
-        }
-    };
-}
-
 on_both_buses!(
     an_event_delivered_twice_is_applied_once,
     a_redelivery_after_a_crash_before_ack_changes_nothing,
     poison_events_are_dead_lettered_and_the_rest_flows,
+    a_panicking_handler_fails_only_its_event,
     the_relay_publishes_committed_events_only,
 );
 
@@ -281,7 +251,7 @@ impl Handler for Curable {
 
 #[tokio::test]
 async fn dead_letters_can_be_listed_and_replayed_once_the_bug_is_fixed() {
-    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &MIGRATIONS).await;
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &common::MIGRATIONS).await;
     let test_bus = TestBus::jetstream().await;
     let (bus, namespace) = (test_bus.bus.clone(), test_bus.namespace.clone());
     setup(&db).await;
