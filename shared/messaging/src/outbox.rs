@@ -124,8 +124,8 @@ impl<B: EventBus> Relay<B> {
         let publishing: bool =
             sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended(current_schema(), $1))")
                 .bind(RELAY_LOCK)
-            .fetch_one(&mut *tx)
-            .await?;
+                .fetch_one(&mut *tx)
+                .await?;
         if !publishing {
             return Ok(0);
         }

@@ -1,6 +1,5 @@
 use serde_json::{Value, json};
 use shop_testkit::{Actor, Method, TestApp};
-use sqlx::PgPool;
 
 use crate::helpers::{
     admin, assert_only_the_creation, count, create_category, create_product, id, outbox, product_body, snapshot, spawn,

@@ -3,7 +3,6 @@ use std::collections::HashMap;
 use serde_json::Value;
 use shop_contracts::events::{InventoryAdjusted, ProductCreated};
 use shop_testkit::Actor;
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::helpers::{count, outbox, spawn};

@@ -2,7 +2,6 @@
 
 use axum::http::Method;
 use serde_json::{Value, json};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::helpers::{add_address, address, assert_rejects_malformed_bodies, count, id_of, register, snapshot, spawn};

@@ -3,7 +3,6 @@
 use serde_json::json;
 use shop_contracts::events::{UserRegistered, UserUpdated};
 use shop_testkit::{Actor, outbox_events};
-use sqlx::PgPool;
 
 use crate::helpers::{PASSWORD, register, registration, spawn};
 

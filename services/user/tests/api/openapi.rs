@@ -2,7 +2,6 @@
 
 use serde_json::Value;
 use shop_testkit::Actor;
-use sqlx::PgPool;
 
 use crate::helpers::spawn;
 

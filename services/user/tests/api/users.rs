@@ -3,7 +3,6 @@
 use axum::http::Method;
 use serde_json::{Value, json};
 use shop_testkit::Actor;
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::helpers::{

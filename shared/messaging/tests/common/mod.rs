@@ -114,7 +114,6 @@ pub fn envelope_of(delivery: &Delivery) -> Envelope {
 macro_rules! on_both_buses {
     ($($name:ident),* $(,)?) => {
         mod jetstream {
-            use super::*;
             $(
                 #[tokio::test]
                 async fn $name() {
@@ -125,7 +124,6 @@ macro_rules! on_both_buses {
             )*
         }
         mod in_process {
-            use super::*;
             $(
                 #[tokio::test]
                 async fn $name() {
