@@ -104,7 +104,11 @@ for stage in "$@"; do
     metrics=http://127.0.0.1:9180/metrics
     case $stage in
         services) metrics=http://127.0.0.1:9184/metrics ;;
-        cluster) args+=(--stage cluster --sessions redis --database-port 5450) ;;
+        # Each instance counts its own events; the proxy would alternate between them.
+        cluster)
+            args+=(--stage cluster --sessions redis --database-port 5450)
+            metrics=http://127.0.0.1:9191/metrics
+            ;;
         monolith-unpinned) args+=(--stage search-engine --no-pin --database-port 5450) ;;
         *) args+=(--stage "$stage" --database-port 5450) ;;
     esac
