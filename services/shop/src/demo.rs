@@ -173,25 +173,7 @@ async fn round_trips(url: &str, outcome: &mut Outcome) -> anyhow::Result<()> {
 async fn cluster(client: &Client, url: &str) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::default();
     let run = read_run_file(url)?;
-    let login = client
-        .post(format!("{url}/api/auth/login"))
-        .json(&serde_json::json!({
-            "email": user_service::seed::CUSTOMER_EMAIL,
-            "password": user_service::seed::CUSTOMER_PASSWORD,
-        }))
-        .send()
-        .await?;
-    let signed_in_on = instance(&login);
-    if !login.status().is_success() {
-        bail!("signing in failed: {}", login.status());
-    }
-    let cookie = login
-        .headers()
-        .get(header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .context("signing in set no session cookie")?
-        .to_owned();
+    let (cookie, signed_in_on) = sign_in(client, url).await?;
     outcome.say(format!("signed in on {signed_in_on}"));
     let mut served = vec![signed_in_on.clone()];
     for request in 2..=5 {
@@ -252,7 +234,7 @@ async fn cluster(client: &Client, url: &str) -> anyhow::Result<Outcome> {
 /// The checkout saga across the services: an order placed, then its statuses until it ends.
 async fn saga(client: &Client, url: &str) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::default();
-    let cookie = sign_in(client, url).await?;
+    let (cookie, _) = sign_in(client, url).await?;
     let products: Value = client
         .get(format!("{url}/api/products?limit=1"))
         .send()
@@ -320,7 +302,8 @@ async fn saga(client: &Client, url: &str) -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
-async fn sign_in(client: &Client, url: &str) -> anyhow::Result<String> {
+/// Signs the demo customer in: the session cookie, and the instance that answered.
+async fn sign_in(client: &Client, url: &str) -> anyhow::Result<(String, String)> {
     let login = client
         .post(format!("{url}/api/auth/login"))
         .json(&serde_json::json!({
@@ -330,13 +313,14 @@ async fn sign_in(client: &Client, url: &str) -> anyhow::Result<String> {
         .send()
         .await?
         .error_for_status()?;
-    login
+    let cookie = login
         .headers()
         .get(header::SET_COOKIE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(str::to_owned)
-        .context("signing in set no session cookie")
+        .context("signing in set no session cookie")?;
+    Ok((cookie, instance(&login)))
 }
 
 /// Which instance answered `GET /api/auth/session`, and whether the session was known there.
