@@ -8,6 +8,12 @@
 # and everything it stored deleted. It never touches a `shop up` on the default ports.
 #
 #   bash loadtest/stages.sh [stage ...]   # default: monolith separate-database cluster search-engine services
+#   bash loadtest/stages.sh search [products ...]   # default: 1200 100000
+#
+# `search` times stage 6's question instead: the same query mix (`shop bench-search
+# --queries-only`, one search at a time) against SQL search (the separate-database stage) and
+# the index (the search-engine stage) — the same process layout and pinning, only the search
+# differs — at each catalog size, per kind of query, with how many of each kind find anything.
 #
 # Reports go to docs/stages/results/<stage>/<profile>/ (or $STAGES_OUT/…), then
 # loadtest/stages_table.py writes docs/stages/results.md and docs/stages/ladder.svg from them.
@@ -18,8 +24,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[ $# -eq 0 ] && set -- monolith separate-database cluster search-engine services
-[ "${ACME_AIR:-0}" = 1 ] && set -- "$@" monolith-unpinned
+MODE=stages
+if [ "${1:-}" = search ]; then
+    MODE=search
+    shift
+    [ $# -eq 0 ] && set -- 1200 100000
+else
+    [ $# -eq 0 ] && set -- monolith separate-database cluster search-engine services
+    [ "${ACME_AIR:-0}" = 1 ] && set -- "$@" monolith-unpinned
+fi
 PROFILES=${STAGE_PROFILES:-standard stress}
 OUT=${STAGES_OUT:-docs/stages/results}
 
@@ -94,34 +107,58 @@ wait_for_consumers() {
     done
 }
 
-echo "system: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, commit $(git rev-parse --short HEAD)"
-status=0
-for stage in "$@"; do
-    data="$WORK/$stage-data"
+# start_stage STAGE DATA [VAR=value ...]: runs the stage in the background, returns once it
+# serves and its consumers are idle; sets METRICS to the URL watched for that.
+start_stage() {
+    local stage=$1 data=$2
+    shift 2
     mkdir -p "$data"
     chmod 755 "$data"
-    args=(up --no-rate-limits)
-    metrics=http://127.0.0.1:9180/metrics
+    local args=(up --no-rate-limits) stage_env=(SHOP_DATA_DIR="$data" "$@")
+    METRICS=http://127.0.0.1:9180/metrics
     case $stage in
-        services) metrics=http://127.0.0.1:9184/metrics ;;
+        services)
+            METRICS=http://127.0.0.1:9184/metrics
+            stage_env+=("${SERVICES_ENV[@]}")
+            ;;
         # Each instance counts its own events; the proxy would alternate between them.
         cluster)
             args+=(--stage cluster --sessions redis --database-port 5450)
-            metrics=http://127.0.0.1:9191/metrics
+            METRICS=http://127.0.0.1:9191/metrics
             ;;
         monolith-unpinned) args+=(--stage search-engine --no-pin --database-port 5450) ;;
         *) args+=(--stage "$stage" --database-port 5450) ;;
     esac
-    echo "== stage $stage: shop ${args[*]}"
-    stage_env=(SHOP_DATA_DIR="$data")
-    [ "$stage" = services ] && stage_env+=("${SERVICES_ENV[@]}")
+    echo "== stage $stage: ${stage_env[*]:1} shop ${args[*]}"
     env "${stage_env[@]}" "$BIN/shop" "${args[@]}" >"$WORK/$stage.log" 2>&1 &
     SHOP=$!
     until grep -q "Ctrl-C" "$WORK/$stage.log"; do
         kill -0 "$SHOP" 2>/dev/null || { cat "$WORK/$stage.log"; exit 1; }
         sleep 1
     done
-    wait_for_consumers "$metrics"
+    wait_for_consumers "$METRICS"
+}
+
+echo "system: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, commit $(git rev-parse --short HEAD)"
+status=0
+if [ "$MODE" = search ]; then
+    for products in "$@"; do
+        for stage in separate-database search-engine; do
+            data="$WORK/$stage-data"
+            started=$(date +%s)
+            start_stage "$stage" "$data" SHOP_DEMO_PRODUCTS="$products"
+            echo "   ready after $(($(date +%s) - started)) s (seeded, indexed, consumers idle)"
+            SEARCH_LISTEN_ADDR=127.0.0.1:9180 "$BIN/shop" bench-search --queries-only \
+                --products "$products" --queries "${SEARCH_QUERIES:-2000}" || status=$?
+            forget
+            rm -rf "$data"
+        done
+    done
+    exit $status
+fi
+for stage in "$@"; do
+    data="$WORK/$stage-data"
+    start_stage "$stage" "$data"
     pid_args=()
     for pid in $(stage_pids "$data" | sort -un); do pid_args+=(--pid "$pid"); done
     for profile in $PROFILES; do

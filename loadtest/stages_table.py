@@ -18,9 +18,10 @@ NUMBERS = {"monolith": "1", "separate-database": "2", "cluster": "4", "search-en
 
 def kind(name):
     """Which part of the system a sampled process is."""
-    if name.startswith("postgres"):
+    # A PostgreSQL backend's name is its process title ("15/main: postgres st_user …").
+    if name.startswith("postgres") or ": postgres " in name:
         return "database"
-    if name in ("nats-server", "redis-server"):
+    if name.split(" ")[0] in ("nats-server", "redis-server"):
         return "broker+redis"
     if name.startswith("loadtest"):
         return "generator"
@@ -31,9 +32,10 @@ def footprint(summary):
     """Average CPU (% of one core) and peak RSS (MiB) per kind of process."""
     totals = {}
     for process in summary.get("resources") or []:
-        part = totals.setdefault(kind(process["name"]), {"cpu": 0.0, "rss": 0.0})
+        part = totals.setdefault(kind(process["name"]), {"cpu": 0.0, "memory": 0.0})
         part["cpu"] += process["avg_cpu_percent"]
-        part["rss"] += process["peak_rss_mib"]
+        # Reports before the switch to PSS carry resident sizes.
+        part["memory"] += process.get("peak_memory_mib", process.get("peak_rss_mib", 0.0))
     return totals
 
 
@@ -57,8 +59,8 @@ def row(stage, results):
             "cpu_per_req": f"{(app_cpu + infra_cpu) * 10.0 / throughput:.2f}",
             "app_cpu": f"{app_cpu:.0f}",
             "db_cpu": f"{db_cpu:.0f}",
-            "app_rss": f"{parts.get('app', {}).get('rss', 0.0):.0f}",
-            "infra_rss": f"{parts.get('database', {}).get('rss', 0.0) + parts.get('broker+redis', {}).get('rss', 0.0):.0f}",
+            "app_memory": f"{parts.get('app', {}).get('memory', 0.0):.0f}",
+            "infra_memory": f"{parts.get('database', {}).get('memory', 0.0) + parts.get('broker+redis', {}).get('memory', 0.0):.0f}",
             "reconciled": "yes" if standard["reconciliation"] and standard["reconciliation"].get("passed", True)
                           and standard["verdict"]["passed"] else "NO",
         })
@@ -89,8 +91,8 @@ COLUMNS = [
     ("cpu_per_req", "CPU ms / request"),
     ("app_cpu", "app CPU %"),
     ("db_cpu", "PostgreSQL CPU %"),
-    ("app_rss", "app RSS MiB"),
-    ("infra_rss", "infra RSS MiB"),
+    ("app_memory", "app memory MiB"),
+    ("infra_memory", "infra memory MiB"),
     ("reconciled", "reconciled"),
     ("max_rate", "stress: highest held journeys/s"),
     ("max_rps", "≈ requests/s"),

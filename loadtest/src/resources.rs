@@ -18,9 +18,12 @@ pub struct ProcessUsage {
     pub pid: u32,
     pub avg_cpu_percent: f64,
     pub peak_cpu_percent: f64,
-    pub avg_rss_mib: f64,
-    pub peak_rss_mib: f64,
-    /// One sample a second: (seconds since start, CPU %, RSS MiB).
+    /// Memory is the proportional set size (PSS): a page shared by several processes is split
+    /// between them, so the processes' numbers add up — PostgreSQL's shared buffers count once,
+    /// not once per backend as resident sizes would.
+    pub avg_memory_mib: f64,
+    pub peak_memory_mib: f64,
+    /// One sample a second: (seconds since start, CPU %, memory MiB).
     pub samples: Vec<(u32, f64, f64)>,
 }
 
@@ -45,8 +48,8 @@ impl Sampler {
                     pid: *pid,
                     avg_cpu_percent: 0.0,
                     peak_cpu_percent: 0.0,
-                    avg_rss_mib: 0.0,
-                    peak_rss_mib: 0.0,
+                    avg_memory_mib: 0.0,
+                    peak_memory_mib: 0.0,
                     samples: Vec::new(),
                 },
                 last_ticks: cpu_ticks(*pid),
@@ -59,13 +62,13 @@ impl Sampler {
     pub fn sample(&mut self, interval: Duration) {
         self.seconds += 1;
         for process in &mut self.processes {
-            let (Some(ticks), Some(rss)) = (cpu_ticks(process.usage.pid), rss_mib(process.usage.pid)) else {
+            let (Some(ticks), Some(memory)) = (cpu_ticks(process.usage.pid), memory_mib(process.usage.pid)) else {
                 continue;
             };
             let used = ticks.saturating_sub(process.last_ticks.unwrap_or(ticks));
             process.last_ticks = Some(ticks);
             let cpu = used as f64 / TICKS_PER_SECOND / interval.as_secs_f64() * 100.0;
-            process.usage.samples.push((self.seconds, cpu, rss));
+            process.usage.samples.push((self.seconds, cpu, memory));
         }
     }
 
@@ -77,8 +80,8 @@ impl Sampler {
                 let n = usage.samples.len().max(1) as f64;
                 usage.avg_cpu_percent = usage.samples.iter().map(|s| s.1).sum::<f64>() / n;
                 usage.peak_cpu_percent = usage.samples.iter().map(|s| s.1).fold(0.0, f64::max);
-                usage.avg_rss_mib = usage.samples.iter().map(|s| s.2).sum::<f64>() / n;
-                usage.peak_rss_mib = usage.samples.iter().map(|s| s.2).fold(0.0, f64::max);
+                usage.avg_memory_mib = usage.samples.iter().map(|s| s.2).sum::<f64>() / n;
+                usage.peak_memory_mib = usage.samples.iter().map(|s| s.2).fold(0.0, f64::max);
                 usage
             })
             .collect()
@@ -118,17 +121,21 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
-fn rss_mib(pid: u32) -> Option<f64> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib / 1024.0)
+/// PSS from `smaps_rollup`; the resident size where that cannot be read (another user's
+/// process, an old kernel).
+fn memory_mib(pid: u32) -> Option<f64> {
+    let kib = |file: &str, field: &str| -> Option<f64> {
+        fs::read_to_string(format!("/proc/{pid}/{file}"))
+            .ok()?
+            .lines()
+            .find_map(|line| line.strip_prefix(field))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    };
+    Some(kib("smaps_rollup", "Pss:").or_else(|| kib("status", "VmRSS:"))? / 1024.0)
 }
 
 fn parent(pid: u32) -> Option<u32> {
@@ -214,14 +221,14 @@ mod tests {
     #[test]
     fn this_process_can_be_read() {
         let pid = std::process::id();
-        assert!(rss_mib(pid).is_some_and(|rss| rss > 0.0));
+        assert!(memory_mib(pid).is_some_and(|memory| memory > 0.0));
         assert!(cpu_ticks(pid).is_some());
         assert_eq!(name(pid), "loadtest (generator)");
         let mut sampler = Sampler::new(&[pid]);
         sampler.sample(Duration::from_secs(1));
         let usage = sampler.finish();
         assert_eq!(usage[0].samples.len(), 1);
-        assert!(usage[0].peak_rss_mib > 0.0);
+        assert!(usage[0].peak_memory_mib > 0.0);
     }
 
     #[test]

@@ -226,7 +226,7 @@ pub fn render(summary: &Summary, charts: &[(&'static str, String)]) -> String {
     } else {
         out.push_str(
             "<table><tr><th>process</th><th>pid</th><th>avg CPU %</th><th>peak CPU %</th>\
-             <th>avg RSS MiB</th><th>peak RSS MiB</th></tr>",
+             <th>avg memory MiB (PSS)</th><th>peak memory MiB</th></tr>",
         );
         for p in &summary.resources {
             let _ = write!(
@@ -236,12 +236,12 @@ pub fn render(summary: &Summary, charts: &[(&'static str, String)]) -> String {
                 p.pid,
                 p.avg_cpu_percent,
                 p.peak_cpu_percent,
-                p.avg_rss_mib,
-                p.peak_rss_mib
+                p.avg_memory_mib,
+                p.peak_memory_mib
             );
         }
         out.push_str("</table><p>CPU in % of one core (this machine's cores add up).</p>");
-        for name in ["cpu.svg", "rss.svg"] {
+        for name in ["cpu.svg", "memory.svg"] {
             let _ = write!(out, "<div>{}</div>", chart(name));
         }
     }

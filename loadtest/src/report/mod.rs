@@ -82,8 +82,8 @@ pub fn charts(summary: &Summary) -> Vec<(&'static str, String)> {
             chart("CPU per process", "seconds", "% of one core", &per_process(|s| s.1)),
         ));
         charts.push((
-            "rss.svg",
-            chart("Resident memory per process", "seconds", "MiB", &per_process(|s| s.2)),
+            "memory.svg",
+            chart("Memory per process (PSS)", "seconds", "MiB", &per_process(|s| s.2)),
         ));
     }
     if let (Some(stress), Some(limits)) = (&summary.stress, summary.profile.stress) {

@@ -102,13 +102,13 @@ pub fn render(summary: &Summary) -> String {
         let _ = writeln!(
             out,
             "\n  {:<24} {:>8} {:>9} {:>9} {:>10}",
-            "process", "pid", "avg CPU%", "peak CPU%", "peak RSS MiB"
+            "process", "pid", "avg CPU%", "peak CPU%", "peak PSS MiB"
         );
         for p in &summary.resources {
             let _ = writeln!(
                 out,
                 "  {:<24} {:>8} {:>9.1} {:>9.1} {:>10.1}",
-                p.name, p.pid, p.avg_cpu_percent, p.peak_cpu_percent, p.peak_rss_mib
+                p.name, p.pid, p.avg_cpu_percent, p.peak_cpu_percent, p.peak_memory_mib
             );
         }
     }

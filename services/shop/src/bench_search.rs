@@ -39,7 +39,8 @@ pub struct BenchSearchArgs {
     pub wait_seconds: u64,
     /// Only the query mix, against any `/api/search` at `SEARCH_LISTEN_ADDR` — the search
     /// service, or a monolith stage's public port (SQL or index) — for a catalog generated with
-    /// `--products` products: no reindex, no freshness, no database access.
+    /// `--products` products, once search finds them all: no reindex, no freshness, no
+    /// database access.
     #[arg(long, requires = "products")]
     pub queries_only: bool,
     /// With `--queries-only`: how many demo products the catalog was generated with.
@@ -113,8 +114,8 @@ pub async fn run(args: BenchSearchArgs, configs: &Configs) -> anyhow::Result<()>
         None => active_products(configs).await?,
     };
     println!("catalog: {products} active products; search at {}", target.search_url);
+    wait_until_indexed(&target, products, Duration::from_secs(args.wait_seconds)).await?;
     if !args.queries_only {
-        wait_until_indexed(&target, products, Duration::from_secs(args.wait_seconds)).await?;
         println!("\nfull reindex:");
         let reindex = reindex_at(&target.client, &target.search_url).await?;
         println!("  {products} products in {:.2} s", reindex.as_secs_f64());
@@ -122,16 +123,31 @@ pub async fn run(args: BenchSearchArgs, configs: &Configs) -> anyhow::Result<()>
 
     println!("\nquery mix ({} searches, one at a time):", args.queries);
     let mix = query_mix(&catalog::products(products as usize));
-    let mut latencies = Vec::with_capacity(args.queries);
-    let mut found = 0;
-    for query in mix.iter().cycle().take(args.queries) {
+    let mut all = Vec::with_capacity(args.queries);
+    let mut kinds: Vec<KindResults> = QUERY_KINDS.iter().map(|&kind| KindResults::new(kind)).collect();
+    for (kind, query) in mix.iter().cycle().take(args.queries) {
         let started = Instant::now();
         let results = target.search(query).await?;
-        latencies.push(started.elapsed().as_secs_f64() * 1e3);
-        found += usize::from(results.total > 0);
+        let latency = started.elapsed().as_secs_f64() * 1e3;
+        all.push(latency);
+        let slot = &mut kinds[*kind];
+        slot.latencies.push(latency);
+        slot.with_hits += usize::from(results.total > 0);
     }
-    println!("  latency {}", Percentiles::of(latencies));
+    let found: usize = kinds.iter().map(|kind| kind.with_hits).sum();
+    println!("  latency {}", Percentiles::of(all));
     println!("  queries with hits: {found} of {}", args.queries);
+    println!("  per kind:");
+    for kind in kinds {
+        let searches = kind.latencies.len();
+        println!(
+            "    {:<26} hits {:>4} of {:<4} {}",
+            kind.name,
+            kind.with_hits,
+            searches,
+            Percentiles::of(kind.latencies)
+        );
+    }
 
     if args.changes > 0 && !args.queries_only {
         println!(
@@ -219,8 +235,36 @@ async fn wait_until_indexed(target: &Target, products: u64, patience: Duration) 
     }
 }
 
-/// 200 queries of eight kinds, from every `step`-th generated product.
-fn query_mix(products: &[ProductSeed]) -> Vec<String> {
+/// The kinds of query in the mix, in the order [`query_mix`] emits them per product.
+const QUERY_KINDS: [&str; 8] = [
+    "one word",
+    "two words",
+    "one word, one typo",
+    "prefix (4 letters)",
+    "word in a category",
+    "category + price + stock",
+    "browse newest, paged",
+    "word, price descending",
+];
+
+struct KindResults {
+    name: &'static str,
+    latencies: Vec<f64>,
+    with_hits: usize,
+}
+
+impl KindResults {
+    fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            latencies: Vec::new(),
+            with_hits: 0,
+        }
+    }
+}
+
+/// 200 queries, 25 of each of [`QUERY_KINDS`] (by index), from every `step`-th generated product.
+fn query_mix(products: &[ProductSeed]) -> Vec<(usize, String)> {
     let step = (products.len() / 25).max(1);
     let mut mix = Vec::new();
     for (n, product) in products.iter().step_by(step).take(25).enumerate() {
@@ -231,27 +275,24 @@ fn query_mix(products: &[ProductSeed]) -> Vec<String> {
             .map(str::to_lowercase)
             .collect();
         let long = words.iter().find(|w| w.len() >= 5).unwrap_or(&words[0]);
+        let last = &words[words.len() - 1];
         let price = product.price_minor;
-        mix.push(format!("q={}", words[0]));
-        mix.push(format!(
-            "q={}",
-            words.iter().take(2).cloned().collect::<Vec<_>>().join("+")
-        ));
-        mix.push(format!("q={}", one_typo(long)));
-        mix.push(format!("q={}", long.chars().take(4).collect::<String>()));
-        mix.push(format!(
-            "q={}&category={}",
-            words[words.len() - 1],
-            product.category_slug
-        ));
-        mix.push(format!(
-            "category={}&min_price={}&max_price={}&in_stock=true&sort=price_asc",
-            product.category_slug,
-            price / 2,
-            price * 2
-        ));
-        mix.push(format!("sort=newest&page={}&per_page=20", n % 5 + 1));
-        mix.push(format!("q={}&sort=price_desc&per_page=50", words[words.len() - 1]));
+        let queries = [
+            format!("q={}", words[0]),
+            format!("q={}", words.iter().take(2).cloned().collect::<Vec<_>>().join("+")),
+            format!("q={}", one_typo(long)),
+            format!("q={}", long.chars().take(4).collect::<String>()),
+            format!("q={last}&category={}", product.category_slug),
+            format!(
+                "category={}&min_price={}&max_price={}&in_stock=true&sort=price_asc",
+                product.category_slug,
+                price / 2,
+                price * 2
+            ),
+            format!("sort=newest&page={}&per_page=20", n % 5 + 1),
+            format!("q={last}&sort=price_desc&per_page=50"),
+        ];
+        mix.extend(queries.into_iter().enumerate());
     }
     mix
 }
@@ -369,6 +410,8 @@ mod tests {
     fn the_query_mix_has_two_hundred_queries_with_typos() {
         let mix = query_mix(&catalog::products(1_200));
         assert_eq!(mix.len(), 200);
+        assert!(mix.iter().all(|(kind, _)| *kind < QUERY_KINDS.len()));
+        assert_eq!(mix.iter().filter(|(kind, _)| *kind == 2).count(), 25);
         assert_eq!(one_typo("wireless"), "wierless");
         assert_eq!(one_typo("mug"), "mug");
     }
