@@ -358,3 +358,47 @@ async fn forms_from_other_sites_are_refused_and_bad_forms_are_4xx_pages() {
     assert_eq!(status, 401);
     assert!(body.contains("do not match"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_display_name_is_edited_on_the_account_page() {
+    let shop = shop().await;
+    let mut browser = Browser::new(&shop.gateway);
+    let (status, _, _) = browser
+        .post(
+            "/signin",
+            &[("email", "customer@shop.local"), ("password", "customer-password-123")],
+        )
+        .await;
+    assert_eq!(status, 303);
+
+    let (status, _, headers) = browser
+        .post("/account/profile", &[("display_name", "  Ada <Lovelace>  ")])
+        .await;
+    assert_eq!(
+        (status, headers["location"].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, "/account")
+    );
+    let (_, me) = browser.get("/api/users/me").await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&me).unwrap()["display_name"],
+        "Ada <Lovelace>",
+        "stored trimmed"
+    );
+    let (status, account) = browser.get("/account").await;
+    assert_eq!(status, 200);
+    assert!(account.contains("Ada &#60;Lovelace&#62;"), "shown, escaped: {account}");
+
+    // A blank name is refused with the field's error on the page, and nothing changes.
+    let (status, page, _) = browser.post("/account/profile", &[("display_name", "   ")]).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("<html"), "a page, not a bare error");
+    assert!(
+        page.contains(r#"<p class="field-error" id="display_name-error">"#),
+        "the field's error is shown: {page}"
+    );
+    let (_, me) = browser.get("/api/users/me").await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&me).unwrap()["display_name"],
+        "Ada <Lovelace>"
+    );
+}
