@@ -16,7 +16,8 @@
 # differs — at each catalog size, per kind of query, with how many of each kind find anything.
 #
 # Reports go to docs/stages/results/<stage>/<profile>/ (or $STAGES_OUT/…), then
-# loadtest/stages_table.py writes docs/stages/results.md and docs/stages/ladder.svg from them.
+# loadtest/stages_table.py writes docs/stages/results.md and docs/stages/ladder.svg from them
+# (with STAGES_OUT, results.md and ladder.svg go into that folder instead).
 # STAGE_PROFILES picks the profiles (default: "standard stress"); LOADTEST_ARGS adds loadtest
 # flags to every run (e.g. "--seconds 60"); ACME_AIR=1 also runs the search-engine stage's
 # monolith unpinned ("monolith-unpinned"), for the like-for-like comparison with the services
@@ -169,5 +170,7 @@ for stage in "$@"; do
     forget
     rm -rf "$data"
 done
-python3 loadtest/stages_table.py "$OUT" docs/stages
+# A run into its own folder (STAGES_OUT) gets its table there; only the default run rewrites
+# the ladder's page.
+python3 loadtest/stages_table.py "$OUT" "$([ -n "${STAGES_OUT:-}" ] && echo "$OUT" || echo docs/stages)"
 exit $status

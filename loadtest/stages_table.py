@@ -108,6 +108,40 @@ def table(rows):
     return "\n".join(lines) + "\n"
 
 
+# The parts of the system a request's CPU is spent in, for the "where the CPU goes" table.
+PARTS = ["monolith", "gateway", "user", "product", "order", "search", "PostgreSQL", "NATS", "Redis"]
+
+
+def part(name):
+    if kind(name) == "database":
+        return "PostgreSQL"
+    if name.startswith("nats-server"):
+        return "NATS"
+    if name.startswith("redis-server"):
+        return "Redis"
+    return name if name in PARTS else None
+
+
+def cpu_by_part(results, stages):
+    """CPU milliseconds per request of each part, at the standard rate."""
+    lines = ["| stage | " + " | ".join(PARTS) + " | total |",
+             "|---|" + "---:|" * (len(PARTS) + 1)]
+    for stage in stages:
+        standard = load(results / stage / "standard" / "summary.json")
+        if not standard:
+            continue
+        throughput = standard["measurements"]["requests"]["throughput_per_s"] or 1.0
+        spent = {}
+        for process in standard.get("resources") or []:
+            name = part(process["name"])
+            if name:
+                spent[name] = spent.get(name, 0.0) + process["avg_cpu_percent"] * 10.0 / throughput
+        cells = [f"{spent[p]:.2f}" if p in spent else "–" for p in PARTS]
+        lines.append(f"| {NUMBERS.get(stage, '?')} {stage} | " + " | ".join(cells)
+                     + f" | {sum(spent.values()):.2f} |")
+    return "\n".join(lines) + "\n"
+
+
 def plot(rows):
     """Two bars per stage: highest held rate (left axis) and standard p99 (right axis)."""
     width, height, left, bottom, top = 760, 340, 60, 60, 40
@@ -149,9 +183,11 @@ def main():
     results, docs = Path(sys.argv[1]), Path(sys.argv[2])
     stages = [s for s in ORDER if (results / s).exists()]
     rows = [row(stage, results) for stage in stages]
-    (docs / "results.md").write_text(table(rows))
+    text = (table(rows) + "\nWhere the CPU goes: milliseconds of CPU per request at the standard rate, "
+            "by process (the load generator left out).\n\n" + cpu_by_part(results, stages))
+    (docs / "results.md").write_text(text)
     (docs / "ladder.svg").write_text(plot(rows))
-    print(table(rows))
+    print(text)
 
 
 if __name__ == "__main__":
