@@ -1,5 +1,5 @@
-//! What every request passes before it is handled: rate limits, the body-size limit, the
-//! overall time limit and the cross-site request check.
+//! What every request passes before it is handled: rate limits, the body's size and read-time
+//! limits, the overall time limit and the cross-site request check.
 //!
 //! **CSRF.** The session cookie is `SameSite=Lax`, so browsers do not send it on cross-site
 //! POSTs from other sites' forms in the first place. As a second line, a state-changing
@@ -9,25 +9,17 @@
 //! gateway's own origin or one of `ALLOWED_ORIGINS`. Requests with neither header come from
 //! non-browser clients (curl, other services), which cannot be tricked into sending a cookie.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
-};
+use std::time::Duration;
 
 use axum::{
-    body::Body,
     extract::{Request, State},
     http::{HeaderMap, Method, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use http_body_util::BodyExt;
 use shop_platform::ApiError;
 
-use crate::{AppState, client_ip::ClientIp, limits::Decision, session::SESSION_COOKIE};
+use crate::{AppState, client_body, client_ip::ClientIp, limits::Decision, session::SESSION_COOKIE};
 
 const LOGIN_PATH: &str = "/api/auth/login";
 const MINUTE: Duration = Duration::from_secs(60);
@@ -76,10 +68,10 @@ pub async fn rate_limit(
     next.run(request).await
 }
 
-/// Refuses bodies over the limit up front when their length is declared. A streamed body is
-/// cut off by `RequestBodyLimitLayer` instead, which fails the forwarding part-way; the answer
-/// is still 413, not the 502 of a failed upstream.
-pub async fn body_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Refuses bodies over the limit up front when their length is declared, and reads every
+/// other body under the size limit and the body-read time-out ([`client_body`]): a body that
+/// breaks one is 413 or 408 whatever the handler or the instance made of its failure.
+pub async fn client_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let limit = state.config.max_body_bytes;
     let declared = request
         .headers()
@@ -89,24 +81,9 @@ pub async fn body_limit(State(state): State<AppState>, request: Request, next: N
     if declared.is_some_and(|length| length > limit) {
         return ApiError::PayloadTooLarge(limit).into_response();
     }
-    let exceeded = Arc::new(AtomicBool::new(false));
-    let request = {
-        let (exceeded, mut seen) = (exceeded.clone(), 0usize);
-        request.map(|body| {
-            Body::new(body.map_frame(move |frame| {
-                seen += frame.data_ref().map_or(0, |data| data.len());
-                if seen > limit {
-                    exceeded.store(true, Ordering::Relaxed);
-                }
-                frame
-            }))
-        })
-    };
+    let (request, watch) = client_body::guard(request, limit, state.config.body_read_timeout());
     let response = next.run(request).await;
-    if exceeded.load(Ordering::Relaxed) {
-        return ApiError::PayloadTooLarge(limit).into_response();
-    }
-    response
+    watch.client_fault().unwrap_or(response)
 }
 
 /// See the module documentation.

@@ -9,6 +9,7 @@
 //! ([`site`]).
 
 pub mod auth;
+pub mod client_body;
 pub mod client_ip;
 pub mod config;
 pub mod docs;
@@ -37,7 +38,6 @@ use shop_platform::{ApiError, Json, server};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::{
-    limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
 };
@@ -192,8 +192,7 @@ pub fn app(state: AppState) -> Router {
         stage: state.config.stage.clone(),
     };
     storefront::mount(api, routes::service_of, settings)
-        .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
-        .layer(from_fn_with_state(state.clone(), guards::body_limit))
+        .layer(from_fn_with_state(state.clone(), guards::client_body))
         .layer(from_fn_with_state(state.clone(), guards::time_limit))
         .layer(overload)
         .layer(from_fn(|request, next| {

@@ -590,6 +590,82 @@ async fn a_streamed_body_over_the_limit_is_413_and_one_within_it_arrives_whole()
     assert!(response.contains("application/problem+json"), "{response}");
 }
 
+/// Sends a POST declaring `declared` bytes but only `sent` of them, straight over TCP; then
+/// waits for the answer (`abort`: closes its sending half instead, as a client that went away).
+async fn post_partial(gw: &Gateway, path: &str, declared: usize, sent: usize, abort: bool) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = gw.url.strip_prefix("http://").unwrap();
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/octet-stream\r\n\
+         Content-Length: {declared}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![b'x'; sent]).await.unwrap();
+    if abort {
+        stream.shutdown().await.unwrap();
+    }
+    let mut response = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut response)).await;
+    assert!(read.is_ok(), "the gateway never answered the partial body");
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, response)
+}
+
+#[tokio::test]
+async fn client_side_body_faults_never_take_an_instance_out_of_rotation() {
+    let products = echo("products").await;
+    let gw = gateway(&[
+        "--product-upstreams",
+        &products,
+        "--max-body-bytes",
+        "1024",
+        "--eject-after-failures",
+        "2",
+        "--body-read-timeout-ms",
+        "300",
+        "--upstream-timeout-ms",
+        "5000",
+    ])
+    .await;
+    for _ in 0..4 {
+        let (status, response) = post_chunked(&gw, "/api/products/uploads", 4096).await;
+        assert_eq!(status, 413, "{response}");
+        let (status, response) = post_partial(&gw, "/api/products/uploads", 100, 10, false).await;
+        assert_eq!(status, 408, "a trickled body is cut off: {response}");
+        assert!(response.contains("urn:shop:problem:request-timeout"), "{response}");
+        let (status, _) = post_partial(&gw, "/api/products/uploads", 100, 10, true).await;
+        assert_ne!(status, 502, "a client that went away is not an upstream failure");
+    }
+    for _ in 0..5 {
+        let (status, body) = gw.get("/api/products").await;
+        assert_eq!(status, 200, "the instance is still in rotation: {body}");
+    }
+
+    // An instance that times out while the client is still sending is not to blame either.
+    let gw = gateway(&[
+        "--product-upstreams",
+        &products,
+        "--eject-after-failures",
+        "2",
+        "--body-read-timeout-ms",
+        "60000",
+        "--upstream-timeout-ms",
+        "300",
+    ])
+    .await;
+    for _ in 0..3 {
+        let (status, response) = post_partial(&gw, "/api/products/uploads", 100, 10, false).await;
+        assert_eq!(status, 408, "{response}");
+    }
+    assert_eq!(
+        gw.get("/api/products").await.0,
+        200,
+        "the instance is still in rotation"
+    );
+}
+
 /// An upstream that holds every `/api/...` request until `release` is sent `true`, telling
 /// `arrived` of each as it comes in.
 async fn holding() -> (
