@@ -193,6 +193,7 @@ pub fn app(state: AppState) -> Router {
     };
     storefront::mount(api, routes::service_of, settings)
         .layer(from_fn_with_state(state.clone(), guards::client_body))
+        .layer(from_fn(shop_platform::input::refuse_nul_in_uri))
         .layer(from_fn_with_state(state.clone(), guards::time_limit))
         .layer(overload)
         .layer(from_fn(|request, next| {

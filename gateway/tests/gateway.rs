@@ -157,6 +157,20 @@ async fn paths_go_to_the_service_that_owns_them_and_internal_ones_nowhere() {
 }
 
 #[tokio::test]
+async fn a_nul_in_the_path_or_query_is_refused_at_the_gateway() {
+    let products = echo("products").await;
+    let gw = gateway(&["--product-upstreams", &products]).await;
+    for path in ["/api/categories/%00", "/api/products?cursor=a%00b", "/products/%00"] {
+        let (status, body) = gw.get(path).await;
+        assert_eq!(
+            (status, body["type"].as_str()),
+            (400, Some("urn:shop:problem:bad-request")),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn identity_headers_from_clients_never_reach_a_service() {
     let products = echo("products").await;
     let gw = gateway(&["--product-upstreams", &products]).await;
@@ -539,6 +553,51 @@ async fn sign_ins_and_sessions_have_limits_of_their_own() {
     }
     assert_eq!(statuses, [200, 200, 200, 429]);
     assert_eq!(gw.get("/api/users/me").await.0, 200, "the address is not limited");
+}
+
+#[tokio::test]
+async fn the_session_limit_counts_the_session_in_use_whatever_decoys_come_first() {
+    let users = echo("users").await;
+    let gw = gateway(&[
+        "--user-upstreams",
+        &users,
+        "--session-rate-limit-per-minute",
+        "3",
+        "--rate-limit-per-minute",
+        "100",
+    ])
+    .await;
+    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
+    let cookie = signed_in(&gw).await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        // A fresh well-formed decoy id in front each time, as a client evading the limit would.
+        let decoy = format!("{SESSION_COOKIE}={}", tower_sessions::session::Id::default());
+        let (status, body, _) = with_cookie(&gw, "/api/users/me", &format!("{decoy}; {cookie}")).await;
+        if status == 200 {
+            assert!(
+                body["identity"].is_string(),
+                "the last cookie is the session used: {decoy}"
+            );
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429]);
+
+    // Values that are no session id never become Redis keys.
+    let huge = format!("{SESSION_COOKIE}={}", "x".repeat(60 * 1024));
+    for cookie in [huge.as_str(), "shop_session=not-an-id", "shop_session=%00%01"] {
+        assert_eq!(with_cookie(&gw, "/api/users/me", cookie).await.0, 200);
+    }
+    let longest = gw
+        .redis
+        .keys()
+        .await
+        .into_iter()
+        .map(|key| key.len())
+        .max()
+        .unwrap_or(0);
+    assert!(longest < gw.redis.prefix.len() + 100, "a key of {longest} bytes");
 }
 
 #[tokio::test]

@@ -60,6 +60,7 @@ impl Service {
                 )
                     .into_response()
             })
+            .layer(middleware::from_fn(crate::input::refuse_nul_in_uri))
             .layer(Extension(self.identity_key))
             .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
             .layer(middleware::from_fn_with_state(
