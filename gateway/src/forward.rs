@@ -13,12 +13,13 @@ use axum::{
     http::{Method, header},
     response::{IntoResponse, Response},
 };
+use shop_contracts::identity::{END_SESSIONS_HEADER, EndSessions};
 use shop_platform::ApiError;
 use tower_sessions::Session;
 
 use crate::{
     AppState,
-    auth::session_identity,
+    auth::{end_sessions, session_identity},
     client_body::BodyWatch,
     client_ip::ClientIp,
     proxy::{Forwarded, Proxy, ProxyError},
@@ -54,12 +55,27 @@ pub async fn forward(
     let Some(pool) = state.pools.of(owner) else {
         return ApiError::NotFound("route").into_response();
     };
-    let identity_token = match session_identity(&session).await {
+    let identity_token = match session_identity(&state, &session).await {
         Ok(identity) => identity.map(|identity| state.mint(&identity)),
         Err(error) => return error.into_response(),
     };
     let context = forwarded(peer.ip(), &request, identity_token);
-    to_pool(&state.proxy, pool, prefix, client, &context, request, false).await
+    let mut response = to_pool(&state.proxy, pool, prefix, client, &context, request, false).await;
+    if let Some(value) = response.headers_mut().remove(END_SESSIONS_HEADER) {
+        let end = value.to_str().ok().and_then(EndSessions::parse);
+        let ended = match end {
+            Some(end) => end_sessions(&state, &session, end).await,
+            None => Err(ApiError::Internal(anyhow::anyhow!(
+                "malformed {END_SESSIONS_HEADER}: {value:?}"
+            ))),
+        };
+        // The change itself is done, but the client must not believe its other sessions ended.
+        if let Err(error) = ended {
+            tracing::error!(%error, "a user's sessions could not be ended");
+            return error.into_response();
+        }
+    }
+    response
 }
 
 /// The response header naming the instance that answered, set by the reverse proxy of the

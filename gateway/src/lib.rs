@@ -49,7 +49,7 @@ use crate::{
     limits::RateLimiter,
     proxy::{IN_PROCESS_URL, Proxy},
     routes::Pools,
-    session::{MemorySessionStore, RedisSessionStore, Sessions},
+    session::{MemorySessionStore, RedisSessionStore, SessionEpochs, Sessions},
     upstream::{HealthPolicy, InstanceSpec, Pool},
 };
 
@@ -63,6 +63,8 @@ pub struct Shared {
     pub proxy: Proxy,
     pub limiter: RateLimiter,
     pub sessions: Sessions,
+    /// Which of a user's sessions are over (see [`session::SessionEpochs`]).
+    pub epochs: SessionEpochs,
     /// None when sessions and rate limits are kept in memory.
     pub redis: Option<redis::aio::ConnectionManager>,
 }
@@ -108,15 +110,17 @@ impl AppState {
     }
 
     async fn with(config: Config, pools: Pools, proxy: Proxy) -> anyhow::Result<Self> {
-        let (sessions, limiter, redis) = match config.session_store {
+        let (sessions, epochs, limiter, redis) = match config.session_store {
             SessionStoreKind::Redis => {
                 let redis = connect_redis(&config.redis_url).await?;
                 let sessions = Sessions::Redis(RedisSessionStore::new(redis.clone(), session_prefix(&config)));
+                let epochs = SessionEpochs::redis(redis.clone(), format!("{}session-epoch:", config.redis_key_prefix));
                 let limiter = RateLimiter::new(redis.clone(), format!("{}ratelimit:", config.redis_key_prefix));
-                (sessions, limiter, Some(redis))
+                (sessions, epochs, limiter, Some(redis))
             }
             SessionStoreKind::Memory => (
                 Sessions::Memory(MemorySessionStore::default()),
+                SessionEpochs::memory(),
                 RateLimiter::local(),
                 None,
             ),
@@ -127,6 +131,7 @@ impl AppState {
             proxy,
             limiter,
             sessions,
+            epochs,
             redis,
         })))
     }

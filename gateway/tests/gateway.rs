@@ -601,6 +601,21 @@ async fn the_session_limit_counts_the_session_in_use_whatever_decoys_come_first(
 }
 
 #[tokio::test]
+async fn a_password_within_the_limit_in_characters_reaches_the_user_service_whatever_its_bytes() {
+    let users = echo("users").await;
+    let gw = gateway(&["--user-upstreams", &users]).await;
+    let sign_in = |password: String| {
+        gw.client
+            .post(format!("{}/api/auth/login", gw.url))
+            .json(&json!({"email": "zoë@example.com", "password": password}))
+            .send()
+    };
+    // 128 characters, 256 bytes: the user service's rule counts characters, and so does the gateway.
+    assert_eq!(sign_in("é".repeat(128)).await.unwrap().status(), 200);
+    assert_eq!(sign_in("é".repeat(129)).await.unwrap().status(), 422);
+}
+
+#[tokio::test]
 async fn a_request_over_request_timeout_ms_is_504() {
     let (upstream, mut arrived, release) = holding().await;
     let gw = gateway(&["--product-upstreams", &upstream, "--request-timeout-ms", "200"]).await;

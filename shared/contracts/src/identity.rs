@@ -65,6 +65,10 @@ impl Identity {
     }
 }
 
+/// Longest password anyone may set or type, in characters (not bytes): the user service's
+/// rule, which the gateway's sign-in applies before it asks.
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
 /// Internal route of the user service that checks an email and password: the sign-in the
 /// gateway performs before it mints tokens. Never exposed through the gateway.
 pub const VERIFY_CREDENTIALS_PATH: &str = "/internal/credentials/verify";
@@ -80,6 +84,39 @@ pub struct VerifiedCredentials {
 impl From<VerifiedCredentials> for Identity {
     fn from(verified: VerifiedCredentials) -> Self {
         Identity::new(verified.user_id, verified.roles)
+    }
+}
+
+/// Response header by which the user service tells the gateway to end a user's sessions,
+/// because their password or roles changed. The gateway acts on it and never passes it on.
+pub const END_SESSIONS_HEADER: &str = "x-shop-end-sessions";
+
+/// The value of [`END_SESSIONS_HEADER`]: `<user id>` ends every session of the user,
+/// `<user id>; keep-current` all but the session the request came with (a password change
+/// keeps its author signed in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndSessions {
+    pub user_id: Uuid,
+    pub keep_current: bool,
+}
+
+const KEEP_CURRENT: &str = "; keep-current";
+
+impl EndSessions {
+    pub fn header_value(&self) -> String {
+        let keep = if self.keep_current { KEEP_CURRENT } else { "" };
+        format!("{}{keep}", self.user_id)
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        let (user_id, keep_current) = match value.strip_suffix(KEEP_CURRENT) {
+            Some(user_id) => (user_id, true),
+            None => (value, false),
+        };
+        Some(Self {
+            user_id: user_id.parse().ok()?,
+            keep_current,
+        })
     }
 }
 
