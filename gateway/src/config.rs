@@ -124,8 +124,13 @@ pub struct Config {
           value_parser = parse_identity_key)]
     pub identity_key: IdentityKey,
 
-    /// Seconds an identity token minted for one request stays valid.
-    #[arg(long, env = "IDENTITY_TOKEN_TTL_SECONDS", default_value_t = 60)]
+    /// Development mode: allows the public development identity key. Never in production.
+    #[arg(long, env = "SHOP_DEVELOPMENT", default_value_t = false)]
+    pub development: bool,
+
+    /// Seconds an identity token minted for one request stays valid (at most 3600).
+    #[arg(long, env = "IDENTITY_TOKEN_TTL_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u32).range(1..=shop_contracts::identity::MAX_TOKEN_LIFETIME_SECONDS))]
     pub identity_token_ttl_seconds: u32,
 
     /// The evolution stage this system runs as (`services`, `monolith`, …), shown by the

@@ -269,6 +269,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
 
 /// Serves `state`'s edge on its listen address, with the health checks of its pools.
 pub async fn serve(state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    shop_platform::config::check_identity_key(state.identity_key(), state.config.development)?;
     let listen_addr = state.config.listen_addr;
     let grace = Duration::from_secs(state.config.shutdown_grace_seconds);
     let (stop_checks, checks_stopped) = tokio::sync::watch::channel(false);

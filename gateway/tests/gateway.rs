@@ -1002,3 +1002,33 @@ async fn a_session_whose_record_has_expired_is_anonymous_and_stays_ended() {
     let (still, _) = stored_session(&gw, &cookie).await.unwrap();
     assert_eq!(still, record, "reading it did not bring it back");
 }
+
+#[tokio::test]
+async fn the_gateway_refuses_to_serve_with_the_public_development_key_outside_development_mode() {
+    let redis = RedisPrefix::new();
+    let args = |development: bool| {
+        let mut args = vec![
+            "gateway".to_owned(),
+            "--redis-url".to_owned(),
+            redis.url.clone(),
+            "--redis-key-prefix".to_owned(),
+            redis.prefix.clone(),
+            "--listen-addr".to_owned(),
+            format!("127.0.0.1:{}", free_port()),
+        ];
+        if development {
+            args.push("--development".to_owned());
+        }
+        shop_testkit::config_from_args::<Config>(args)
+    };
+    let state = AppState::new(args(false)).await.unwrap();
+    let refused = gateway::serve(state, std::future::ready(()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("IDENTITY_KEY"), "{refused}");
+    let state = AppState::new(args(true)).await.unwrap();
+    gateway::serve(state, std::future::ready(()))
+        .await
+        .expect("serves in development mode");
+}

@@ -21,6 +21,10 @@ pub const IDENTITY_HEADER: &str = "x-shop-identity";
 const VERSION: &str = "v1";
 /// Longer tokens are rejected before any decoding work is done.
 const MAX_TOKEN_LEN: usize = 2048;
+/// The longest a token may still be valid, in seconds: the hour of `shop token`, the
+/// longest-lived token anything mints (the gateway's live `IDENTITY_TOKEN_TTL_SECONDS`). A
+/// token expiring later (a leaked or forged-with-a-leaked-key one, say) is refused.
+pub const MAX_TOKEN_LIFETIME_SECONDS: i64 = 3600;
 /// HMAC-SHA256 keys shorter than the hash output weaken the signature.
 pub const MIN_KEY_LEN: usize = 32;
 
@@ -136,6 +140,8 @@ pub enum TokenError {
     BadSignature,
     #[error("identity token has expired")]
     Expired,
+    #[error("identity token is valid for longer than the longest lifetime a token may have")]
+    TooLong,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -159,6 +165,11 @@ impl IdentityKey {
             return Err(KeyTooShort);
         }
         Ok(Self(secret.to_vec()))
+    }
+
+    /// Whether this key is made of `secret` (to recognise a well-known key).
+    pub fn has_secret(&self, secret: &str) -> bool {
+        self.0 == secret.as_bytes()
     }
 
     /// A token for `identity` valid for `ttl` from now.
@@ -204,6 +215,9 @@ impl IdentityKey {
         if claims.exp <= now.timestamp() {
             return Err(TokenError::Expired);
         }
+        if claims.exp > now.timestamp() + MAX_TOKEN_LIFETIME_SECONDS {
+            return Err(TokenError::TooLong);
+        }
         Ok(Identity::new(claims.sub, claims.roles))
     }
 
@@ -234,6 +248,17 @@ mod tests {
         assert_eq!(identity.user_id, alice.user_id);
         assert_eq!(identity.roles, alice.roles);
         assert!(!identity.is_admin());
+    }
+
+    #[test]
+    fn tokens_valid_for_longer_than_the_longest_lifetime_are_rejected() {
+        let now = Utc::now();
+        let longest = key().mint_expiring_at(&alice(), now + Duration::seconds(MAX_TOKEN_LIFETIME_SECONDS));
+        assert!(key().verify_at(&longest, now).is_ok());
+        let longer = key().mint_expiring_at(&alice(), now + Duration::seconds(MAX_TOKEN_LIFETIME_SECONDS + 1));
+        assert_eq!(key().verify_at(&longer, now), Err(TokenError::TooLong));
+        let forever = key().mint_expiring_at(&alice(), DateTime::from_timestamp(1 << 40, 0).unwrap());
+        assert_eq!(key().verify_at(&forever, now), Err(TokenError::TooLong));
     }
 
     #[test]
