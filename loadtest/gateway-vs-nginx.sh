@@ -61,6 +61,7 @@ start_gateway() { # port rate-limit
     ORDER_UPSTREAMS=http://127.0.0.1:$UPSTREAM_PORT \
     RATE_LIMIT_PER_MINUTE=$2 \
     REDIS_KEY_PREFIX="bench:gateway:$$:" \
+    SHOP_DEVELOPMENT=true \
     RUST_LOG=warn \
         ./target/release/gateway > "$WORK/gateway-$1.log" 2>&1 &
 }

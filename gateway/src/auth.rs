@@ -7,7 +7,7 @@ use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use shop_contracts::{
     Identity, Role,
-    identity::{VERIFY_CREDENTIALS_PATH, VerifiedCredentials},
+    identity::{EndSessions, MAX_PASSWORD_CHARS, VERIFY_CREDENTIALS_PATH, VerifiedCredentials},
 };
 use shop_platform::{
     ApiError, ApiResult, Json,
@@ -27,15 +27,41 @@ const SESSION_USER: &str = "user";
 struct SessionUser {
     user_id: Uuid,
     roles: Vec<Role>,
+    /// The user's session epoch at sign-in (sessions from before this field are epoch 0).
+    #[serde(default)]
+    epoch: u64,
 }
 
-/// The signed-in user of this session, if any.
-pub async fn session_identity(session: &Session) -> ApiResult<Option<Identity>> {
-    let user: Option<SessionUser> = session
-        .get(SESSION_USER)
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("session store: {e}")))?;
-    Ok(user.map(|user| Identity::new(user.user_id, user.roles)))
+fn store_error(error: tower_sessions::session::Error) -> ApiError {
+    ApiError::Unavailable(format!("session store: {error}"))
+}
+
+/// The signed-in user of this session, if any. A session from before the user's sessions were
+/// ended (see [`crate::session::SessionEpochs`]) is signed out here.
+pub async fn session_identity(state: &AppState, session: &Session) -> ApiResult<Option<Identity>> {
+    let Some(user) = session.get::<SessionUser>(SESSION_USER).await.map_err(store_error)? else {
+        return Ok(None);
+    };
+    if user.epoch < state.epochs.current(user.user_id).await? {
+        session.flush().await.map_err(store_error)?;
+        return Ok(None);
+    }
+    Ok(Some(Identity::new(user.user_id, user.roles)))
+}
+
+/// Acts on a service's [`shop_contracts::identity::END_SESSIONS_HEADER`]: ends the user's sessions, keeping this
+/// request's own session signed in when asked to and it is that user's.
+pub async fn end_sessions(state: &AppState, session: &Session, end: EndSessions) -> ApiResult<()> {
+    let epoch = state.epochs.advance(end.user_id).await?;
+    if !end.keep_current {
+        return Ok(());
+    }
+    let current: Option<SessionUser> = session.get(SESSION_USER).await.map_err(store_error)?;
+    if let Some(user) = current.filter(|user| user.user_id == end.user_id) {
+        let user = SessionUser { epoch, ..user };
+        session.insert(SESSION_USER, &user).await.map_err(store_error)?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -89,15 +115,20 @@ pub async fn login(
     Json(credentials): Json<Credentials>,
 ) -> Result<Json<SessionView>, axum::response::Response> {
     use axum::response::IntoResponse;
-    if credentials.email.len() > 254 || credentials.password.len() > 128 {
+    if credentials.email.chars().count() > 254 || credentials.password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(ApiError::invalid("body", "email or password is too long").into_response());
     }
     let verified = verify(&state, client, &credentials).await?;
+    let epoch = state
+        .epochs
+        .current(verified.user_id)
+        .await
+        .map_err(IntoResponse::into_response)?;
     let user = SessionUser {
         user_id: verified.user_id,
         roles: verified.roles,
+        epoch,
     };
-    let store_error = |e: tower_sessions::session::Error| ApiError::Internal(anyhow::anyhow!("session store: {e}"));
     session.cycle_id().await.map_err(|e| store_error(e).into_response())?;
     session
         .insert(SESSION_USER, &user)
@@ -153,15 +184,12 @@ async fn verify(
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
     responses((status = 204, description = "Signed out (also when there was no session)")))]
 pub async fn logout(session: Session) -> ApiResult<StatusCode> {
-    session
-        .flush()
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("session store: {e}")))?;
+    session.flush().await.map_err(store_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Who this session belongs to.
 #[utoipa::path(get, path = "/api/auth/session", tag = "auth", responses((status = 200, body = SessionView)))]
-pub async fn current_session(session: Session) -> ApiResult<Json<SessionView>> {
-    Ok(Json(SessionView::of(session_identity(&session).await?)))
+pub async fn current_session(State(state): State<AppState>, session: Session) -> ApiResult<Json<SessionView>> {
+    Ok(Json(SessionView::of(session_identity(&state, &session).await?)))
 }

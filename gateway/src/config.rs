@@ -70,6 +70,11 @@ pub struct Config {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_body_bytes: usize,
 
+    /// Milliseconds within which a request's whole body must have arrived (later: 408).
+    /// A slow client is cut off here, and it never counts against an instance's health.
+    #[arg(long, env = "BODY_READ_TIMEOUT_MS", default_value_t = 5_000)]
+    pub body_read_timeout_ms: u64,
+
     /// Requests per minute from one client IP (0: no limit; likewise for the two below).
     #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 1200)]
     pub rate_limit_per_minute: u32,
@@ -119,8 +124,13 @@ pub struct Config {
           value_parser = parse_identity_key)]
     pub identity_key: IdentityKey,
 
-    /// Seconds an identity token minted for one request stays valid.
-    #[arg(long, env = "IDENTITY_TOKEN_TTL_SECONDS", default_value_t = 60)]
+    /// Development mode: allows the public development identity key. Never in production.
+    #[arg(long, env = "SHOP_DEVELOPMENT", default_value_t = false)]
+    pub development: bool,
+
+    /// Seconds an identity token minted for one request stays valid (at most 3600).
+    #[arg(long, env = "IDENTITY_TOKEN_TTL_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u32).range(1..=shop_contracts::identity::MAX_TOKEN_LIFETIME_SECONDS))]
     pub identity_token_ttl_seconds: u32,
 
     /// The evolution stage this system runs as (`services`, `monolith`, …), shown by the
@@ -156,6 +166,10 @@ impl std::str::FromStr for Instances {
 impl Config {
     pub fn upstream_timeout(&self) -> Duration {
         Duration::from_millis(self.upstream_timeout_ms)
+    }
+
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_read_timeout_ms)
     }
 
     pub fn request_timeout(&self) -> Duration {

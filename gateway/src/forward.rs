@@ -13,12 +13,14 @@ use axum::{
     http::{Method, header},
     response::{IntoResponse, Response},
 };
+use shop_contracts::identity::{END_SESSIONS_HEADER, EndSessions};
 use shop_platform::ApiError;
 use tower_sessions::Session;
 
 use crate::{
     AppState,
-    auth::session_identity,
+    auth::{end_sessions, session_identity},
+    client_body::BodyWatch,
     client_ip::ClientIp,
     proxy::{Forwarded, Proxy, ProxyError},
     routes,
@@ -53,12 +55,27 @@ pub async fn forward(
     let Some(pool) = state.pools.of(owner) else {
         return ApiError::NotFound("route").into_response();
     };
-    let identity_token = match session_identity(&session).await {
+    let identity_token = match session_identity(&state, &session).await {
         Ok(identity) => identity.map(|identity| state.mint(&identity)),
         Err(error) => return error.into_response(),
     };
     let context = forwarded(peer.ip(), &request, identity_token);
-    to_pool(&state.proxy, pool, prefix, client, &context, request, false).await
+    let mut response = to_pool(&state.proxy, pool, prefix, client, &context, request, false).await;
+    if let Some(value) = response.headers_mut().remove(END_SESSIONS_HEADER) {
+        let end = value.to_str().ok().and_then(EndSessions::parse);
+        let ended = match end {
+            Some(end) => end_sessions(&state, &session, end).await,
+            None => Err(ApiError::Internal(anyhow::anyhow!(
+                "malformed {END_SESSIONS_HEADER}: {value:?}"
+            ))),
+        };
+        // The change itself is done, but the client must not believe its other sessions ended.
+        if let Err(error) = ended {
+            tracing::error!(%error, "a user's sessions could not be ended");
+            return error.into_response();
+        }
+    }
+    response
 }
 
 /// The response header naming the instance that answered, set by the reverse proxy of the
@@ -113,10 +130,20 @@ pub async fn to_pool(
         let started = Instant::now();
         let outcome = proxy.forward(&instance, attempt, context).await;
         let elapsed = started.elapsed();
-        let status = match &outcome {
-            Ok(response) => response.status().as_u16(),
-            Err(ProxyError::Timeout(_)) => 504,
-            Err(_) => 502,
+        // A body the client sent too big, too slowly or not at all fails the forwarding, but
+        // says nothing about the instance: answer the client, and leave the instance's health.
+        let client_fault = match &outcome {
+            Ok(_) => None,
+            Err(ProxyError::Timeout(_)) => {
+                BodyWatch::of(&parts.extensions).and_then(BodyWatch::blame_timeout_on_client)
+            }
+            Err(_) => BodyWatch::of(&parts.extensions).and_then(BodyWatch::client_fault),
+        };
+        let status = match (&outcome, &client_fault) {
+            (_, Some(answer)) => answer.status().as_u16(),
+            (Ok(response), None) => response.status().as_u16(),
+            (Err(ProxyError::Timeout(_)), None) => 504,
+            (Err(_), None) => 502,
         };
         let labels = [
             ("service", pool.service().to_owned()),
@@ -130,6 +157,9 @@ pub async fn to_pool(
             %method, route = prefix, status, latency_ms = elapsed.as_secs_f64() * 1000.0,
             upstream = instance, request_id = context.request_id, "proxied"
         );
+        if let Some(answer) = client_fault {
+            return answer;
+        }
         match outcome {
             Ok(mut response) => {
                 lease.succeeded();

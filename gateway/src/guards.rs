@@ -1,5 +1,5 @@
-//! What every request passes before it is handled: rate limits, the body-size limit, the
-//! overall time limit and the cross-site request check.
+//! What every request passes before it is handled: rate limits, the body's size and read-time
+//! limits, the overall time limit and the cross-site request check.
 //!
 //! **CSRF.** The session cookie is `SameSite=Lax`, so browsers do not send it on cross-site
 //! POSTs from other sites' forms in the first place. As a second line, a state-changing
@@ -9,36 +9,39 @@
 //! gateway's own origin or one of `ALLOWED_ORIGINS`. Requests with neither header come from
 //! non-browser clients (curl, other services), which cannot be tricked into sending a cookie.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
-};
+use std::time::Duration;
 
 use axum::{
-    body::Body,
     extract::{Request, State},
     http::{HeaderMap, Method, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use http_body_util::BodyExt;
 use shop_platform::ApiError;
+use tower_sessions::{Session, session::Id};
 
-use crate::{AppState, client_ip::ClientIp, limits::Decision, session::SESSION_COOKIE};
+use crate::{AppState, client_body, client_ip::ClientIp, limits::Decision, session::SESSION_COOKIE};
 
 const LOGIN_PATH: &str = "/api/auth/login";
 const MINUTE: Duration = Duration::from_secs(60);
 
-fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+/// The session id the session layer read from the request: the last `shop_session` cookie,
+/// and only if it is a well-formed id. Reading it from the layer, not the headers, keeps the
+/// limits on the very session the request will use, whatever decoys or
+/// oversized values a client sends (those are no session, and never reach Redis).
+fn session_id(request: &Request) -> Option<Id> {
+    request.extensions().get::<Session>()?.id()
+}
+
+/// Whether the request carries a session cookie at all, well-formed or not: the CSRF check
+/// is strict and does not care which.
+fn carries_session_cookie(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+        .any(|pair| pair.trim().starts_with(&format!("{SESSION_COOKIE}=")))
 }
 
 fn is_login(request: &Request) -> bool {
@@ -55,8 +58,8 @@ pub async fn rate_limit(
     let ip = client.to_string();
     let config = &state.config;
     let mut checks = vec![("ip", ip.clone(), config.rate_limit_per_minute)];
-    if let Some(session) = session_cookie(request.headers()) {
-        checks.push(("session", session.to_owned(), config.session_rate_limit_per_minute));
+    if let Some(session) = session_id(&request) {
+        checks.push(("session", session.to_string(), config.session_rate_limit_per_minute));
     }
     if is_login(&request) {
         checks.push(("login", ip, config.login_rate_limit_per_minute));
@@ -76,10 +79,10 @@ pub async fn rate_limit(
     next.run(request).await
 }
 
-/// Refuses bodies over the limit up front when their length is declared. A streamed body is
-/// cut off by `RequestBodyLimitLayer` instead, which fails the forwarding part-way; the answer
-/// is still 413, not the 502 of a failed upstream.
-pub async fn body_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Refuses bodies over the limit up front when their length is declared, and reads every
+/// other body under the size limit and the body-read time-out ([`client_body`]): a body that
+/// breaks one is 413 or 408 whatever the handler or the instance made of its failure.
+pub async fn client_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let limit = state.config.max_body_bytes;
     let declared = request
         .headers()
@@ -89,30 +92,15 @@ pub async fn body_limit(State(state): State<AppState>, request: Request, next: N
     if declared.is_some_and(|length| length > limit) {
         return ApiError::PayloadTooLarge(limit).into_response();
     }
-    let exceeded = Arc::new(AtomicBool::new(false));
-    let request = {
-        let (exceeded, mut seen) = (exceeded.clone(), 0usize);
-        request.map(|body| {
-            Body::new(body.map_frame(move |frame| {
-                seen += frame.data_ref().map_or(0, |data| data.len());
-                if seen > limit {
-                    exceeded.store(true, Ordering::Relaxed);
-                }
-                frame
-            }))
-        })
-    };
+    let (request, watch) = client_body::guard(request, limit, state.config.body_read_timeout());
     let response = next.run(request).await;
-    if exceeded.load(Ordering::Relaxed) {
-        return ApiError::PayloadTooLarge(limit).into_response();
-    }
-    response
+    watch.client_fault().unwrap_or(response)
 }
 
 /// See the module documentation.
 pub async fn csrf(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let needs_check = !safe && (session_cookie(request.headers()).is_some() || is_login(&request));
+    let needs_check = !safe && (carries_session_cookie(request.headers()) || is_login(&request));
     if needs_check && !same_origin(request.headers(), &state.config.allowed_origins) {
         metrics::counter!("gateway_csrf_rejected_total").increment(1);
         return ApiError::Forbidden("cross-site request refused: it must come from the shop's own pages")
@@ -155,16 +143,6 @@ mod tests {
             .iter()
             .map(|(k, v)| (header::HeaderName::from_static(k), HeaderValue::from_static(v)))
             .collect()
-    }
-
-    #[test]
-    fn the_session_cookie_is_found_among_others() {
-        assert_eq!(
-            session_cookie(&headers(&[("cookie", "a=1; shop_session=abc; b=2")])),
-            Some("abc")
-        );
-        assert_eq!(session_cookie(&headers(&[("cookie", "shop_sessionx=abc")])), None);
-        assert_eq!(session_cookie(&headers(&[])), None);
     }
 
     #[test]

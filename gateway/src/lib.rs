@@ -9,6 +9,7 @@
 //! ([`site`]).
 
 pub mod auth;
+pub mod client_body;
 pub mod client_ip;
 pub mod config;
 pub mod docs;
@@ -37,7 +38,6 @@ use shop_platform::{ApiError, Json, server};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::{
-    limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
 };
@@ -49,7 +49,7 @@ use crate::{
     limits::RateLimiter,
     proxy::{IN_PROCESS_URL, Proxy},
     routes::Pools,
-    session::{MemorySessionStore, RedisSessionStore, Sessions},
+    session::{MemorySessionStore, RedisSessionStore, SessionEpochs, Sessions},
     upstream::{HealthPolicy, InstanceSpec, Pool},
 };
 
@@ -63,6 +63,8 @@ pub struct Shared {
     pub proxy: Proxy,
     pub limiter: RateLimiter,
     pub sessions: Sessions,
+    /// Which of a user's sessions are over (see [`session::SessionEpochs`]).
+    pub epochs: SessionEpochs,
     /// None when sessions and rate limits are kept in memory.
     pub redis: Option<redis::aio::ConnectionManager>,
 }
@@ -108,15 +110,17 @@ impl AppState {
     }
 
     async fn with(config: Config, pools: Pools, proxy: Proxy) -> anyhow::Result<Self> {
-        let (sessions, limiter, redis) = match config.session_store {
+        let (sessions, epochs, limiter, redis) = match config.session_store {
             SessionStoreKind::Redis => {
                 let redis = connect_redis(&config.redis_url).await?;
                 let sessions = Sessions::Redis(RedisSessionStore::new(redis.clone(), session_prefix(&config)));
+                let epochs = SessionEpochs::redis(redis.clone(), format!("{}session-epoch:", config.redis_key_prefix));
                 let limiter = RateLimiter::new(redis.clone(), format!("{}ratelimit:", config.redis_key_prefix));
-                (sessions, limiter, Some(redis))
+                (sessions, epochs, limiter, Some(redis))
             }
             SessionStoreKind::Memory => (
                 Sessions::Memory(MemorySessionStore::default()),
+                SessionEpochs::memory(),
                 RateLimiter::local(),
                 None,
             ),
@@ -127,6 +131,7 @@ impl AppState {
             proxy,
             limiter,
             sessions,
+            epochs,
             redis,
         })))
     }
@@ -192,8 +197,8 @@ pub fn app(state: AppState) -> Router {
         stage: state.config.stage.clone(),
     };
     storefront::mount(api, routes::service_of, settings)
-        .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
-        .layer(from_fn_with_state(state.clone(), guards::body_limit))
+        .layer(from_fn_with_state(state.clone(), guards::client_body))
+        .layer(from_fn(shop_platform::input::refuse_nul_in_uri))
         .layer(from_fn_with_state(state.clone(), guards::time_limit))
         .layer(overload)
         .layer(from_fn(|request, next| {
@@ -264,6 +269,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
 
 /// Serves `state`'s edge on its listen address, with the health checks of its pools.
 pub async fn serve(state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    shop_platform::config::check_identity_key(state.identity_key(), state.config.development)?;
     let listen_addr = state.config.listen_addr;
     let grace = Duration::from_secs(state.config.shutdown_grace_seconds);
     let (stop_checks, checks_stopped) = tokio::sync::watch::channel(false);

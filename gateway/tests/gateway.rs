@@ -157,6 +157,20 @@ async fn paths_go_to_the_service_that_owns_them_and_internal_ones_nowhere() {
 }
 
 #[tokio::test]
+async fn a_nul_in_the_path_or_query_is_refused_at_the_gateway() {
+    let products = echo("products").await;
+    let gw = gateway(&["--product-upstreams", &products]).await;
+    for path in ["/api/categories/%00", "/api/products?cursor=a%00b", "/products/%00"] {
+        let (status, body) = gw.get(path).await;
+        assert_eq!(
+            (status, body["type"].as_str()),
+            (400, Some("urn:shop:problem:bad-request")),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn identity_headers_from_clients_never_reach_a_service() {
     let products = echo("products").await;
     let gw = gateway(&["--product-upstreams", &products]).await;
@@ -542,6 +556,66 @@ async fn sign_ins_and_sessions_have_limits_of_their_own() {
 }
 
 #[tokio::test]
+async fn the_session_limit_counts_the_session_in_use_whatever_decoys_come_first() {
+    let users = echo("users").await;
+    let gw = gateway(&[
+        "--user-upstreams",
+        &users,
+        "--session-rate-limit-per-minute",
+        "3",
+        "--rate-limit-per-minute",
+        "100",
+    ])
+    .await;
+    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
+    let cookie = signed_in(&gw).await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        // A fresh well-formed decoy id in front each time, as a client evading the limit would.
+        let decoy = format!("{SESSION_COOKIE}={}", tower_sessions::session::Id::default());
+        let (status, body, _) = with_cookie(&gw, "/api/users/me", &format!("{decoy}; {cookie}")).await;
+        if status == 200 {
+            assert!(
+                body["identity"].is_string(),
+                "the last cookie is the session used: {decoy}"
+            );
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429]);
+
+    // Values that are no session id never become Redis keys.
+    let huge = format!("{SESSION_COOKIE}={}", "x".repeat(60 * 1024));
+    for cookie in [huge.as_str(), "shop_session=not-an-id", "shop_session=%00%01"] {
+        assert_eq!(with_cookie(&gw, "/api/users/me", cookie).await.0, 200);
+    }
+    let longest = gw
+        .redis
+        .keys()
+        .await
+        .into_iter()
+        .map(|key| key.len())
+        .max()
+        .unwrap_or(0);
+    assert!(longest < gw.redis.prefix.len() + 100, "a key of {longest} bytes");
+}
+
+#[tokio::test]
+async fn a_password_within_the_limit_in_characters_reaches_the_user_service_whatever_its_bytes() {
+    let users = echo("users").await;
+    let gw = gateway(&["--user-upstreams", &users]).await;
+    let sign_in = |password: String| {
+        gw.client
+            .post(format!("{}/api/auth/login", gw.url))
+            .json(&json!({"email": "zoë@example.com", "password": password}))
+            .send()
+    };
+    // 128 characters, 256 bytes: the user service's rule counts characters, and so does the gateway.
+    assert_eq!(sign_in("é".repeat(128)).await.unwrap().status(), 200);
+    assert_eq!(sign_in("é".repeat(129)).await.unwrap().status(), 422);
+}
+
+#[tokio::test]
 async fn a_request_over_request_timeout_ms_is_504() {
     let (upstream, mut arrived, release) = holding().await;
     let gw = gateway(&["--product-upstreams", &upstream, "--request-timeout-ms", "200"]).await;
@@ -588,6 +662,82 @@ async fn a_streamed_body_over_the_limit_is_413_and_one_within_it_arrives_whole()
     let (status, response) = post_chunked(&gw, "/api/products/uploads", 4096).await;
     assert_eq!(status, 413, "{response}");
     assert!(response.contains("application/problem+json"), "{response}");
+}
+
+/// Sends a POST declaring `declared` bytes but only `sent` of them, straight over TCP; then
+/// waits for the answer (`abort`: closes its sending half instead, as a client that went away).
+async fn post_partial(gw: &Gateway, path: &str, declared: usize, sent: usize, abort: bool) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = gw.url.strip_prefix("http://").unwrap();
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/octet-stream\r\n\
+         Content-Length: {declared}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![b'x'; sent]).await.unwrap();
+    if abort {
+        stream.shutdown().await.unwrap();
+    }
+    let mut response = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut response)).await;
+    assert!(read.is_ok(), "the gateway never answered the partial body");
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, response)
+}
+
+#[tokio::test]
+async fn client_side_body_faults_never_take_an_instance_out_of_rotation() {
+    let products = echo("products").await;
+    let gw = gateway(&[
+        "--product-upstreams",
+        &products,
+        "--max-body-bytes",
+        "1024",
+        "--eject-after-failures",
+        "2",
+        "--body-read-timeout-ms",
+        "300",
+        "--upstream-timeout-ms",
+        "5000",
+    ])
+    .await;
+    for _ in 0..4 {
+        let (status, response) = post_chunked(&gw, "/api/products/uploads", 4096).await;
+        assert_eq!(status, 413, "{response}");
+        let (status, response) = post_partial(&gw, "/api/products/uploads", 100, 10, false).await;
+        assert_eq!(status, 408, "a trickled body is cut off: {response}");
+        assert!(response.contains("urn:shop:problem:request-timeout"), "{response}");
+        let (status, _) = post_partial(&gw, "/api/products/uploads", 100, 10, true).await;
+        assert_ne!(status, 502, "a client that went away is not an upstream failure");
+    }
+    for _ in 0..5 {
+        let (status, body) = gw.get("/api/products").await;
+        assert_eq!(status, 200, "the instance is still in rotation: {body}");
+    }
+
+    // An instance that times out while the client is still sending is not to blame either.
+    let gw = gateway(&[
+        "--product-upstreams",
+        &products,
+        "--eject-after-failures",
+        "2",
+        "--body-read-timeout-ms",
+        "60000",
+        "--upstream-timeout-ms",
+        "300",
+    ])
+    .await;
+    for _ in 0..3 {
+        let (status, response) = post_partial(&gw, "/api/products/uploads", 100, 10, false).await;
+        assert_eq!(status, 408, "{response}");
+    }
+    assert_eq!(
+        gw.get("/api/products").await.0,
+        200,
+        "the instance is still in rotation"
+    );
 }
 
 /// An upstream that holds every `/api/...` request until `release` is sent `true`, telling
@@ -851,4 +1001,34 @@ async fn a_session_whose_record_has_expired_is_anonymous_and_stays_ended() {
     assert_eq!((status, &me["identity"]), (200, &Value::Null), "forwarded as anonymous");
     let (still, _) = stored_session(&gw, &cookie).await.unwrap();
     assert_eq!(still, record, "reading it did not bring it back");
+}
+
+#[tokio::test]
+async fn the_gateway_refuses_to_serve_with_the_public_development_key_outside_development_mode() {
+    let redis = RedisPrefix::new();
+    let args = |development: bool| {
+        let mut args = vec![
+            "gateway".to_owned(),
+            "--redis-url".to_owned(),
+            redis.url.clone(),
+            "--redis-key-prefix".to_owned(),
+            redis.prefix.clone(),
+            "--listen-addr".to_owned(),
+            format!("127.0.0.1:{}", free_port()),
+        ];
+        if development {
+            args.push("--development".to_owned());
+        }
+        shop_testkit::config_from_args::<Config>(args)
+    };
+    let state = AppState::new(args(false)).await.unwrap();
+    let refused = gateway::serve(state, std::future::ready(()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("IDENTITY_KEY"), "{refused}");
+    let state = AppState::new(args(true)).await.unwrap();
+    gateway::serve(state, std::future::ready(()))
+        .await
+        .expect("serves in development mode");
 }

@@ -80,6 +80,8 @@ async fn start_system() -> System {
             database.url.clone(),
             "--event-namespace".into(),
             namespace.clone(),
+            // The public development identity key, as `shop up` runs it.
+            "--development".into(),
         ]
     };
 
@@ -117,6 +119,7 @@ async fn start_system() -> System {
         "0".into(),
         "--login-rate-limit-per-minute".into(),
         "0".into(),
+        "--development".into(),
     ]);
     services.push(RunningService::start(ports[4], |stop| gateway::run(config, stop)).await);
 

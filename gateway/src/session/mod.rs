@@ -3,6 +3,7 @@
 //! process's memory, which no other instance sees. Owns the session stores and the cookie
 //! settings of the session layer.
 
+mod epochs;
 mod memory;
 mod renewal;
 mod store;
@@ -10,6 +11,7 @@ mod store;
 use tower::layer::util::Stack;
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore, cookie::SameSite, cookie::time::Duration};
 
+pub use epochs::SessionEpochs;
 pub use memory::MemorySessionStore;
 pub use renewal::{RENEWED_AT, RenewOnActivity, RenewOnActivityLayer};
 pub use store::RedisSessionStore;

@@ -347,6 +347,10 @@ async fn run_plan(plan: &Plan, args: &UpArgs) -> anyhow::Result<()> {
                 };
                 command.arg("serve").arg(process.serve.as_str()).kill_on_drop(true);
                 command.envs(process.env.iter().map(|(k, v)| (k, v)));
+                // A developer's run: the public identity key is allowed unless told otherwise.
+                if std::env::var_os("SHOP_DEVELOPMENT").is_none() {
+                    command.env("SHOP_DEVELOPMENT", "true");
+                }
                 let child = command
                     .spawn()
                     .with_context(|| format!("cannot start the {}", process.label))?;

@@ -255,6 +255,92 @@ async fn sessions_are_renewed_at_sign_in_and_gone_after_sign_out() {
 }
 
 #[tokio::test]
+async fn a_password_change_ends_the_other_sessions_and_a_role_change_all_of_them() {
+    let shop = shop().await;
+    let [gw, other] = &shop.gateways;
+    let (email, password) = ("grace@example.com", "a long enough passphrase");
+    let mut here = Browser::new();
+    let (status, registered) = here
+        .post(
+            format!("{gw}/api/users"),
+            json!({"email": email, "password": password, "display_name": "Grace"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{registered}");
+    let credentials = json!({"email": email, "password": password});
+    let (mut here, mut elsewhere) = (Browser::new(), Browser::new());
+    here.post(format!("{gw}/api/auth/login"), credentials.clone()).await;
+    elsewhere.post(format!("{other}/api/auth/login"), credentials).await;
+    assert_eq!(elsewhere.get(format!("{gw}/api/users/me")).await.0, StatusCode::OK);
+
+    let new_password = "another long passphrase";
+    let (status, body) = here
+        .send(
+            Method::PATCH,
+            format!("{gw}/api/users/me"),
+            Some(json!({"current_password": password, "new_password": new_password})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        here.get(format!("{other}/api/users/me")).await.0,
+        StatusCode::OK,
+        "this session stays"
+    );
+    assert_eq!(
+        elsewhere.get(format!("{gw}/api/users/me")).await.0,
+        StatusCode::UNAUTHORIZED,
+        "the other session is over"
+    );
+    assert_eq!(
+        elsewhere.get(format!("{other}/api/auth/session")).await.1["authenticated"],
+        false
+    );
+
+    // An administrator makes the user an admin: all of the user's sessions end.
+    let mut admin = Browser::new();
+    admin
+        .post(
+            format!("{gw}/api/auth/login"),
+            json!({"email": user_service::seed::ADMIN_EMAIL, "password": user_service::seed::ADMIN_PASSWORD}),
+        )
+        .await;
+    let user_id = registered["id"].as_str().unwrap();
+    let (status, body) = admin
+        .send(
+            Method::PUT,
+            format!("{gw}/api/users/{user_id}/role"),
+            Some(json!({"role": "admin"})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (status, body["role"].as_str()),
+        (StatusCode::OK, Some("admin")),
+        "{body}"
+    );
+    assert_eq!(here.get(format!("{gw}/api/users/me")).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        admin.get(format!("{gw}/api/users/me")).await.0,
+        StatusCode::OK,
+        "the admin's own session"
+    );
+    let mut again = Browser::new();
+    let (status, session) = again
+        .post(
+            format!("{other}/api/auth/login"),
+            json!({"email": email, "password": new_password}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(session["roles"], json!(["admin"]), "signed in again, with the new role");
+    for messaging in shop.messaging {
+        messaging.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn identity_headers_sent_by_clients_are_stripped_and_services_refuse_the_request() {
     let shop = shop().await;
     let [gw, _] = &shop.gateways;

@@ -37,7 +37,9 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
         .env("GATEWAY_LISTEN_ADDR", format!("127.0.0.1:{}", ports[4]))
         .env("EVENT_NAMESPACE", bus.namespace.as_str())
         .env("REDIS_KEY_PREFIX", &redis.prefix)
-        .env("IDENTITY_KEY", shop_testkit::IDENTITY_KEY)
+        // As on a developer's machine: no key set, so `shop up` runs the public development key.
+        .env_remove("IDENTITY_KEY")
+        .env_remove("SHOP_DEVELOPMENT")
         .env("SHOP_DEMO_PRODUCTS", "20")
         .env_remove("PRODUCT_SERVICE_URL")
         .env_remove("USER_UPSTREAMS")

@@ -21,6 +21,10 @@ pub const IDENTITY_HEADER: &str = "x-shop-identity";
 const VERSION: &str = "v1";
 /// Longer tokens are rejected before any decoding work is done.
 const MAX_TOKEN_LEN: usize = 2048;
+/// The longest a token may still be valid, in seconds: the hour of `shop token`, the
+/// longest-lived token anything mints (the gateway's live `IDENTITY_TOKEN_TTL_SECONDS`). A
+/// token expiring later (a leaked or forged-with-a-leaked-key one, say) is refused.
+pub const MAX_TOKEN_LIFETIME_SECONDS: i64 = 3600;
 /// HMAC-SHA256 keys shorter than the hash output weaken the signature.
 pub const MIN_KEY_LEN: usize = 32;
 
@@ -65,6 +69,10 @@ impl Identity {
     }
 }
 
+/// Longest password anyone may set or type, in characters (not bytes): the user service's
+/// rule, which the gateway's sign-in applies before it asks.
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
 /// Internal route of the user service that checks an email and password: the sign-in the
 /// gateway performs before it mints tokens. Never exposed through the gateway.
 pub const VERIFY_CREDENTIALS_PATH: &str = "/internal/credentials/verify";
@@ -80,6 +88,39 @@ pub struct VerifiedCredentials {
 impl From<VerifiedCredentials> for Identity {
     fn from(verified: VerifiedCredentials) -> Self {
         Identity::new(verified.user_id, verified.roles)
+    }
+}
+
+/// Response header by which the user service tells the gateway to end a user's sessions,
+/// because their password or roles changed. The gateway acts on it and never passes it on.
+pub const END_SESSIONS_HEADER: &str = "x-shop-end-sessions";
+
+/// The value of [`END_SESSIONS_HEADER`]: `<user id>` ends every session of the user,
+/// `<user id>; keep-current` all but the session the request came with (a password change
+/// keeps its author signed in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndSessions {
+    pub user_id: Uuid,
+    pub keep_current: bool,
+}
+
+const KEEP_CURRENT: &str = "; keep-current";
+
+impl EndSessions {
+    pub fn header_value(&self) -> String {
+        let keep = if self.keep_current { KEEP_CURRENT } else { "" };
+        format!("{}{keep}", self.user_id)
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        let (user_id, keep_current) = match value.strip_suffix(KEEP_CURRENT) {
+            Some(user_id) => (user_id, true),
+            None => (value, false),
+        };
+        Some(Self {
+            user_id: user_id.parse().ok()?,
+            keep_current,
+        })
     }
 }
 
@@ -99,6 +140,8 @@ pub enum TokenError {
     BadSignature,
     #[error("identity token has expired")]
     Expired,
+    #[error("identity token is valid for longer than the longest lifetime a token may have")]
+    TooLong,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +165,11 @@ impl IdentityKey {
             return Err(KeyTooShort);
         }
         Ok(Self(secret.to_vec()))
+    }
+
+    /// Whether this key is made of `secret` (to recognise a well-known key).
+    pub fn has_secret(&self, secret: &str) -> bool {
+        self.0 == secret.as_bytes()
     }
 
     /// A token for `identity` valid for `ttl` from now.
@@ -167,6 +215,9 @@ impl IdentityKey {
         if claims.exp <= now.timestamp() {
             return Err(TokenError::Expired);
         }
+        if claims.exp > now.timestamp() + MAX_TOKEN_LIFETIME_SECONDS {
+            return Err(TokenError::TooLong);
+        }
         Ok(Identity::new(claims.sub, claims.roles))
     }
 
@@ -197,6 +248,17 @@ mod tests {
         assert_eq!(identity.user_id, alice.user_id);
         assert_eq!(identity.roles, alice.roles);
         assert!(!identity.is_admin());
+    }
+
+    #[test]
+    fn tokens_valid_for_longer_than_the_longest_lifetime_are_rejected() {
+        let now = Utc::now();
+        let longest = key().mint_expiring_at(&alice(), now + Duration::seconds(MAX_TOKEN_LIFETIME_SECONDS));
+        assert!(key().verify_at(&longest, now).is_ok());
+        let longer = key().mint_expiring_at(&alice(), now + Duration::seconds(MAX_TOKEN_LIFETIME_SECONDS + 1));
+        assert_eq!(key().verify_at(&longer, now), Err(TokenError::TooLong));
+        let forever = key().mint_expiring_at(&alice(), DateTime::from_timestamp(1 << 40, 0).unwrap());
+        assert_eq!(key().verify_at(&forever, now), Err(TokenError::TooLong));
     }
 
     #[test]

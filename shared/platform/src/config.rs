@@ -8,9 +8,24 @@ use clap::{Args, ValueEnum};
 use shop_contracts::IdentityKey;
 use sqlx::{PgPool, migrate::Migrator};
 
-/// Development-only signing key. Anyone can read it here, so real deployments must set
-/// `IDENTITY_KEY`; services log a warning when they run with it.
+/// Development-only signing key. Anyone can read it here, and mint any identity with it, so
+/// the services and the gateway refuse to start with it unless `SHOP_DEVELOPMENT` is on
+/// (`shop up` turns it on for what it starts).
 pub const DEV_IDENTITY_KEY: &str = "dev-only-identity-key-change-me-0123456789";
+
+/// Refuses the public development key outside development mode (see [`DEV_IDENTITY_KEY`]).
+pub fn check_identity_key(key: &IdentityKey, development: bool) -> anyhow::Result<()> {
+    if !key.has_secret(DEV_IDENTITY_KEY) {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        development,
+        "IDENTITY_KEY is not set (or is the public development key): set it to a secret of at least \
+         32 bytes shared by the gateway and the services, or set SHOP_DEVELOPMENT=true on a developer's machine"
+    );
+    tracing::warn!("using the public development identity key (SHOP_DEVELOPMENT); never do this in production");
+    Ok(())
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct ServiceConfig {
@@ -18,6 +33,10 @@ pub struct ServiceConfig {
     #[arg(long, env = "IDENTITY_KEY", default_value = DEV_IDENTITY_KEY, hide_env_values = true,
           value_parser = parse_identity_key)]
     pub identity_key: IdentityKey,
+
+    /// Development mode: allows the public development identity key. Never in production.
+    #[arg(long, env = "SHOP_DEVELOPMENT", default_value_t = false)]
+    pub development: bool,
 
     /// Log output: human-readable `pretty` or one JSON object per line.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
@@ -50,10 +69,6 @@ impl ServiceConfig {
 
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_seconds)
-    }
-
-    pub fn uses_dev_identity_key(&self) -> bool {
-        std::env::var("IDENTITY_KEY").is_err()
     }
 }
 
@@ -270,6 +285,16 @@ mod tests {
             url("postgres://h/shop?sslmode=disable").with_schema("users").expose(),
             "postgres://h/shop?sslmode=disable&options=-csearch_path%3Dusers"
         );
+    }
+
+    #[test]
+    fn the_public_development_key_is_refused_outside_development_mode() {
+        let dev = IdentityKey::new(DEV_IDENTITY_KEY).unwrap();
+        let error = check_identity_key(&dev, false).unwrap_err().to_string();
+        assert!(error.contains("SHOP_DEVELOPMENT"), "{error}");
+        assert!(check_identity_key(&dev, true).is_ok());
+        let real = IdentityKey::new("a-real-secret-of-enough-bytes-0123456789").unwrap();
+        assert!(check_identity_key(&real, false).is_ok());
     }
 
     #[test]

@@ -49,7 +49,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
-/// Deserializes `bytes`, reporting where in the document a value was rejected.
+/// Deserializes `bytes`, reporting where in the document a value was rejected. A NUL in any
+/// string is a 422 on its field (see [`crate::input`]).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
@@ -68,6 +69,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     deserializer
         .end()
         .map_err(|e| ApiError::BadRequest(format!("request body is not valid JSON: {e}")))?;
+    if let Some(error) = crate::input::refuse_nul_in_json(bytes) {
+        return Err(error);
+    }
     Ok(value)
 }
 
@@ -225,6 +229,9 @@ mod tests {
         assert!(errors[0].message.contains("missing field `quantity`"), "{errors:?}");
         let errors = field_errors(parse_json(br#"{"name":"x","quantity":1,"colour":"red"}"#));
         assert_eq!(errors[0].field, "colour");
+        let errors = field_errors(parse_json(br#"{"name":"x\u0000","quantity":1}"#));
+        assert_eq!(errors[0].field, "name");
+        assert!(errors[0].message.contains("NUL"), "{errors:?}");
         let errors = field_errors(parse_json(br#""just a string""#));
         assert_eq!(errors[0].field, "body");
         assert!(!errors[0].message.contains("line 1"));

@@ -1,11 +1,13 @@
 //! The plumbing every service shares, so that each service is only its domain:
-//! configuration, database pools and migrations, problem+json errors, request extractors,
+//! configuration, database pools and migrations, problem+json errors, request extractors and
+//! the input no service accepts,
 //! tracing, Prometheus metrics, and an HTTP server with health checks and graceful shutdown.
 
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod input;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;

@@ -15,13 +15,27 @@ pub fn encode_cursor<T: Serialize>(position: &T) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(position).expect("cursor serializes"))
 }
 
-/// Decodes a cursor from [`encode_cursor`]; anything else is a 422 on `cursor`.
-pub fn decode_cursor<T: DeserializeOwned>(cursor: &str) -> Result<T, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|json| serde_json::from_slice(&json).ok())
-        .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor returned by this endpoint"))
+/// Longest cursor accepted; the longest position (a product name and an id) is far shorter.
+const MAX_CURSOR_LENGTH: usize = 1024;
+
+/// Decodes a cursor from [`encode_cursor`]; anything else is a 422 on `cursor`. Cursors are
+/// not signed, so they are checked in full: bounded in length, valid base64 of JSON of the
+/// position's shape, no NUL anywhere, and exactly the text [`encode_cursor`] writes for that
+/// position (no extra fields, no other spelling).
+pub fn decode_cursor<T: Serialize + DeserializeOwned>(cursor: &str) -> Result<T, ApiError> {
+    let invalid = || ApiError::invalid("cursor", "is not a cursor returned by this endpoint");
+    if cursor.len() > MAX_CURSOR_LENGTH {
+        return Err(invalid());
+    }
+    let json = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    if crate::input::json_has_nul(&json) {
+        return Err(invalid());
+    }
+    let position: T = serde_json::from_slice(&json).map_err(|_| invalid())?;
+    if encode_cursor(&position) != cursor {
+        return Err(invalid());
+    }
+    Ok(position)
 }
 
 /// The page size asked for, checked against the bounds.
@@ -48,6 +62,23 @@ mod tests {
             decode_cursor::<(i64, String)>(&encode_cursor(&"x")),
             Err(ApiError::Validation(_))
         ));
+    }
+
+    #[test]
+    fn cursors_with_a_nul_extra_fields_or_another_spelling_are_refused() {
+        let forged = |json: &str| URL_SAFE_NO_PAD.encode(json);
+        for cursor in [
+            forged(r#"[1999,"a\u0000b"]"#),
+            forged(r#"[1999, "abc"]"#),
+            forged(r#"[1999,"abc",3]"#),
+            "A".repeat(MAX_CURSOR_LENGTH + 4),
+        ] {
+            assert!(
+                matches!(decode_cursor::<(i64, String)>(&cursor), Err(ApiError::Validation(_))),
+                "{cursor}"
+            );
+        }
+        assert!(decode_cursor::<(i64, String)>(&forged(r#"[1999,"abc"]"#)).is_ok());
     }
 
     #[test]

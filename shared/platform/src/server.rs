@@ -60,6 +60,7 @@ impl Service {
                 )
                     .into_response()
             })
+            .layer(middleware::from_fn(crate::input::refuse_nul_in_uri))
             .layer(Extension(self.identity_key))
             .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
             .layer(middleware::from_fn_with_state(
@@ -88,9 +89,7 @@ impl Service {
         config: &ServiceConfig,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        if config.uses_dev_identity_key() {
-            tracing::warn!("IDENTITY_KEY is not set: using the public development key; never do this in production");
-        }
+        crate::config::check_identity_key(&self.identity_key, config.development)?;
         let name = self.name;
         let listener = TcpListener::bind(listen_addr)
             .await

@@ -481,3 +481,39 @@ async fn only_admins_change_the_catalog() {
         assert!(response.status.is_success(), "{target}: {:#}", response.body);
     }
 }
+
+/// PostgreSQL cannot store NUL in text; a NUL anywhere in the input is the client's error.
+#[tokio::test]
+async fn a_nul_in_any_input_is_a_client_error_not_a_500() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
+    let app = spawn(&db).await;
+    create_category(&app, "kitchen").await;
+    for path in [
+        "/api/categories/%00",
+        "/api/categories/kit%00chen",
+        "/api/products?category=%00",
+        "/api/products?sort=name&cursor=%00",
+    ] {
+        app.get(path, &Actor::Anonymous)
+            .await
+            .expect_problem(400, "bad-request");
+    }
+    // A cursor of the right shape, as the endpoint would write it, with a NUL inside.
+    let forged = shop_platform::pagination::encode_cursor(&json!({
+        "category": "kit\u{0}chen",
+        "after": {"sort": "name", "name": "a", "id": "0190b7a2-0000-7000-8000-000000000001"},
+    }));
+    let problem = app
+        .get(&format!("/api/products?cursor={forged}"), &Actor::Anonymous)
+        .await
+        .expect_problem(422, "validation");
+    assert_eq!(problem["errors"][0]["field"], "cursor");
+    let mut body = product_body("kit-9", "kitchen", 100);
+    body["name"] = json!("Pan\u{0}");
+    let problem = app
+        .post("/api/products", &admin(), body)
+        .await
+        .expect_problem(422, "validation");
+    assert_eq!(problem["errors"][0]["field"], "name");
+    assert_eq!(count(&db, "products").await, 0);
+}

@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<PgPool> {
         .routes(routes!(users::register))
         .routes(routes!(users::get_me, users::update_me))
         .routes(routes!(users::get_user))
+        .routes(routes!(users::change_role))
         .routes(routes!(addresses::list_addresses, addresses::create_address))
         .routes(routes!(addresses::replace_address, addresses::delete_address))
         .routes(routes!(credentials::verify_credentials))

@@ -1,11 +1,12 @@
 //! Accounts: registration, the signed-in user's own profile, and look-ups for administrators.
 
-use axum::{extract::State, http::StatusCode};
+use axum::{extract::State, http::StatusCode, response::AppendHeaders};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shop_contracts::{
     Role,
     events::{Cause, Envelope, UserRegistered, UserUpdated},
+    identity::{END_SESSIONS_HEADER, EndSessions},
 };
 use shop_messaging::outbox;
 use shop_platform::{Admin, ApiError, ApiResult, Caller, Json, Path, ResultExt};
@@ -123,7 +124,7 @@ pub(super) async fn get_me(State(db): State<PgPool>, Caller(caller): Caller) -> 
 #[utoipa::path(patch, path = "/api/users/me", tag = "users", request_body = UpdateProfileRequest,
     security(("identity" = [])),
     responses(
-        (status = 200, description = "The updated profile", body = UserView),
+        (status = 200, description = "The updated profile; a new password ends your other sessions", body = UserView),
         (status = 400, response = shop_platform::openapi::BadRequest),
         (status = 401, response = shop_platform::openapi::Unauthorized),
         (status = 404, response = shop_platform::openapi::NotFound),
@@ -133,7 +134,7 @@ pub(super) async fn update_me(
     State(db): State<PgPool>,
     Caller(caller): Caller,
     Json(request): Json<UpdateProfileRequest>,
-) -> ApiResult<Json<UserView>> {
+) -> ApiResult<(AppendHeaders<Vec<(&'static str, String)>>, Json<UserView>)> {
     let UpdateProfileRequest {
         display_name,
         current_password,
@@ -179,7 +180,15 @@ pub(super) async fn update_me(
         .await?;
     }
     tx.commit().await?;
-    Ok(Json(row.try_into()?))
+    // A new password ends the user's other sessions; the one that changed it stays signed in.
+    let end_sessions = new_hash.map(|_| {
+        let end = EndSessions {
+            user_id: caller.user_id,
+            keep_current: true,
+        };
+        (END_SESSIONS_HEADER, end.header_value())
+    });
+    Ok((AppendHeaders(end_sessions.into_iter().collect()), Json(row.try_into()?)))
 }
 
 /// Checks `current` against the stored hash and `new` against the account's e-mail, and
@@ -220,4 +229,42 @@ pub(super) async fn get_user(
 ) -> ApiResult<Json<UserView>> {
     let row = users::find(&db, id).await?.ok_or(ApiError::NotFound("user"))?;
     Ok(Json(row.try_into()?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    pub role: Role,
+}
+
+/// Give an account another role, for administrators. Every session of that user ends: they
+/// sign in again with the new role.
+#[utoipa::path(put, path = "/api/users/{id}/role", tag = "users", request_body = RoleChange,
+    security(("identity" = [])),
+    params(("id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "The account with its new role", body = UserView),
+        (status = 400, response = shop_platform::openapi::BadRequest),
+        (status = 401, response = shop_platform::openapi::Unauthorized),
+        (status = 403, response = shop_platform::openapi::Forbidden),
+        (status = 404, response = shop_platform::openapi::NotFound),
+        (status = 422, response = shop_platform::openapi::Invalid),
+    ))]
+pub(super) async fn change_role(
+    State(db): State<PgPool>,
+    Admin(_admin): Admin,
+    Path(id): Path<Uuid>,
+    Json(change): Json<RoleChange>,
+) -> ApiResult<(AppendHeaders<[(&'static str, String); 1]>, Json<UserView>)> {
+    let row = users::set_role(&db, id, change.role.as_str())
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    let end = EndSessions {
+        user_id: id,
+        keep_current: false,
+    };
+    Ok((
+        AppendHeaders([(END_SESSIONS_HEADER, end.header_value())]),
+        Json(row.try_into()?),
+    ))
 }

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use super::Email;
 
 pub const MIN_LENGTH: usize = 10;
-pub const MAX_LENGTH: usize = 128;
+pub const MAX_LENGTH: usize = shop_contracts::identity::MAX_PASSWORD_CHARS;
 /// Shorter local parts (`a@…`) would rule out half of all passwords for a negligible gain.
 const MIN_LOCAL_PART_TO_CHECK: usize = 3;
 
@@ -85,6 +85,8 @@ pub enum PasswordError {
     ContainsEmail,
     #[error("must not be empty")]
     Empty,
+    #[error("must not be only spaces")]
+    OnlyWhitespace,
 }
 
 /// A new password that meets the policy (except the check against the e-mail address, which
@@ -102,6 +104,9 @@ impl Password {
         }
         if length > MAX_LENGTH {
             return Err(PasswordError::TooLong);
+        }
+        if input.trim().is_empty() {
+            return Err(PasswordError::OnlyWhitespace);
         }
         let lower = input.to_lowercase();
         if COMMON.contains(&lower.as_str()) {
@@ -254,6 +259,18 @@ mod tests {
             COMMON
                 .iter()
                 .all(|p| p.chars().count() >= MIN_LENGTH && p.to_lowercase() == *p)
+        );
+    }
+
+    #[test]
+    fn a_password_of_only_spaces_is_refused() {
+        assert_eq!(
+            Password::parse(&" ".repeat(12)).unwrap_err(),
+            PasswordError::OnlyWhitespace
+        );
+        assert_eq!(
+            Password::parse(&"\u{3000}".repeat(12)).unwrap_err(),
+            PasswordError::OnlyWhitespace
         );
     }
 

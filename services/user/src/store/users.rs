@@ -124,3 +124,15 @@ pub async fn update_profile(
     .fetch_optional(db)
     .await
 }
+
+/// Sets the account's role; `None` when there is no such account.
+pub async fn set_role(db: &PgPool, id: Uuid, role: &str) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as::<_, UserRow>(
+        "UPDATE users SET role = $2, updated_at = now() WHERE id = $1
+         RETURNING id, email, display_name, role, created_at, version",
+    )
+    .bind(id)
+    .bind(role)
+    .fetch_optional(db)
+    .await
+}

@@ -165,3 +165,31 @@ async fn the_owner_may_do_everything_to_their_own_account_with_either_role() {
         }
     }
 }
+
+#[tokio::test]
+async fn only_administrators_change_roles_and_the_users_sessions_are_told_to_end() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
+    let (app, ada, _) = setup(&db).await;
+    let path = format!("/api/users/{}/role", ada.user_id());
+    let promote = json!({"role": "admin"});
+    app.put(&path, &ada, promote.clone())
+        .await
+        .expect_problem(403, "forbidden");
+    app.put(&path, &Actor::Anonymous, promote.clone())
+        .await
+        .expect_problem(401, "unauthorized");
+    let admin = Actor::admin(Uuid::now_v7());
+    app.put(&path, &admin, json!({"role": "owner"}))
+        .await
+        .expect_problem(422, "validation");
+    app.put(&format!("/api/users/{}/role", Uuid::now_v7()), &admin, promote.clone())
+        .await
+        .expect_problem(404, "not-found");
+    let response = app.send(Method::PUT, &path, &admin, Some(promote)).await;
+    assert_eq!(
+        response.headers[shop_contracts::identity::END_SESSIONS_HEADER],
+        ada.user_id().to_string(),
+        "every session of the user ends"
+    );
+    assert_eq!(response.expect(200)["role"], "admin");
+}
