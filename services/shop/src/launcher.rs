@@ -167,7 +167,11 @@ impl Prepared {
     pub fn databases_line(&self) -> String {
         let names: Vec<&str> = self.databases.iter().map(|(name, _)| name.as_str()).collect();
         let created = self.databases.iter().filter(|(_, created)| *created).count();
-        let created = if created > 0 { format!(", {created} created now") } else { String::new() };
+        let created = if created > 0 {
+            format!(", {created} created now")
+        } else {
+            String::new()
+        };
         format!("{} (migrated{created})", names.join(", "))
     }
 
@@ -175,7 +179,10 @@ impl Prepared {
         match self.demo {
             None => "not loaded (--no-seed)".to_owned(),
             Some(seeded) if seeded == Default::default() => "loaded before; nothing new to add".to_owned(),
-            Some(seeded) => format!("{} categories and {} products added", seeded.categories, seeded.products),
+            Some(seeded) => format!(
+                "{} categories and {} products added",
+                seeded.categories, seeded.products
+            ),
         }
     }
 }

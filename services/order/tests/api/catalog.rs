@@ -222,6 +222,9 @@ async fn a_product_service_that_answers_after_a_few_retries_is_not_a_warning() {
     assert_eq!(replica(&db).await, [(product.id, 1, 100, true)]);
     let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(!logs.contains("WARN"), "{logs}");
-    assert!(logs.contains("product replica caught up with the catalog feed"), "{logs}");
+    assert!(
+        logs.contains("product replica caught up with the catalog feed"),
+        "{logs}"
+    );
     assert!(logs.contains("attempts=3"), "{logs}");
 }
