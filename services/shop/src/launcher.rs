@@ -163,7 +163,7 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// `users, products, orders, search (2 created now)`.
+    /// `users, products, orders, search (migrated, 2 created now)`.
     pub fn databases_line(&self) -> String {
         let names: Vec<&str> = self.databases.iter().map(|(name, _)| name.as_str()).collect();
         let created = self.databases.iter().filter(|(_, created)| *created).count();
