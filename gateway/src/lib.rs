@@ -258,7 +258,7 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>
 /// Serves the gateway until `shutdown`: the edge in front of the services or, with
 /// `SITE_UPSTREAMS`, the reverse proxy in front of whole shops.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    tracing::info!(?config, "starting the gateway");
+    tracing::debug!(?config, "starting the gateway");
     shop_platform::metrics::handle();
     if config.site_upstreams.is_some() {
         return site::run(config, shutdown).await;

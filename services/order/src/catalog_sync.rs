@@ -3,7 +3,7 @@
 //! ([`crate::events::catalog`]). Both deliver snapshots to [`store::catalog::apply_snapshot`],
 //! which ignores any it already has, so the two may overlap in any order.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use axum::{Router, body::Body, http::Request};
@@ -20,6 +20,8 @@ pub const PAGE_SIZE: u32 = 500;
 /// Wait before the first retry of a failed catch-up; it doubles up to [`LAST_RETRY`].
 const FIRST_RETRY: Duration = Duration::from_millis(200);
 const LAST_RETRY: Duration = Duration::from_secs(10);
+/// How long the feed may fail before each further failure is logged as a warning.
+const QUIET_FOR: Duration = Duration::from_secs(10);
 
 /// Largest feed page read from a router in this process.
 const PAGE_READ_LIMIT: usize = 16 * 1024 * 1024;
@@ -116,22 +118,32 @@ pub async fn sync_catalog_once(db: &PgPool, feed: &Feed) -> anyhow::Result<usize
 
 /// Reads the whole feed once, retrying with back-off until the product service answers
 /// (it may start after this service). The service serves meanwhile, from the replica as it
-/// is and the product events.
+/// is and the product events. Failures are only worth a warning once they have gone on for
+/// [`QUIET_FOR`]: until then the product service may simply be starting.
 pub async fn catch_up(db: PgPool, feed: Feed) {
+    let started = Instant::now();
     let mut retry_in = FIRST_RETRY;
+    let mut attempts = 1;
     loop {
         match sync_catalog_once(&db, &feed).await {
             Ok(changed) => {
-                tracing::info!(changed, "product replica caught up with the catalog feed");
+                tracing::info!(changed, attempts, "product replica caught up with the catalog feed");
                 return;
             }
-            Err(error) => tracing::warn!(
+            Err(error) if started.elapsed() < QUIET_FOR => tracing::debug!(
                 error = format!("{error:#}"),
                 ?retry_in,
                 "cannot read the catalog feed yet; retrying"
             ),
+            Err(error) => tracing::warn!(
+                error = format!("{error:#}"),
+                waiting = ?started.elapsed(),
+                ?retry_in,
+                "still cannot read the catalog feed; retrying"
+            ),
         }
         tokio::time::sleep(retry_in).await;
         retry_in = (retry_in * 2).min(LAST_RETRY);
+        attempts += 1;
     }
 }

@@ -95,7 +95,7 @@ pub fn messaging<B: EventBus>(bus: B, db: PgPool, namespace: Namespace, pending_
 }
 
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    tracing::info!(?config, "starting order service");
+    tracing::debug!(?config, "starting order service");
     let db = config.service.connect(&config.database_url, &MIGRATOR).await?;
     let feed = catalog_sync::Feed::http(config.product_service_url.clone())?;
     // Returns at once even while NATS is down; the client keeps reconnecting.

@@ -68,7 +68,7 @@ pub fn messaging<B: EventBus>(bus: B, db: PgPool, namespace: Namespace) -> Messa
 }
 
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    tracing::info!(?config, "starting product service");
+    tracing::debug!(?config, "starting product service");
     let db = config.service.connect(&config.database_url, &MIGRATOR).await?;
     // Returns at once even while NATS is down; the relay and consumer retry until it is back.
     let bus = config.messaging.connect().await?;

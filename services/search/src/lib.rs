@@ -121,7 +121,7 @@ pub async fn open_index(config: &Config, db: &PgPool) -> anyhow::Result<SearchIn
 }
 
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    tracing::info!(?config, "starting search service");
+    tracing::debug!(?config, "starting search service");
     let db = config.service.connect(&config.database_url, &MIGRATOR).await?;
     let index = open_index(&config, &db).await?;
     let bus = config.messaging.connect().await?;

@@ -153,44 +153,89 @@ struct Databases {
     product: PgPool,
 }
 
-async fn prepare(url: &DatabaseUrl, migrator: &Migrator) -> anyhow::Result<PgPool> {
-    if db::ensure_database(url).await? {
-        tracing::info!(database = %url, "created database");
+/// What was prepared before any process started, for the start-up summary.
+pub struct Prepared {
+    /// Every database (or, in the monolith stages, schema) by name, and whether it was
+    /// created just now; all of them are migrated.
+    pub databases: Vec<(String, bool)>,
+    /// What the demo data added, when it was loaded.
+    pub demo: Option<product_service::seed::Seeded>,
+}
+
+impl Prepared {
+    /// `users, products, orders, search (migrated, 2 created now)`.
+    pub fn databases_line(&self) -> String {
+        let names: Vec<&str> = self.databases.iter().map(|(name, _)| name.as_str()).collect();
+        let created = self.databases.iter().filter(|(_, created)| *created).count();
+        let created = if created > 0 {
+            format!(", {created} created now")
+        } else {
+            String::new()
+        };
+        format!("{} (migrated{created})", names.join(", "))
     }
-    db::connect_and_migrate(url, 2, migrator).await
+
+    pub fn demo_line(&self) -> String {
+        match self.demo {
+            None => "not loaded (--no-seed)".to_owned(),
+            Some(seeded) if seeded == Default::default() => "loaded before; nothing new to add".to_owned(),
+            Some(seeded) => format!(
+                "{} categories and {} products added",
+                seeded.categories, seeded.products
+            ),
+        }
+    }
+}
+
+/// Creates the database if missing and migrates it; says whether it was created.
+async fn prepare(url: &DatabaseUrl, migrator: &Migrator) -> anyhow::Result<(PgPool, bool)> {
+    let created = db::ensure_database(url).await?;
+    Ok((db::connect_and_migrate(url, 2, migrator).await?, created))
 }
 
 /// Creates and migrates every database; returns pools to those that get demo data.
-async fn prepare_all(configs: &Configs) -> anyhow::Result<Databases> {
-    let user = prepare(&configs.user.database_url, &user_service::MIGRATOR).await?;
-    let product = prepare(&configs.product.database_url, &product_service::MIGRATOR).await?;
+async fn prepare_all(configs: &Configs) -> anyhow::Result<(Databases, Prepared)> {
+    let name = |url: &DatabaseUrl| url.schema().or(url.database()).unwrap_or_default().to_owned();
+    let mut prepared = Prepared {
+        databases: Vec::new(),
+        demo: None,
+    };
+    let (user, created) = prepare(&configs.user.database_url, &user_service::MIGRATOR).await?;
+    prepared.databases.push((name(&configs.user.database_url), created));
+    let (product, created) = prepare(&configs.product.database_url, &product_service::MIGRATOR).await?;
+    prepared.databases.push((name(&configs.product.database_url), created));
     for (url, migrator) in [
         (&configs.order.database_url, &order_service::MIGRATOR),
         (&configs.search.database_url, &search_service::MIGRATOR),
     ] {
-        prepare(url, migrator).await?.close().await;
+        let (pool, created) = prepare(url, migrator).await?;
+        pool.close().await;
+        prepared.databases.push((name(url), created));
     }
-    Ok(Databases { user, product })
+    Ok((Databases { user, product }, prepared))
 }
 
-async fn load_demo_data(databases: &Databases, args: &SeedArgs) -> anyhow::Result<()> {
+async fn load_demo_data(databases: &Databases, args: &SeedArgs) -> anyhow::Result<product_service::seed::Seeded> {
     user_service::seed::demo_accounts(&databases.user)
         .await
         .context("seeding demo accounts")?;
     let catalog = product_service::seed::demo_catalog(&databases.product, args.products)
         .await
         .context("seeding the demo catalog")?;
+    // `loadtest/pipeline.sh` times the catalog's events from this line.
     tracing::info!(
         new_categories = catalog.categories,
         new_products = catalog.products,
         "demo data loaded (existing rows are left as they are)"
     );
-    Ok(())
+    Ok(catalog)
 }
 
 pub async fn seed(args: &SeedArgs) -> anyhow::Result<()> {
-    let databases = prepare_all(&Configs::from_env()).await?;
-    load_demo_data(&databases, args).await
+    let (databases, mut prepared) = prepare_all(&Configs::from_env()).await?;
+    prepared.demo = Some(load_demo_data(&databases, args).await?);
+    println!("databases  {}", prepared.databases_line());
+    Ok(())
 }
 
 /// Drops every service database, deletes the event namespace's streams and the search index.
@@ -320,15 +365,13 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
 }
 
 async fn run_plan(plan: &Plan, args: &UpArgs) -> anyhow::Result<()> {
-    let databases = prepare_all(&plan.configs).await?;
+    let (databases, mut prepared) = prepare_all(&plan.configs).await?;
     if !args.no_seed {
-        load_demo_data(&databases, &args.seed).await?;
+        prepared.demo = Some(load_demo_data(&databases, &args.seed).await?);
     }
     databases.user.close().await;
     databases.product.close().await;
-    if plan.uses_broker() {
-        check_broker(&plan.configs.user.messaging).await;
-    }
+    let broker_reachable = !plan.uses_broker() || check_broker(&plan.configs.user.messaging).await;
 
     let exe = std::env::current_exe().context("cannot find the shop executable")?;
     let mut running = JoinSet::new();
@@ -364,7 +407,7 @@ async fn run_plan(plan: &Plan, args: &UpArgs) -> anyhow::Result<()> {
                 exited = essential_exit(&mut running) => return Err(exited),
             }
         }
-        plan.print_banner(&pids);
+        plan.print_banner(&pids, &prepared, broker_reachable);
         plan.write_run_file(&pids)?;
         tokio::select! {
             () = server::shutdown_signal() => Ok(()),
@@ -378,15 +421,17 @@ async fn run_plan(plan: &Plan, args: &UpArgs) -> anyhow::Result<()> {
 }
 
 /// Services start without the broker (events wait in their outboxes), but say so up front.
-async fn check_broker(config: &shop_messaging::runtime::MessagingConfig) {
+/// Returns whether it is reachable.
+async fn check_broker(config: &shop_messaging::runtime::MessagingConfig) -> bool {
     let ready = match config.connect().await {
         Ok(bus) => shop_messaging::runtime::ensure_streams(&bus, &config.event_namespace, Duration::from_secs(3)).await,
         Err(error) => Err(error),
     };
-    if let Err(error) = ready {
+    if let Err(error) = &ready {
         tracing::warn!(nats = config.nats_url, %error,
             "NATS JetStream is not reachable: the services run, but checkouts stay pending until it is");
     }
+    ready.is_ok()
 }
 
 /// A process of the plan that ended: its label, whether the stage needs it, how it ended.

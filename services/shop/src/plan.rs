@@ -11,7 +11,7 @@ use shop_platform::config::DatabaseUrl;
 
 use crate::{
     database_host::DatabaseHost,
-    launcher::{Configs, ServiceName, UpArgs, base_url},
+    launcher::{Configs, Prepared, ServiceName, UpArgs, base_url},
     monolith::SearchBackend,
     stages::{DatabaseHost as Placement, Layout, SessionChoice, Stage},
 };
@@ -46,12 +46,11 @@ const RATE_LIMITS: [&str; 3] = [
     "LOGIN_RATE_LIMIT_PER_MINUTE",
 ];
 
-/// The services in start-up order: the order service replicates the product catalog.
-const SERVICES: [ServiceName; 4] = [
-    ServiceName::User,
-    ServiceName::Product,
-    ServiceName::Order,
-    ServiceName::Search,
+/// The services in start-up phases: the order service reads the product service's catalog
+/// feed as it starts, so it starts once the product service is ready.
+const SERVICE_PHASES: [&[ServiceName]; 2] = [
+    &[ServiceName::User, ServiceName::Product, ServiceName::Search],
+    &[ServiceName::Order],
 ];
 
 /// CPUs of the monolith stages: the application on the first; the database on the same one
@@ -85,35 +84,36 @@ impl Plan {
                 if args.instances.is_some() {
                     bail!("--instances is for the monolith stages; the services stage scales per service");
                 }
-                let rate_limits = rate_limit_env(args);
-                let mut services: Vec<Process> = SERVICES
-                    .iter()
-                    .map(|&service| Process {
+                let service = |service: ServiceName| {
+                    let mut env = links(service, &configs);
+                    env.push(("SHOP_STAGE", stage.label()));
+                    Process {
                         label: format!("{} service", service.as_str()),
                         serve: service,
-                        env: links(service, &configs),
+                        env,
                         listen_addr: configs.listen_addr(service),
                         cpus: None,
                         essential: true,
-                    })
+                    }
+                };
+                let mut phases: Vec<Vec<Process>> = SERVICE_PHASES
+                    .iter()
+                    .map(|phase| phase.iter().copied().map(service).collect())
                     .collect();
                 let mut gateway_env = links(ServiceName::Gateway, &configs);
-                gateway_env.extend(rate_limits);
-                services
-                    .iter_mut()
-                    .for_each(|p| p.env.push(("SHOP_STAGE", stage.label())));
+                gateway_env.extend(rate_limit_env(args));
                 gateway_env.push(("SHOP_STAGE", stage.label()));
-                let gateway = Process {
+                phases.push(vec![Process {
                     label: "gateway".into(),
                     serve: ServiceName::Gateway,
                     env: gateway_env,
                     listen_addr: public,
                     cpus: None,
                     essential: true,
-                };
+                }]);
                 Ok(Self {
                     stage,
-                    phases: vec![services, vec![gateway]],
+                    phases,
                     configs,
                     database_host: None,
                     public,
@@ -191,7 +191,8 @@ impl Plan {
         }
     }
 
-    pub fn print_banner(&self, started: &[(&Process, Option<u32>)]) {
+    /// The start-up summary: where the shop is, what runs behind it, and what it stores.
+    pub fn print_banner(&self, started: &[(&Process, Option<u32>)], prepared: &Prepared, broker_reachable: bool) {
         let shop = base_url(self.public);
         println!();
         println!(
@@ -215,6 +216,21 @@ impl Plan {
         }
         if let Some(host) = &self.database_host {
             println!("    {:<16} {}", "database server", host.url());
+        }
+        println!("  Data:");
+        println!("    {:<16} {}", "databases", prepared.databases_line());
+        println!("    {:<16} {}", "demo data", prepared.demo_line());
+        if self.uses_broker() {
+            let messaging = &self.configs.user.messaging;
+            let reachable = if broker_reachable {
+                ""
+            } else {
+                " (not reachable: checkouts stay pending until it is)"
+            };
+            println!(
+                "    {:<16} NATS {}, namespace {}{reachable}",
+                "events", messaging.nats_url, messaging.event_namespace
+            );
         }
         println!();
         println!("  Try:  curl '{shop}/api/products?limit=3'");

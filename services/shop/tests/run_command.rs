@@ -1,6 +1,7 @@
 //! The README's run command, end to end: `shop up` on fresh databases, free ports and an event
 //! namespace of its own brings every service and the gateway up with demo data; a customer
-//! signs in and checks out through the gateway; Ctrl-C stops everything.
+//! signs in and checks out through the gateway; Ctrl-C stops everything. Its start-up output
+//! is one summary, without warnings, configuration dumps or colour codes.
 
 use std::{process::Stdio, time::Duration};
 
@@ -72,6 +73,21 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
     for port in &ports[..4] {
         assert!(banner.contains(&format!("127.0.0.1:{port}")), "{banner}");
     }
+    // One summary, nothing alarming before it: the order service starts after the product
+    // service it reads the catalog from, configurations are not dumped, and output that is
+    // not a terminal gets no colour codes.
+    let summary: Vec<&str> = banner
+        .lines()
+        .skip_while(|line| !line.contains("The shop is running"))
+        .collect();
+    for database in &databases {
+        let name = database.url.rsplit('/').next().unwrap();
+        assert!(summary.iter().any(|line| line.contains(name)), "{banner}");
+    }
+    assert!(summary.iter().any(|line| line.contains("demo data")), "{banner}");
+    assert!(!banner.contains(" WARN "), "{banner}");
+    assert!(!banner.contains("config="), "{banner}");
+    assert!(!banner.contains('\x1b'), "{banner}");
 
     // Through the gateway only: browse, sign in, fill the cart, check out.
     let client = reqwest::Client::new();

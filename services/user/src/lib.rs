@@ -68,7 +68,7 @@ fn service(db: PgPool, identity_key: IdentityKey) -> Service {
 }
 
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    tracing::info!(?config, "starting user service");
+    tracing::debug!(?config, "starting user service");
     let db = config.service.connect(&config.database_url, &MIGRATOR).await?;
     let bus = config.messaging.connect().await?;
     let messaging = messaging(bus, db.clone(), config.messaging.event_namespace.clone());

@@ -1,7 +1,15 @@
 //! The product replica: `apply_snapshot` keeps the newest version, and the catalog sync
 //! pages through a product service's feed (here a stand-in serving fixed pages over HTTP).
 
-use axum::{Router, http::StatusCode, routing::get};
+use std::{
+    io::Write,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
+
+use axum::{Router, http::StatusCode, response::IntoResponse, routing::get};
 use order_service::{
     catalog_sync::{self, Feed},
     store,
@@ -160,4 +168,63 @@ async fn sync_failures_are_errors_not_panics() {
         [(product.id, 1, 100, true)],
         "only the stuck feed's one page was applied"
     );
+}
+
+/// Log output captured from the current thread.
+#[derive(Clone, Default)]
+struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_product_service_that_answers_after_a_few_retries_is_not_a_warning() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
+    let product = snapshot(100, "USD");
+    let page = CatalogPage {
+        items: vec![product.clone()],
+        next_after: None,
+    };
+    // Still starting for the first two requests, as when both services start at once.
+    let requests = Arc::new(AtomicUsize::new(0));
+    let feed = serve(Router::new().route(
+        CATALOG_FEED_PATH,
+        get(move || {
+            let (page, requests) = (page.clone(), requests.clone());
+            async move {
+                match requests.fetch_add(1, Ordering::SeqCst) {
+                    0 | 1 => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                    _ => axum::Json(page).into_response(),
+                }
+            }
+        }),
+    ))
+    .await;
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _capturing = tracing::subscriber::set_default(subscriber);
+
+    catalog_sync::catch_up(db.clone(), Feed::http(feed).unwrap()).await;
+
+    assert_eq!(replica(&db).await, [(product.id, 1, 100, true)]);
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(!logs.contains("WARN"), "{logs}");
+    assert!(
+        logs.contains("product replica caught up with the catalog feed"),
+        "{logs}"
+    );
+    assert!(logs.contains("attempts=3"), "{logs}");
 }
