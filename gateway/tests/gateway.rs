@@ -266,6 +266,79 @@ async fn time_outs_count_toward_ejection_and_client_errors_do_not() {
     assert_eq!(body["type"], "urn:shop:problem:unavailable");
 }
 
+/// An upstream instance that is ready but answers every `/api/...` request with `status`.
+async fn answering(status: u16) -> String {
+    let status = axum::http::StatusCode::from_u16(status).unwrap();
+    let router = Router::new()
+        .route("/readyz", get(|| async { "ready" }))
+        .fallback(any(move || async move { (status, "failing") }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    url
+}
+
+/// Upstreams `instances` behind a gateway that ejects after two failures and does not check
+/// health again during the test.
+async fn gateway_over(instances: &[&str]) -> Gateway {
+    gateway(&[
+        "--product-upstreams",
+        &instances.join(","),
+        "--eject-after-failures",
+        "2",
+        "--health-check-interval-ms",
+        "3600000",
+    ])
+    .await
+}
+
+async fn statuses(gw: &Gateway, requests: usize) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for _ in 0..requests {
+        statuses.push(gw.get("/api/products").await.0);
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn server_errors_eject_an_instance_while_another_is_healthy() {
+    let (healthy, broken) = (echo("healthy").await, answering(500).await);
+    let gw = gateway_over(&[&healthy, &broken]).await;
+    let first = statuses(&gw, 4).await;
+    assert_eq!(
+        first.iter().filter(|&&status| status == 500).count(),
+        2,
+        "round robin reaches the broken instance twice: {first:?}"
+    );
+    for _ in 0..10 {
+        let (status, body) = gw.get("/api/products").await;
+        assert_eq!(status, 200, "two server errors in a row ejected the broken instance");
+        assert_eq!(body["instance"], "healthy");
+    }
+}
+
+#[tokio::test]
+async fn server_errors_never_eject_the_last_healthy_instance() {
+    let gw = gateway_over(&[&answering(500).await]).await;
+    assert_eq!(
+        statuses(&gw, 6).await,
+        [500; 6],
+        "the instance's own answers, not the gateway's 503"
+    );
+}
+
+#[tokio::test]
+async fn a_503_from_an_instance_does_not_eject_it() {
+    let (healthy, shedding) = (echo("healthy").await, answering(503).await);
+    let gw = gateway_over(&[&healthy, &shedding]).await;
+    let answers = statuses(&gw, 10).await;
+    assert_eq!(
+        answers.iter().filter(|&&status| status == 503).count(),
+        5,
+        "the instance stays in rotation: {answers:?}"
+    );
+}
+
 #[tokio::test]
 async fn oversized_bodies_are_413_and_floods_are_429() {
     let products = echo("products").await;
