@@ -499,18 +499,31 @@ pub async fn sign_in(client: &reqwest::Client, gateway: &str, email: &str, passw
         .to_owned()
 }
 
-/// A loopback port that was free a moment ago: for a service or server the test starts and
-/// cannot hand a bound listener, or, left unused, for an address where nothing listens. It is
-/// picked at random below Linux's ephemeral range (32768–60999), from which the kernel takes
-/// the ports of outgoing connections and of `bind(0)`: those never take it before the service
-/// binds it, only another test picking the same one of 12 000 ports at the same moment could.
+/// A loopback TCP port that is free and that no other test is handed while this process runs:
+/// for a service or server the test starts and cannot hand a bound listener, or, left unused,
+/// for an address where nothing listens.
+///
+/// It is picked at random below Linux's ephemeral range (32768–60999), from which the kernel
+/// takes the ports of outgoing connections and of `bind(0)`, so nothing binds it by accident.
+/// The reservation against other tests (other processes, under nextest) is the UDP port of the
+/// same number, bound here and held until this process ends: a TCP listener cannot be held
+/// open for the service to bind, but UDP and TCP ports are separate, and another test's
+/// `free_port` fails to bind the UDP one. The kernel releases it however the process ends.
 pub fn free_port() -> u16 {
     const FIRST: u16 = 20_000;
     const COUNT: u16 = 12_000;
+    static RESERVED: std::sync::Mutex<Vec<std::net::UdpSocket>> = std::sync::Mutex::new(Vec::new());
     loop {
         // The low bits of a v7 UUID are random.
         let port = FIRST + (Uuid::now_v7().as_u128() % u128::from(COUNT)) as u16;
+        let Ok(reservation) = std::net::UdpSocket::bind(("127.0.0.1", port)) else {
+            continue;
+        };
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            RESERVED
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(reservation);
             return port;
         }
     }
