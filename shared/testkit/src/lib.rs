@@ -499,6 +499,45 @@ pub async fn sign_in(client: &reqwest::Client, gateway: &str, email: &str, passw
         .to_owned()
 }
 
+/// Checks an OpenAPI document as tools read it: every `$ref` points at something in the
+/// document, and every operation that takes a body documents the answers the JSON extractor
+/// gives before the handler runs (400, 413, 415).
+pub fn assert_openapi_complete(document: &Value) {
+    fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(object) => {
+                if let Some(Value::String(target)) = object.get("$ref") {
+                    found.push(target);
+                }
+                object.values().for_each(|child| refs(child, found));
+            }
+            Value::Array(items) => items.iter().for_each(|item| refs(item, found)),
+            _ => {}
+        }
+    }
+    let mut targets = Vec::new();
+    refs(document, &mut targets);
+    for target in targets {
+        let resolves = target
+            .strip_prefix('#')
+            .is_some_and(|pointer| document.pointer(pointer).is_some());
+        assert!(resolves, "dangling reference {target}");
+    }
+    let paths = document["paths"].as_object().expect("the document has paths");
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            if operation.get("requestBody").is_some() {
+                for status in ["400", "413", "415"] {
+                    assert!(
+                        operation["responses"][status].is_object(),
+                        "{method} {path} takes a body and does not document {status}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// A loopback TCP port that is free and that no other test is handed while this process runs:
 /// for a service or server the test starts and cannot hand a bound listener, or, left unused,
 /// for an address where nothing listens.

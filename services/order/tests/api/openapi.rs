@@ -32,4 +32,5 @@ async fn every_endpoint_is_documented_as_protected() {
         );
     }
     assert!(doc["components"]["securitySchemes"]["identity"].is_object());
+    shop_testkit::assert_openapi_complete(&doc);
 }

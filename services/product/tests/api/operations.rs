@@ -1,4 +1,3 @@
-use serde_json::Value;
 use shop_testkit::{Actor, Method};
 
 use crate::helpers::spawn;
@@ -41,21 +40,6 @@ async fn unknown_routes_and_methods_are_problems() {
     assert_eq!(response.content_type, "application/problem+json");
 }
 
-fn refs(value: &Value, found: &mut Vec<String>) {
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map {
-                match (key.as_str(), child) {
-                    ("$ref", Value::String(target)) => found.push(target.clone()),
-                    _ => refs(child, found),
-                }
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|item| refs(item, found)),
-        _ => {}
-    }
-}
-
 #[tokio::test]
 async fn the_openapi_document_covers_every_route_and_resolves() {
     let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
@@ -96,12 +80,6 @@ async fn the_openapi_document_covers_every_route_and_resolves() {
     }
     assert_eq!(operations.len(), 15, "{operations:?}");
 
-    let mut targets = Vec::new();
-    refs(&doc, &mut targets);
-    assert!(!targets.is_empty());
-    for target in targets {
-        let pointer = target.strip_prefix('#').expect("local reference");
-        assert!(doc.pointer(pointer).is_some(), "dangling reference {target}");
-    }
+    shop_testkit::assert_openapi_complete(&doc);
     assert!(doc.pointer("/components/securitySchemes/identity").is_some());
 }
