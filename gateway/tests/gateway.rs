@@ -452,6 +452,8 @@ async fn the_gateways_document_is_complete_and_the_docs_sign_in_with_the_session
     let (status, doc) = gw.get("/openapi.json").await;
     assert_eq!(status, 200);
     shop_testkit::assert_openapi_complete(&doc);
+    let credentials = &doc["components"]["schemas"]["Credentials"]["properties"];
+    assert_eq!(credentials["password"]["minLength"], 1, "an empty password is refused");
     let login = &doc["paths"]["/api/auth/login"]["post"]["responses"];
     for status in ["400", "413", "415", "422"] {
         assert!(login[status].is_object(), "sign-in documents {status}: {login:#}");

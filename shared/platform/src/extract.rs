@@ -58,6 +58,7 @@ impl<T: DeserializeOwned + PartialSchema, S: Send + Sync> FromRequest<S> for Jso
 
 /// Deserializes `bytes`, reporting every field of the document that was rejected, and where.
 pub fn parse_json<T: DeserializeOwned + PartialSchema>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes = &*integral_numbers_as_integers(bytes);
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let field = error.path().to_string();
@@ -96,6 +97,45 @@ fn field_name(path: &str, message: &str) -> String {
         (path, Some(name)) if path == name || path.ends_with(&format!(".{name}")) => path.to_owned(),
         (parent, Some(name)) => format!("{parent}.{name}"),
         (path, None) => path.to_owned(),
+    }
+}
+
+/// `bytes` with every number written with a fraction of zeros (`2.0`, `-7.00`) written as the
+/// integer it is. JSON (and JSON Schema) has one kind of number, so `2.0` is a valid
+/// `"type": "integer"`, but serde refuses a float where it expects an integer.
+fn integral_numbers_as_integers(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let mut out: Option<Vec<u8>> = None;
+    let (mut in_string, mut escaped) = (false, false);
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        if in_string {
+            (in_string, escaped) = match (escaped, byte) {
+                (true, _) => (true, false),
+                (false, b'\\') => (true, true),
+                (false, b'"') => (false, false),
+                _ => (true, false),
+            };
+        } else if byte == b'"' {
+            in_string = true;
+        } else if byte == b'.' && i > 0 && bytes[i - 1].is_ascii_digit() {
+            let zeros = bytes[i + 1..].iter().take_while(|&&b| b == b'0').count();
+            let after = bytes.get(i + 1 + zeros);
+            let ends = after.is_none_or(|b| !(b.is_ascii_digit() || matches!(b, b'e' | b'E')));
+            if zeros > 0 && ends {
+                out.get_or_insert_with(|| bytes[..i].to_vec());
+                i += 1 + zeros;
+                continue;
+            }
+        }
+        if let Some(kept) = &mut out {
+            kept.push(byte);
+        }
+        i += 1;
+    }
+    match out {
+        Some(normalized) => std::borrow::Cow::Owned(normalized),
+        None => std::borrow::Cow::Borrowed(bytes),
     }
 }
 
@@ -325,6 +365,20 @@ mod tests {
         assert_eq!(
             fields(parse_json::<Item>(br#"{"name":"x","name":"y","quantity":1}"#)),
             ("name".into(), set(&["name"]))
+        );
+    }
+
+    #[test]
+    fn integral_numbers_are_integers_wherever_they_are_not_text() {
+        let item: Item = parse_json(br#"{"name":"2.0 and \"3.00\"","quantity":7.00}"#).unwrap();
+        assert_eq!((item.name.as_str(), item.quantity), (r#"2.0 and "3.00""#, 7));
+        assert_eq!(
+            fields(parse_json::<Item>(br#"{"name":"x","quantity":7.5}"#)).0,
+            "quantity"
+        );
+        assert_eq!(
+            fields(parse_json::<Item>(br#"{"name":"x","quantity":7.0e1}"#)).0,
+            "quantity"
         );
     }
 
