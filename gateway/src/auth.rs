@@ -69,7 +69,7 @@ pub async fn end_sessions(state: &AppState, session: &Session, end: EndSessions)
 pub struct Credentials {
     #[schema(example = "customer@shop.local", max_length = 254)]
     pub email: String,
-    #[schema(max_length = 128)]
+    #[schema(min_length = 1, max_length = 128)]
     pub password: String,
 }
 

@@ -46,7 +46,8 @@ pub struct Config {
     #[arg(long, env = "LB_POLICY", value_enum, default_value_t = Policy::RoundRobin)]
     pub lb_policy: Policy,
 
-    /// Consecutive connection failures or time-outs after which an instance is ejected.
+    /// Consecutive failed requests (connection failures, time-outs, server errors other than
+    /// 503) after which an instance is ejected; server errors never eject the last healthy one.
     #[arg(long, env = "EJECT_AFTER_FAILURES", default_value_t = 3)]
     pub eject_after_failures: u32,
 

@@ -24,7 +24,7 @@ use crate::{
     client_ip::ClientIp,
     proxy::{Forwarded, Proxy, ProxyError},
     routes,
-    upstream::Pool,
+    upstream::{self, Pool},
 };
 
 /// Requests that may be sent again after a connection failure: idempotent, and without a
@@ -162,7 +162,11 @@ pub async fn to_pool(
         }
         match outcome {
             Ok(mut response) => {
-                lease.succeeded();
+                if upstream::counts_as_failure(response.status()) {
+                    lease.answered_with_error();
+                } else {
+                    lease.succeeded();
+                }
                 if name_instance && let Ok(value) = axum::http::HeaderValue::from_str(&instance) {
                     response.headers_mut().insert(INSTANCE_HEADER, value);
                 }

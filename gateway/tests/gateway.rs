@@ -53,7 +53,8 @@ async fn echo(name: &'static str) -> String {
             "/openapi.json",
             get(move || async move {
                 axum::Json(json!({"openapi": "3.1.0", "info": {"title": name, "version": "1"},
-                "paths": {"/api/products": {}, "/internal/catalog/products": {}, "/healthz": {}}}))
+                "paths": {"/api/products": {}, "/internal/catalog/products": {}, "/healthz": {}},
+                "components": {"securitySchemes": {"identity": {"type": "apiKey", "in": "header", "name": IDENTITY_HEADER}}}}))
             }),
         )
         .route(
@@ -280,6 +281,79 @@ async fn time_outs_count_toward_ejection_and_client_errors_do_not() {
     assert_eq!(body["type"], "urn:shop:problem:unavailable");
 }
 
+/// An upstream instance that is ready but answers every `/api/...` request with `status`.
+async fn answering(status: u16) -> String {
+    let status = axum::http::StatusCode::from_u16(status).unwrap();
+    let router = Router::new()
+        .route("/readyz", get(|| async { "ready" }))
+        .fallback(any(move || async move { (status, "failing") }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    url
+}
+
+/// Upstreams `instances` behind a gateway that ejects after two failures and does not check
+/// health again during the test.
+async fn gateway_over(instances: &[&str]) -> Gateway {
+    gateway(&[
+        "--product-upstreams",
+        &instances.join(","),
+        "--eject-after-failures",
+        "2",
+        "--health-check-interval-ms",
+        "3600000",
+    ])
+    .await
+}
+
+async fn statuses(gw: &Gateway, requests: usize) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for _ in 0..requests {
+        statuses.push(gw.get("/api/products").await.0);
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn server_errors_eject_an_instance_while_another_is_healthy() {
+    let (healthy, broken) = (echo("healthy").await, answering(500).await);
+    let gw = gateway_over(&[&healthy, &broken]).await;
+    let first = statuses(&gw, 4).await;
+    assert_eq!(
+        first.iter().filter(|&&status| status == 500).count(),
+        2,
+        "round robin reaches the broken instance twice: {first:?}"
+    );
+    for _ in 0..10 {
+        let (status, body) = gw.get("/api/products").await;
+        assert_eq!(status, 200, "two server errors in a row ejected the broken instance");
+        assert_eq!(body["instance"], "healthy");
+    }
+}
+
+#[tokio::test]
+async fn server_errors_never_eject_the_last_healthy_instance() {
+    let gw = gateway_over(&[&answering(500).await]).await;
+    assert_eq!(
+        statuses(&gw, 6).await,
+        [500; 6],
+        "the instance's own answers, not the gateway's 503"
+    );
+}
+
+#[tokio::test]
+async fn a_503_from_an_instance_does_not_eject_it() {
+    let (healthy, shedding) = (echo("healthy").await, answering(503).await);
+    let gw = gateway_over(&[&healthy, &shedding]).await;
+    let answers = statuses(&gw, 10).await;
+    assert_eq!(
+        answers.iter().filter(|&&status| status == 503).count(),
+        5,
+        "the instance stays in rotation: {answers:?}"
+    );
+}
+
 #[tokio::test]
 async fn oversized_bodies_are_413_and_floods_are_429() {
     let products = echo("products").await;
@@ -366,7 +440,7 @@ async fn the_docs_are_served_offline_with_each_services_public_paths() {
     let html = page.text().await.unwrap();
     assert!(html.contains("swagger"), "{html}");
     assert!(!html.contains("cdn"), "assets come from the gateway itself");
-    let (status, gateway_doc) = gw.get("/openapi/gateway").await;
+    let (status, gateway_doc) = gw.get("/openapi.json").await;
     assert_eq!(status, 200);
     assert!(gateway_doc["paths"]["/api/auth/login"].is_object());
     let (_, product_doc) = gw.get("/openapi/product").await;
@@ -380,8 +454,83 @@ async fn the_docs_are_served_offline_with_each_services_public_paths() {
         .unwrap();
     let initializer = initializer.text().await.unwrap();
     assert!(
-        initializer.contains("/openapi/gateway") && initializer.contains("/openapi/product"),
+        initializer.contains("/openapi.json") && initializer.contains("/openapi/product"),
         "{initializer}"
+    );
+}
+
+#[tokio::test]
+async fn the_gateways_document_is_complete_and_the_docs_sign_in_with_the_session_cookie() {
+    let products = echo("products").await;
+    let gw = gateway(&["--product-upstreams", &products]).await;
+    let (status, doc) = gw.get("/openapi.json").await;
+    assert_eq!(status, 200);
+    shop_testkit::assert_openapi_complete(&doc);
+    let credentials = &doc["components"]["schemas"]["Credentials"]["properties"];
+    assert_eq!(credentials["password"]["minLength"], 1, "an empty password is refused");
+    let login = &doc["paths"]["/api/auth/login"]["post"]["responses"];
+    for status in ["400", "413", "415", "422"] {
+        assert!(login[status].is_object(), "sign-in documents {status}: {login:#}");
+    }
+    let cookie = json!({"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE});
+    let scheme = &doc["components"]["securitySchemes"]["identity"];
+    for key in ["type", "in", "name"] {
+        assert_eq!(scheme[key], cookie[key], "{scheme:#}");
+    }
+    assert!(
+        doc["info"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("POST /api/auth/login"),
+        "the docs page says how to sign in"
+    );
+
+    // A service's document, as the docs show it: its own header scheme is the cookie here.
+    let (_, product_doc) = gw.get("/openapi/product").await;
+    let scheme = &product_doc["components"]["securitySchemes"]["identity"];
+    for key in ["type", "in", "name"] {
+        assert_eq!(scheme[key], cookie[key], "{scheme:#}");
+    }
+}
+
+#[tokio::test]
+async fn signing_in_on_the_docs_page_lets_it_call_the_other_apis() {
+    let products = echo("products").await;
+    let gw = gateway(&["--user-upstreams", &products, "--product-upstreams", &products]).await;
+    // What Swagger UI on /docs sends: a same-origin fetch, and the browser keeps the cookie.
+    let host = gw.url.trim_start_matches("http://");
+    let login = gw
+        .client
+        .post(format!("{}/api/auth/login", gw.url))
+        .header("origin", format!("http://{host}"))
+        .header("sec-fetch-site", "same-origin")
+        .json(&json!({"email": "customer@shop.local", "password": "customer-password-123"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let me = gw
+        .client
+        .patch(format!("{}/api/users/me", gw.url))
+        .header("origin", format!("http://{host}"))
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &cookie)
+        .json(&json!({"display_name": "Ada"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200, "a change from the docs page passes the CSRF check");
+    let echoed: Value = me.json().await.unwrap();
+    assert!(
+        echoed["identity"].is_string(),
+        "the service is told who signed in: {echoed}"
     );
 }
 

@@ -4,26 +4,15 @@
 //! (3 journeys/s) and must end with no failed request and a clean reconciliation. Nothing
 //! here asserts on timing.
 
-use std::{path::PathBuf, time::Duration};
+use std::time::Duration;
 
-use clap::Parser;
 use serde_json::{Value, json};
-use shop_testkit::{RedisPrefix, RunningService, TestBus, TestDatabase, eventually, free_port};
+use shop_testkit::{
+    IDENTITY_KEY, RedisPrefix, RunningService, TempDir, TestBus, TestDatabase, config_from_args, eventually, free_port,
+};
 
 /// Products in the demo catalog: a few per category, enough for a working set.
 const DEMO_PRODUCTS: usize = 64;
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp_dir(label: &str) -> TempDir {
-    TempDir(std::env::temp_dir().join(format!("{label}-{}", uuid::Uuid::now_v7().simple())))
-}
 
 struct System {
     gateway_url: String,
@@ -33,12 +22,6 @@ struct System {
     _bus: TestBus,
     _redis: RedisPrefix,
     _index: TempDir,
-}
-
-async fn migrated(database: &TestDatabase, migrator: &sqlx::migrate::Migrator) -> sqlx::PgPool {
-    let db = sqlx::PgPool::connect(&database.url).await.unwrap();
-    migrator.run(&db).await.unwrap();
-    db
 }
 
 fn addr(port: u16) -> String {
@@ -51,24 +34,25 @@ fn url(port: u16) -> String {
 
 /// What `shop up` does, in this process: databases, demo data, then each service in order.
 async fn start_system() -> System {
-    let databases = [
-        TestDatabase::create("lt_users").await,
-        TestDatabase::create("lt_products").await,
-        TestDatabase::create("lt_orders").await,
-        TestDatabase::create("lt_search").await,
-    ];
-    let users = migrated(&databases[0], &user_service::MIGRATOR).await;
+    let (users, users_db) = TestDatabase::migrated("lt_users", &user_service::MIGRATOR).await;
     user_service::seed::demo_accounts(&users).await.unwrap();
     users.close().await;
-    let products = migrated(&databases[1], &product_service::MIGRATOR).await;
+    let (products, products_db) = TestDatabase::migrated("lt_products", &product_service::MIGRATOR).await;
     product_service::seed::demo_catalog(&products, DEMO_PRODUCTS)
         .await
         .unwrap();
     products.close().await;
+    // The order and search services migrate their own databases at start, as `shop up` has them.
+    let databases = [
+        users_db,
+        products_db,
+        TestDatabase::create("lt_orders").await,
+        TestDatabase::create("lt_search").await,
+    ];
 
     let bus = TestBus::jetstream().await;
     let redis = RedisPrefix::new();
-    let index = temp_dir("loadtest-search-index");
+    let index = TempDir::new("loadtest-search-index");
     let namespace = bus.namespace.as_str().to_owned();
     let ports = [free_port(), free_port(), free_port(), free_port(), free_port()];
     let common = |port: u16, database: &TestDatabase| {
@@ -80,26 +64,26 @@ async fn start_system() -> System {
             database.url.clone(),
             "--event-namespace".into(),
             namespace.clone(),
-            // The public development identity key, as `shop up` runs it.
-            "--development".into(),
+            "--identity-key".into(),
+            IDENTITY_KEY.into(),
         ]
     };
 
     let mut services = Vec::new();
-    let config = user_service::Config::parse_from(common(ports[0], &databases[0]));
+    let config = config_from_args::<user_service::Config>(common(ports[0], &databases[0]));
     services.push(RunningService::start(ports[0], |stop| user_service::run(config, stop)).await);
-    let config = product_service::Config::parse_from(common(ports[1], &databases[1]));
+    let config = config_from_args::<product_service::Config>(common(ports[1], &databases[1]));
     services.push(RunningService::start(ports[1], |stop| product_service::run(config, stop)).await);
     let mut args = common(ports[2], &databases[2]);
     args.extend(["--product-service-url".into(), url(ports[1])]);
-    let config = order_service::Config::parse_from(args);
+    let config = config_from_args::<order_service::Config>(args);
     services.push(RunningService::start(ports[2], |stop| order_service::run(config, stop)).await);
     let mut args = common(ports[3], &databases[3]);
-    args.extend(["--index-dir".into(), index.0.display().to_string()]);
-    let config = search_service::Config::parse_from(args);
+    args.extend(["--index-dir".into(), index.path.display().to_string()]);
+    let config = config_from_args::<search_service::Config>(args);
     services.push(RunningService::start(ports[3], |stop| search_service::run(config, stop)).await);
     // Rate limits off, as loadtest/README.md asks of a system under load.
-    let config = gateway::Config::parse_from([
+    let config = config_from_args::<gateway::Config>([
         "gateway".to_owned(),
         "--listen-addr".into(),
         addr(ports[4]),
@@ -111,15 +95,18 @@ async fn start_system() -> System {
         url(ports[2]),
         "--search-upstreams".into(),
         url(ports[3]),
+        "--redis-url".into(),
+        redis.url.clone(),
         "--redis-key-prefix".into(),
         redis.prefix.clone(),
+        "--identity-key".into(),
+        IDENTITY_KEY.into(),
         "--rate-limit-per-minute".into(),
         "0".into(),
         "--session-rate-limit-per-minute".into(),
         "0".into(),
         "--login-rate-limit-per-minute".into(),
         "0".into(),
-        "--development".into(),
     ]);
     services.push(RunningService::start(ports[4], |stop| gateway::run(config, stop)).await);
 
@@ -183,7 +170,7 @@ async fn wait_for_catalog_replica(gateway: &str) {
     assert!(emptied.status().is_success());
 }
 
-#[derive(Parser)]
+#[derive(clap::Parser)]
 struct Cli {
     #[command(flatten)]
     run: loadtest::RunArgs,
@@ -192,8 +179,8 @@ struct Cli {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_smoke_profile_runs_without_errors_and_reconciles() {
     let system = start_system().await;
-    let out = temp_dir("loadtest-report");
-    let args = Cli::parse_from([
+    let out = TempDir::new("loadtest-report");
+    let args = config_from_args::<Cli>([
         "loadtest",
         "--profile",
         "smoke",
@@ -213,12 +200,12 @@ async fn the_smoke_profile_runs_without_errors_and_reconciles() {
         "60",
         "--quiet",
         "--out",
-        out.0.to_str().unwrap(),
+        out.path.to_str().unwrap(),
     ])
     .run;
 
     let summary = loadtest::run(&args).await.expect("the run completes");
-    loadtest::report::write(&summary, &out.0).unwrap();
+    loadtest::report::write(&summary, &out.path).unwrap();
     let terminal = loadtest::report::terminal::render(&summary);
 
     assert_eq!(
@@ -248,9 +235,9 @@ async fn the_smoke_profile_runs_without_errors_and_reconciles() {
             "no {journey} journey ran:\n{terminal}"
         );
     }
-    let json: Value = serde_json::from_slice(&std::fs::read(out.0.join("summary.json")).unwrap()).unwrap();
+    let json: Value = serde_json::from_slice(&std::fs::read(out.path.join("summary.json")).unwrap()).unwrap();
     assert_eq!(json["reconciliation"]["passed"], true);
-    let html = std::fs::read_to_string(out.0.join("report.html")).unwrap();
+    let html = std::fs::read_to_string(out.path.join("report.html")).unwrap();
     assert!(html.contains("PASSED") && html.contains("<svg"));
     assert!(
         !html.contains("<script") && !html.contains("src="),

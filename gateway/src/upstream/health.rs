@@ -17,8 +17,8 @@ const MIN_CHECK_INTERVAL: Duration = Duration::from_millis(1);
 /// When instances are ejected and how often they are checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HealthPolicy {
-    /// Consecutive failed requests (connection refused or reset, timeout) that eject an
-    /// instance; 0 counts as 1.
+    /// Consecutive failed requests (connection refused or reset, timeout, a server error other
+    /// than 503) that eject an instance; 0 counts as 1.
     pub eject_after_failures: u32,
     /// Time between active checks of every instance.
     pub check_interval: Duration,

@@ -2,7 +2,8 @@
 //!
 //! A [`Pool`] is one service's instances. [`Pool::pick`] chooses a healthy instance with the
 //! pool's [`Policy`] and hands out a [`Lease`], through which the proxy reports whether the
-//! instance answered (passive health: consecutive failures eject it).
+//! instance answered (passive health: consecutive failures eject it; server errors count too,
+//! but never eject the last healthy instance).
 //! [`Pool::run_health_checks`] polls every instance's `/readyz` (active health: a failing check
 //! ejects, a passing one re-admits). Every policy skips ejected instances.
 
@@ -14,11 +15,12 @@ use std::{
     fmt,
     net::IpAddr,
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicBool, AtomicU32, Ordering::Relaxed},
     },
 };
 
+use axum::http::StatusCode;
 use metrics::Gauge;
 use serde::Serialize;
 
@@ -40,6 +42,9 @@ struct Inner {
     instances: Vec<Instance>,
     balancer: Balancer,
     health: HealthPolicy,
+    /// Held while deciding whether a server error ejects an instance, so that two instances
+    /// answering errors at once cannot both see the other as the one left.
+    error_ejection: Mutex<()>,
 }
 
 struct Instance {
@@ -96,6 +101,7 @@ impl Pool {
                 balancer: Balancer::new(policy, instances.len()),
                 instances,
                 health,
+                error_ejection: Mutex::new(()),
             }),
         }
     }
@@ -175,6 +181,15 @@ impl Instance {
     }
 }
 
+/// Whether an instance's answer counts toward ejecting it: a server error (5xx) other than
+/// 503. A 503 is the instance's own deliberate "not now" (a dependency down, or shedding load,
+/// with `Retry-After`): ejecting for it would move the load onto the other instances and eject
+/// them in turn, and whether the instance is ready is for its `/readyz` to say. Client errors
+/// (4xx) are answers about the request, not the instance.
+pub fn counts_as_failure(status: StatusCode) -> bool {
+    status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE
+}
+
 /// An instance chosen for one request. Counts as in flight (for least connections) until
 /// dropped; dropping it without reporting an outcome (e.g. the client went away) leaves the
 /// instance's health as it was.
@@ -188,9 +203,8 @@ impl Lease {
         &self.instance().url
     }
 
-    /// The request reached the instance and it answered (any status but 502/503/504 from the
-    /// instance counts as alive): its consecutive failures start again from zero. An ejected
-    /// instance stays ejected until an active health check passes.
+    /// The request reached the instance and it answered: its consecutive failures start again
+    /// from zero. An ejected instance stays ejected until an active health check passes.
     pub fn succeeded(self) {
         self.instance().consecutive_failures.store(0, Relaxed);
     }
@@ -198,12 +212,42 @@ impl Lease {
     /// The connection was refused or reset, or the instance did not answer in time: one more
     /// consecutive failure, and the instance is ejected once they reach `eject_after_failures`.
     pub fn failed(self) {
-        let instance = self.instance();
-        let failures = instance.consecutive_failures.fetch_add(1, Relaxed) + 1;
-        if failures >= self.pool.health.eject_after_failures.max(1) {
-            let reason = format!("{failures} consecutive failed requests");
-            instance.eject(&self.pool.service, &reason);
+        if let Some(failures) = self.count_failure() {
+            self.instance()
+                .eject(&self.pool.service, &format!("{failures} consecutive failed requests"));
         }
+    }
+
+    /// The instance answered with a server error (see [`counts_as_failure`]): a failure as for
+    /// [`Lease::failed`], except that the last healthy instance of the service is not ejected.
+    /// Ejecting it would only turn the answers that still work into 503s for everyone (and let
+    /// a client who found a request that fails take the service out of rotation); the active
+    /// health check still judges it.
+    pub fn answered_with_error(self) {
+        let Some(failures) = self.count_failure() else {
+            return;
+        };
+        let _deciding = self
+            .pool
+            .error_ejection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let another_is_healthy = self
+            .pool
+            .instances
+            .iter()
+            .enumerate()
+            .any(|(i, other)| i != self.index && other.healthy.load(Relaxed));
+        if another_is_healthy {
+            self.instance()
+                .eject(&self.pool.service, &format!("{failures} consecutive server errors"));
+        }
+    }
+
+    /// One more consecutive failure; their number once it reaches `eject_after_failures`.
+    fn count_failure(&self) -> Option<u32> {
+        let failures = self.instance().consecutive_failures.fetch_add(1, Relaxed) + 1;
+        (failures >= self.pool.health.eject_after_failures.max(1)).then_some(failures)
     }
 
     fn instance(&self) -> &Instance {

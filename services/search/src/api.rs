@@ -47,7 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 fn parse(params: SearchParams) -> ApiResult<SearchQuery> {
     params
         .parse()
-        .map_err(|invalid| ApiError::invalid(invalid.field, invalid.message))
+        .map_err(|invalid| ApiError::invalid_fields(invalid.into_iter().map(|i| (i.field, i.message))))
 }
 
 fn hit_view(hit: Hit) -> anyhow::Result<HitView> {

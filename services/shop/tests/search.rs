@@ -110,7 +110,7 @@ async fn catalog_changes_become_searchable() {
         ("page=0", "page"),
         ("min_price=-1", "min_price"),
         ("min_price=5&max_price=1", "min_price"),
-        ("sort=popular", "query"),
+        ("sort=popular", "sort"),
         (&format!("q={}", "x".repeat(201)) as &str, "q"),
     ] {
         search_app

@@ -74,6 +74,19 @@ impl ApiError {
         }])
     }
 
+    /// A 422 naming each bad field.
+    pub fn invalid_fields<F: Into<String>, M: ToString>(errors: impl IntoIterator<Item = (F, M)>) -> Self {
+        Self::Validation(
+            errors
+                .into_iter()
+                .map(|(field, message)| FieldError {
+                    field: field.into(),
+                    message: message.to_string(),
+                })
+                .collect(),
+        )
+    }
+
     fn kind(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),

@@ -1,6 +1,8 @@
 //! Request extractors whose rejections are the project's problem+json errors rather than
 //! axum's plain-text ones, plus the verified caller identity.
 
+mod every_field;
+
 use axum::{
     body::Bytes,
     extract::{FromRequest, FromRequestParts, Request, rejection::BytesRejection},
@@ -8,17 +10,22 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::{Serialize, de::DeserializeOwned};
-use serde_json::error::Category;
+use serde_json::{Value, error::Category};
 use shop_contracts::{Identity, IdentityKey, identity::IDENTITY_HEADER};
+use utoipa::{
+    PartialSchema,
+    openapi::{RefOr, Schema},
+};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 
 /// JSON body extractor and response. Malformed JSON is a 400; JSON of the wrong shape, a
-/// missing field or a value a domain type refuses is a 422 naming the field.
+/// missing field or a value a domain type refuses is a 422 naming every such field (the
+/// missing ones of the top-level object from the body's schema).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+impl<T: DeserializeOwned + PartialSchema, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -49,17 +56,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
-/// Deserializes `bytes`, reporting where in the document a value was rejected. A NUL in any
-/// string is a 422 on its field (see [`crate::input`]).
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+/// Deserializes `bytes`, reporting every field of the document that was rejected, and where.
+/// A NUL in any string is a 422 on its field (see [`crate::input`]).
+pub fn parse_json<T: DeserializeOwned + PartialSchema>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes = &*integral_numbers_as_integers(bytes);
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let field = error.path().to_string();
         let inner = error.into_inner();
         match inner.classify() {
             Category::Data => {
-                let message = strip_position(&inner);
-                ApiError::invalid(field_name(&field, &message), message)
+                let message = every_field::without_position(&inner.to_string());
+                let first = FieldError {
+                    field: field_name(&field, &message),
+                    message,
+                };
+                ApiError::Validation(every_invalid_field::<T>(bytes, first))
             }
             Category::Syntax | Category::Eof | Category::Io => {
                 ApiError::BadRequest(format!("request body is not valid JSON: {inner}"))
@@ -78,7 +90,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// The field a data error is about. serde reports a missing or unknown field at its parent's
 /// path, naming the field only in the message.
 fn field_name(path: &str, message: &str) -> String {
-    let named = ["missing field `", "unknown field `"]
+    let named = ["missing field `", "unknown field `", "duplicate field `"]
         .iter()
         .find_map(|prefix| message.strip_prefix(prefix))
         .and_then(|rest| rest.split('`').next());
@@ -92,13 +104,77 @@ fn field_name(path: &str, message: &str) -> String {
     }
 }
 
-/// serde_json appends " at line 1 column 42"; the field path already says where.
-fn strip_position(error: &serde_json::Error) -> String {
-    let message = error.to_string();
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message,
+/// `bytes` with every number written with a fraction of zeros (`2.0`, `-7.00`) written as the
+/// integer it is. JSON (and JSON Schema) has one kind of number, so `2.0` is a valid
+/// `"type": "integer"`, but serde refuses a float where it expects an integer.
+fn integral_numbers_as_integers(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let mut out: Option<Vec<u8>> = None;
+    let (mut in_string, mut escaped) = (false, false);
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        if in_string {
+            (in_string, escaped) = match (escaped, byte) {
+                (true, _) => (true, false),
+                (false, b'\\') => (true, true),
+                (false, b'"') => (false, false),
+                _ => (true, false),
+            };
+        } else if byte == b'"' {
+            in_string = true;
+        } else if byte == b'.' && i > 0 && bytes[i - 1].is_ascii_digit() {
+            let zeros = bytes[i + 1..].iter().take_while(|&&b| b == b'0').count();
+            let after = bytes.get(i + 1 + zeros);
+            let ends = after.is_none_or(|b| !(b.is_ascii_digit() || matches!(b, b'e' | b'E')));
+            if zeros > 0 && ends {
+                out.get_or_insert_with(|| bytes[..i].to_vec());
+                i += 1 + zeros;
+                continue;
+            }
+        }
+        if let Some(kept) = &mut out {
+            kept.push(byte);
+        }
+        i += 1;
     }
+    match out {
+        Some(normalized) => std::borrow::Cow::Owned(normalized),
+        None => std::borrow::Cow::Borrowed(bytes),
+    }
+}
+
+/// `first`, the field the document was refused for, and every other field `T` refuses in it.
+fn every_invalid_field<T: DeserializeOwned + PartialSchema>(bytes: &[u8], first: FieldError) -> Vec<FieldError> {
+    // A body refused for its data is well-formed JSON up to that point, but not necessarily after.
+    let Ok(document) = serde_json::from_slice::<Value>(bytes) else {
+        return vec![first];
+    };
+    let missing = missing_required::<T>(&document);
+    let mut errors = every_field::field_errors::<T>(every_field::JsonDocument(document));
+    // First the field serde met first in the body; the document, a map, may order its keys
+    // otherwise, and a field can be refused in the bytes only (a duplicate, say).
+    errors.retain(|error| error.field != first.field);
+    errors.insert(0, first);
+    for field in missing {
+        if !errors.iter().any(|error| error.field == field) {
+            let message = format!("missing field `{field}`");
+            errors.push(FieldError { field, message });
+        }
+    }
+    errors
+}
+
+/// The fields `T`'s schema requires that the body's object lacks. serde names only the first
+/// missing field of an object, and cannot go on without it; the schema knows them all.
+fn missing_required<T: PartialSchema>(document: &Value) -> Vec<String> {
+    let (RefOr::T(Schema::Object(schema)), Value::Object(present)) = (T::schema(), document) else {
+        return Vec::new();
+    };
+    schema
+        .required
+        .into_iter()
+        .filter(|field| !present.contains_key(field))
+        .collect()
 }
 
 impl<T: Serialize> IntoResponse for Json<T> {
@@ -107,7 +183,7 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
-/// Query-string extractor; a parameter of the wrong type is a 422.
+/// Query-string extractor; a parameter of the wrong type is a 422 naming every such parameter.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Query<T>(pub T);
 
@@ -119,12 +195,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
             .await
             .map(|q| Query(q.0))
             .map_err(|rejection| {
-                ApiError::invalid(
-                    "query",
-                    rejection
+                let query = every_field::QueryDocument::parse(parts.uri.query().unwrap_or_default());
+                let errors = every_field::field_errors::<T>(query);
+                if errors.is_empty() {
+                    let message = rejection
                         .body_text()
-                        .replace("Failed to deserialize query string: ", ""),
-                )
+                        .replace("Failed to deserialize query string: ", "");
+                    ApiError::invalid("query", message)
+                } else {
+                    ApiError::Validation(errors)
+                }
             })
     }
 }
@@ -187,11 +267,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Admin {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use serde::Deserialize;
 
     use super::*;
 
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, utoipa::ToSchema)]
     #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
     struct Item {
@@ -235,5 +317,88 @@ mod tests {
         let errors = field_errors(parse_json(br#""just a string""#));
         assert_eq!(errors[0].field, "body");
         assert!(!errors[0].message.contains("line 1"));
+    }
+
+    #[derive(Debug, Deserialize, utoipa::ToSchema)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Order {
+        item: Item,
+        count: u8,
+        note: Option<String>,
+        tags: Option<Vec<u8>>,
+    }
+
+    /// The first field reported, then the others in any order.
+    fn fields<T: std::fmt::Debug>(result: Result<T, ApiError>) -> (String, BTreeSet<String>) {
+        match result {
+            Err(ApiError::Validation(errors)) => {
+                let first = errors[0].field.clone();
+                let all: BTreeSet<String> = errors.into_iter().map(|error| error.field).collect();
+                (first, all)
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    fn set(fields: &[&str]) -> BTreeSet<String> {
+        fields.iter().map(|&field| field.to_owned()).collect()
+    }
+
+    #[test]
+    fn every_invalid_field_is_reported_once() {
+        assert_eq!(
+            fields(parse_json::<Item>(br#"{"name":7,"quantity":"many","colour":"red"}"#)),
+            ("name".into(), set(&["name", "quantity", "colour"]))
+        );
+        assert_eq!(
+            fields(parse_json::<Item>(br#"{"colour":"red"}"#)),
+            ("colour".into(), set(&["colour", "name", "quantity"]))
+        );
+        assert_eq!(
+            fields(parse_json::<Order>(
+                br#"{"item":{"name":1,"quantity":1000},"count":-1,"note":5,"tags":[1,"x",-1]}"#
+            )),
+            (
+                "item.name".into(),
+                set(&["item.name", "item.quantity", "count", "note", "tags[1]"])
+            )
+        );
+        assert_eq!(
+            fields(parse_json::<Order>(br#"{"item":{"quantity":1},"note":5}"#)),
+            ("item.name".into(), set(&["item.name", "note", "count"]))
+        );
+        // Refused in the bytes only: the document as a map keeps the last of the two.
+        assert_eq!(
+            fields(parse_json::<Item>(br#"{"name":"x","name":"y","quantity":1}"#)),
+            ("name".into(), set(&["name"]))
+        );
+    }
+
+    #[test]
+    fn integral_numbers_are_integers_wherever_they_are_not_text() {
+        let item: Item = parse_json(br#"{"name":"2.0 and \"3.00\"","quantity":7.00}"#).unwrap();
+        assert_eq!((item.name.as_str(), item.quantity), (r#"2.0 and "3.00""#, 7));
+        assert_eq!(
+            fields(parse_json::<Item>(br#"{"name":"x","quantity":7.5}"#)).0,
+            "quantity"
+        );
+        assert_eq!(
+            fields(parse_json::<Item>(br#"{"name":"x","quantity":7.0e1}"#)).0,
+            "quantity"
+        );
+    }
+
+    #[test]
+    fn a_body_full_of_bad_fields_is_bounded() {
+        let body = format!(
+            "{{{}}}",
+            (0..1000).map(|i| format!("\"f{i}\":1")).collect::<Vec<_>>().join(",")
+        );
+        let (_, errors) = fields(parse_json::<Item>(body.as_bytes()));
+        assert!(
+            errors.len() > 2 && errors.len() < 40,
+            "a few dozen rounds, not a thousand: {errors:?}"
+        );
     }
 }

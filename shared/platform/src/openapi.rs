@@ -3,7 +3,10 @@
 use shop_contracts::identity::IDENTITY_HEADER;
 use utoipa::{
     Modify, ToResponse,
-    openapi::security::{ApiKey, ApiKeyValue, SecurityScheme},
+    openapi::{
+        Ref, RefOr,
+        security::{ApiKey, ApiKeyValue, SecurityScheme},
+    },
 };
 
 use crate::error::Problem;
@@ -38,8 +41,20 @@ pub struct Conflict(#[to_schema] pub Problem);
 #[response(content_type = "application/problem+json")]
 pub struct Invalid(#[to_schema] pub Problem);
 
-/// Adds the shared error responses to `openapi`'s components, so operations can refer to them.
-pub fn register_error_responses(openapi: &mut utoipa::openapi::OpenApi) {
+/// The request body is larger than the service accepts.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct PayloadTooLarge(#[to_schema] pub Problem);
+
+/// The request body is not declared as JSON (`Content-Type: application/json`).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct UnsupportedMediaType(#[to_schema] pub Problem);
+
+/// Adds the shared error responses to `openapi`'s components, so operations can refer to
+/// them, and documents on every operation that takes a body what the JSON extractor answers
+/// before the handler runs: 400 (not JSON), 413 (too large), 415 (not declared as JSON).
+pub fn add_error_responses(openapi: &mut utoipa::openapi::OpenApi) {
     let components = openapi.components.get_or_insert_with(Default::default);
     for (name, response) in [
         BadRequest::response(),
@@ -48,8 +63,30 @@ pub fn register_error_responses(openapi: &mut utoipa::openapi::OpenApi) {
         NotFound::response(),
         Conflict::response(),
         Invalid::response(),
+        PayloadTooLarge::response(),
+        UnsupportedMediaType::response(),
     ] {
         components.responses.insert(name.to_string(), response);
+    }
+    let body_errors = [
+        ("400", BadRequest::response().0),
+        ("413", PayloadTooLarge::response().0),
+        ("415", UnsupportedMediaType::response().0),
+    ];
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        for operation in operations.into_iter().flatten() {
+            if operation.request_body.is_none() {
+                continue;
+            }
+            for (status, name) in body_errors {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+            }
+        }
     }
 }
 

@@ -48,7 +48,7 @@ impl Service {
         // Installed before the first request, so no measurement is lost.
         crate::metrics::handle();
         let (router, mut openapi) = self.api.merge(operations(self.db)).split_for_parts();
-        crate::openapi::register_error_responses(&mut openapi);
+        crate::openapi::add_error_responses(&mut openapi);
         let openapi = Arc::new(openapi);
         router
             .route("/openapi.json", get(move || serve_openapi(openapi.clone())))

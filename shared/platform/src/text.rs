@@ -34,6 +34,45 @@ pub fn bounded(input: &str, min: usize, max: usize, multiline: bool) -> Result<S
     Ok(trimmed.to_owned())
 }
 
+/// The JSON schema of what [`bounded`] accepts, exactly: a pattern, since the bounds count
+/// characters after trimming (a length limit on the raw string would be stricter than the
+/// validator for a value with spaces around it).
+pub fn schema(min: usize, max: usize, multiline: bool) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    // What `str::trim` removes (Unicode White_Space), and the control characters refused.
+    const SPACE: &str = r"\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+    let control = if multiline {
+        r"\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F"
+    } else {
+        r"\u0000-\u001F\u007F-\u009F"
+    };
+    let edge = format!("[^{SPACE}{control}]");
+    let inner = format!("[^{control}]");
+    // The trimmed text: empty, one character, or an edge, inner characters and an edge.
+    let text = match (min, max) {
+        (_, 0) => String::new(),
+        (0 | 1, 1) => edge.clone(),
+        (0 | 1, max) => format!("{edge}(?:{inner}{{0,{}}}{edge})?", max - 2),
+        (min, max) => format!("{edge}{inner}{{{},{}}}{edge}", min - 2, max - 2),
+    };
+    let text = if min == 0 && max > 0 {
+        format!("(?:{text})?")
+    } else {
+        text
+    };
+    let what = if multiline {
+        "line breaks and tabs allowed"
+    } else {
+        "no control characters"
+    };
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(format!("^[{SPACE}]*{text}[{SPACE}]*$")))
+        .description(Some(format!(
+            "{min} to {max} characters once spaces around it are trimmed; {what}"
+        )))
+        .into()
+}
+
 /// Defines a string newtype accepted only through [`bounded`]: deserializing it validates it,
 /// so a handler never sees an invalid value.
 ///
@@ -54,11 +93,7 @@ macro_rules! bounded_text {
         // Written by hand: utoipa's derive cannot read bounds passed through a macro.
         impl utoipa::PartialSchema for $name {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                utoipa::openapi::ObjectBuilder::new()
-                    .schema_type(utoipa::openapi::schema::Type::String)
-                    .min_length(Some($min))
-                    .max_length(Some($max))
-                    .into()
+                $crate::text::schema($min, $max, false $(|| $multiline)?)
             }
         }
 

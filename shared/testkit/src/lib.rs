@@ -499,18 +499,70 @@ pub async fn sign_in(client: &reqwest::Client, gateway: &str, email: &str, passw
         .to_owned()
 }
 
-/// A loopback port that was free a moment ago: for a service or server the test starts and
-/// cannot hand a bound listener, or, left unused, for an address where nothing listens. It is
-/// picked at random below Linux's ephemeral range (32768–60999), from which the kernel takes
-/// the ports of outgoing connections and of `bind(0)`: those never take it before the service
-/// binds it, only another test picking the same one of 12 000 ports at the same moment could.
+/// Checks an OpenAPI document as tools read it: every `$ref` points at something in the
+/// document, and every operation that takes a body documents the answers the JSON extractor
+/// gives before the handler runs (400, 413, 415).
+pub fn assert_openapi_complete(document: &Value) {
+    fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(object) => {
+                if let Some(Value::String(target)) = object.get("$ref") {
+                    found.push(target);
+                }
+                object.values().for_each(|child| refs(child, found));
+            }
+            Value::Array(items) => items.iter().for_each(|item| refs(item, found)),
+            _ => {}
+        }
+    }
+    let mut targets = Vec::new();
+    refs(document, &mut targets);
+    for target in targets {
+        let resolves = target
+            .strip_prefix('#')
+            .is_some_and(|pointer| document.pointer(pointer).is_some());
+        assert!(resolves, "dangling reference {target}");
+    }
+    let paths = document["paths"].as_object().expect("the document has paths");
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            if operation.get("requestBody").is_some() {
+                for status in ["400", "413", "415"] {
+                    assert!(
+                        operation["responses"][status].is_object(),
+                        "{method} {path} takes a body and does not document {status}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A loopback TCP port that is free and that no other test is handed while this process runs:
+/// for a service or server the test starts and cannot hand a bound listener, or, left unused,
+/// for an address where nothing listens.
+///
+/// It is picked at random below Linux's ephemeral range (32768–60999), from which the kernel
+/// takes the ports of outgoing connections and of `bind(0)`, so nothing binds it by accident.
+/// The reservation against other tests (other processes, under nextest) is the UDP port of the
+/// same number, bound here and held until this process ends: a TCP listener cannot be held
+/// open for the service to bind, but UDP and TCP ports are separate, and another test's
+/// `free_port` fails to bind the UDP one. The kernel releases it however the process ends.
 pub fn free_port() -> u16 {
     const FIRST: u16 = 20_000;
     const COUNT: u16 = 12_000;
+    static RESERVED: std::sync::Mutex<Vec<std::net::UdpSocket>> = std::sync::Mutex::new(Vec::new());
     loop {
         // The low bits of a v7 UUID are random.
         let port = FIRST + (Uuid::now_v7().as_u128() % u128::from(COUNT)) as u16;
+        let Ok(reservation) = std::net::UdpSocket::bind(("127.0.0.1", port)) else {
+            continue;
+        };
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            RESERVED
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(reservation);
             return port;
         }
     }

@@ -284,7 +284,7 @@ fn order_error(error: OrderError, lines: &[crate::domain::cart::CartLine]) -> Ap
 /// order the first request placed and `Idempotent-Replayed: true`, placing nothing; the same
 /// key with another body is a 422.
 #[utoipa::path(post, path = "/api/orders", tag = "orders", security(("identity" = [])),
-    params(("Idempotency-Key" = String, Header, description = "1 to 255 visible ASCII characters, new for every order")),
+    params(("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,255}$", description = "1 to 255 visible ASCII characters, new for every order")),
     request_body = CheckoutRequest,
     responses(
         (status = 201, description = "Order placed, pending", body = OrderView,

@@ -32,4 +32,25 @@ async fn every_endpoint_is_documented_as_protected() {
         );
     }
     assert!(doc["components"]["securitySchemes"]["identity"].is_object());
+    shop_testkit::assert_openapi_complete(&doc);
+
+    // As strict as the validator: the checkout's key is 1 to 255 visible ASCII characters.
+    let key = doc["paths"]["/api/orders"]["post"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|parameter| parameter["name"] == "Idempotency-Key")
+        .expect("the Idempotency-Key header is documented");
+    assert_eq!(key["required"], true);
+    assert_eq!(key["schema"]["pattern"], "^[!-~]{1,255}$");
+    let limit = doc["paths"]["/api/orders"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|parameter| parameter["name"] == "limit")
+        .unwrap();
+    assert_eq!(
+        (limit["schema"]["minimum"].as_u64(), limit["schema"]["maximum"].as_u64()),
+        (Some(1), Some(100))
+    );
 }

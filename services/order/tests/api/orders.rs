@@ -124,7 +124,7 @@ async fn order_lists_refuse_bad_limits_and_cursors() {
         assert_eq!(response.status, 422, "limit={limit}: {:#}", response.body);
     }
     app.get("/api/orders?limit=0", &alice).await.expect_invalid("limit");
-    app.get("/api/orders?limit=many", &alice).await.expect_invalid("query");
+    app.get("/api/orders?limit=many", &alice).await.expect_invalid("limit");
     app.get("/api/orders?cursor=not-a-cursor", &alice)
         .await
         .expect_invalid("cursor");

@@ -24,6 +24,7 @@ struct FeedParams {
     /// Return products whose id is greater than this (the previous page's `next_after`).
     after: Option<Uuid>,
     /// Page size, 1 to 1000 (default 500).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 

@@ -152,6 +152,7 @@ struct ListParams {
     #[param(inline)]
     sort: Option<Sort>,
     /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// `next_cursor` from the previous page; it carries the sort order and category filter.
     cursor: Option<String>,

@@ -27,7 +27,7 @@ pub fn router() -> OpenApiRouter<PgPool> {
 async fn search(State(db): State<PgPool>, Query(params): Query<SearchParams>) -> ApiResult<Json<SearchView>> {
     let query = params
         .parse()
-        .map_err(|invalid| ApiError::invalid(invalid.field, invalid.message))?;
+        .map_err(|invalid| ApiError::invalid_fields(invalid.into_iter().map(|i| (i.field, i.message))))?;
     let started = Instant::now();
     let matches = store::search(&db, &query).await?;
     let total = match &query.category {

@@ -108,10 +108,34 @@ impl From<ImageUrl> for String {
 }
 
 /// A selling price: money with an upper bound, so a typo of a few extra digits is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "Money", into = "Money")]
-#[schema(value_type = Money)]
 pub struct Price(Money);
+
+// Written by hand: Money's schema with the price's upper bound.
+impl utoipa::PartialSchema for Price {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .property(
+                "amount_minor",
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0))
+                    .maximum(Some(Self::MAX_MINOR))
+                    .description(Some("Amount in minor units, e.g. 1999 for USD 19.99")),
+            )
+            .required("amount_minor")
+            .property(
+                "currency",
+                <shop_contracts::Currency as utoipa::PartialSchema>::schema(),
+            )
+            .required("currency")
+            .into()
+    }
+}
+
+impl ToSchema for Price {}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum InvalidPrice {
@@ -156,10 +180,29 @@ impl From<Price> for Money {
 pub struct StockLevel(i32);
 
 /// A manual change to stock on hand: non-zero, at most 1,000,000 either way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "i64", into = "i32")]
-#[schema(value_type = i32, minimum = -1_000_000, maximum = 1_000_000)]
 pub struct StockDelta(i32);
+
+// Written by hand: a range without its middle (zero) is two ranges.
+impl utoipa::PartialSchema for StockDelta {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        let range = |minimum: i32, maximum: i32| {
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(minimum))
+                .maximum(Some(maximum))
+        };
+        OneOfBuilder::new()
+            .item(range(-MAX_STOCK_CHANGE, -1))
+            .item(range(1, MAX_STOCK_CHANGE))
+            .description(Some("Units to add (positive) or remove (negative); never zero"))
+            .into()
+    }
+}
+
+impl ToSchema for StockDelta {}
 
 pub const MAX_STOCK_CHANGE: i32 = 1_000_000;
 

@@ -54,7 +54,7 @@ async fn feed_parameters_are_checked() {
         .expect_invalid("limit");
     app.get(&format!("{CATALOG_FEED_PATH}?after=nope"), &Actor::Anonymous)
         .await
-        .expect_invalid("query");
+        .expect_invalid("after");
     let empty = app.get(CATALOG_FEED_PATH, &Actor::Anonymous).await.expect(200);
     assert_eq!(empty, json!({"items": [], "next_after": null}));
 }

@@ -41,21 +41,6 @@ async fn unknown_routes_and_methods_are_problems() {
     assert_eq!(response.content_type, "application/problem+json");
 }
 
-fn refs(value: &Value, found: &mut Vec<String>) {
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map {
-                match (key.as_str(), child) {
-                    ("$ref", Value::String(target)) => found.push(target.clone()),
-                    _ => refs(child, found),
-                }
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|item| refs(item, found)),
-        _ => {}
-    }
-}
-
 #[tokio::test]
 async fn the_openapi_document_covers_every_route_and_resolves() {
     let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
@@ -96,12 +81,66 @@ async fn the_openapi_document_covers_every_route_and_resolves() {
     }
     assert_eq!(operations.len(), 15, "{operations:?}");
 
-    let mut targets = Vec::new();
-    refs(&doc, &mut targets);
-    assert!(!targets.is_empty());
-    for target in targets {
-        let pointer = target.strip_prefix('#').expect("local reference");
-        assert!(doc.pointer(pointer).is_some(), "dangling reference {target}");
-    }
+    shop_testkit::assert_openapi_complete(&doc);
     assert!(doc.pointer("/components/securitySchemes/identity").is_some());
+}
+
+/// `value`, or what it refers to in `doc`.
+fn resolved<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+    match value["$ref"].as_str() {
+        Some(target) => doc.pointer(target.trim_start_matches('#')).expect("a local reference"),
+        None => value,
+    }
+}
+
+#[tokio::test]
+async fn the_schemas_are_as_strict_as_the_validators() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
+    let app = spawn(&db).await;
+    let doc = app.get("/openapi.json", &Actor::Anonymous).await.expect(200);
+    let parameter = |path: &str, name: &str| -> Value {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|parameter| parameter["name"] == name)
+            .unwrap_or_else(|| panic!("{path} has {name}"))["schema"]
+            .clone()
+    };
+    let limit = parameter("/api/products", "limit");
+    assert_eq!(
+        (limit["minimum"].as_u64(), limit["maximum"].as_u64()),
+        (Some(1), Some(100))
+    );
+    let limit = parameter("/internal/catalog/products", "limit");
+    assert_eq!(
+        (limit["minimum"].as_u64(), limit["maximum"].as_u64()),
+        (Some(1), Some(1000))
+    );
+
+    let body = |path: &str, method: &str| -> &Value {
+        let content = &doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"];
+        resolved(&doc, content)
+    };
+    // A stock adjustment of zero changes nothing: the schema leaves it out.
+    let delta = resolved(
+        &doc,
+        &body("/api/products/{id}/stock-adjustments", "post")["properties"]["delta"],
+    );
+    let ranges: Vec<(i64, i64)> = delta["oneOf"]
+        .as_array()
+        .expect("two ranges")
+        .iter()
+        .map(|range| (range["minimum"].as_i64().unwrap(), range["maximum"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(ranges, [(-1_000_000, -1), (1, 1_000_000)]);
+    let price = body("/api/products/{id}/price", "put");
+    assert_eq!(price["properties"]["amount_minor"]["maximum"], 100_000_000);
+    // Names are trimmed, then bounded and free of control characters: a pattern says so.
+    let name = resolved(&doc, &body("/api/categories", "post")["properties"]["name"]);
+    let pattern = name["pattern"].as_str().expect("a pattern");
+    assert!(
+        pattern.contains("{0,78}") && pattern.contains("\\u0000-\\u001F"),
+        "{pattern}"
+    );
 }

@@ -132,9 +132,9 @@ async fn bad_listing_parameters_are_422() {
     for (query, field) in [
         ("limit=0", "limit"),
         ("limit=101", "limit"),
-        ("limit=-1", "query"),
-        ("sort=cheapest", "query"),
-        ("category=Not%20A%20Slug", "query"),
+        ("limit=-1", "limit"),
+        ("sort=cheapest", "sort"),
+        ("category=Not%20A%20Slug", "category"),
         ("cursor=garbage", "cursor"),
         (&format!("cursor={cursor}&sort=name") as &str, "cursor"),
         (&format!("cursor={cursor}&category=toys") as &str, "cursor"),
@@ -143,6 +143,21 @@ async fn bad_listing_parameters_are_422() {
             .await
             .expect_invalid(field);
     }
+    // One answer names every bad parameter.
+    let problem = app
+        .get(
+            "/api/products?limit=-1&sort=cheapest&category=Not%20A%20Slug",
+            &Actor::Anonymous,
+        )
+        .await
+        .expect_problem(422, "validation");
+    let fields: std::collections::BTreeSet<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|error| error["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["category", "limit", "sort"].into(), "{problem:#}");
     // The cursor carries its sort order, so it works on its own.
     let next = app
         .get(&format!("/api/products?limit=1&cursor={cursor}"), &Actor::Anonymous)

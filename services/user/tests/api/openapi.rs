@@ -38,4 +38,5 @@ async fn every_operation_is_documented_with_its_security() {
     );
     assert!(operation("/api/users/{id}", "get")["responses"]["403"].is_object());
     assert!(doc["components"]["securitySchemes"]["identity"].is_object());
+    shop_testkit::assert_openapi_complete(&doc);
 }

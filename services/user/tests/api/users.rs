@@ -152,6 +152,42 @@ async fn each_bad_registration_field_is_named_and_nothing_is_written() {
     assert_eq!(count(&db, "users").await, 0);
 }
 
+/// The fields a 422 names, in any order.
+fn invalid_fields(problem: &Value) -> std::collections::BTreeSet<&str> {
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|error| error["field"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn one_answer_names_every_bad_registration_field() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
+    let app = spawn(&db).await;
+    let everything_wrong = json!({"email": "not-an-email", "password": 42, "display_name": "", "role": "admin"});
+    let problem = app
+        .post("/api/users", &Actor::Anonymous, everything_wrong)
+        .await
+        .expect_problem(422, "validation");
+    assert_eq!(
+        invalid_fields(&problem),
+        ["display_name", "email", "password", "role"].into(),
+        "{problem:#}"
+    );
+    let problem = app
+        .post("/api/users", &Actor::Anonymous, json!({}))
+        .await
+        .expect_problem(422, "validation");
+    assert_eq!(
+        invalid_fields(&problem),
+        ["display_name", "email", "password"].into(),
+        "every missing field: {problem:#}"
+    );
+    assert_eq!(count(&db, "users").await, 0);
+}
+
 #[tokio::test]
 async fn malformed_registrations_are_turned_away() {
     let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;

@@ -109,32 +109,36 @@ fn invalid(field: &'static str, message: impl Into<String>) -> InvalidParam {
 }
 
 impl SearchParams {
-    /// The search these parameters ask for, or the first one out of bounds.
-    pub fn parse(self) -> Result<SearchQuery, InvalidParam> {
+    /// The search these parameters ask for, or every one out of bounds.
+    pub fn parse(self) -> Result<SearchQuery, Vec<InvalidParam>> {
+        let mut errors = Vec::new();
         let q = self.q.unwrap_or_default();
         if q.chars().count() > MAX_QUERY_CHARS {
-            return Err(invalid("q", format!("must be at most {MAX_QUERY_CHARS} characters")));
+            errors.push(invalid("q", format!("must be at most {MAX_QUERY_CHARS} characters")));
         }
         if self.category.as_ref().is_some_and(|c| c.is_empty() || c.len() > 64) {
-            return Err(invalid("category", "must be a category slug of 1 to 64 characters"));
+            errors.push(invalid("category", "must be a category slug of 1 to 64 characters"));
         }
         for (field, price) in [("min_price", self.min_price), ("max_price", self.max_price)] {
             if price.is_some_and(|p| p < 0) {
-                return Err(invalid(field, "must not be negative"));
+                errors.push(invalid(field, "must not be negative"));
             }
         }
-        if let (Some(min), Some(max)) = (self.min_price, self.max_price)
+        if let (Some(min @ 0..), Some(max @ 0..)) = (self.min_price, self.max_price)
             && min > max
         {
-            return Err(invalid("min_price", "must not be above max_price"));
+            errors.push(invalid("min_price", "must not be above max_price"));
         }
         let page = self.page.unwrap_or(1);
         if !(1..=MAX_PAGE).contains(&page) {
-            return Err(invalid("page", format!("must be between 1 and {MAX_PAGE}")));
+            errors.push(invalid("page", format!("must be between 1 and {MAX_PAGE}")));
         }
         let per_page = self.per_page.unwrap_or(DEFAULT_PER_PAGE);
         if !(1..=MAX_PER_PAGE).contains(&per_page) {
-            return Err(invalid("per_page", format!("must be between 1 and {MAX_PER_PAGE}")));
+            errors.push(invalid("per_page", format!("must be between 1 and {MAX_PER_PAGE}")));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
         }
         Ok(SearchQuery {
             q: q.trim().to_owned(),
@@ -224,18 +228,22 @@ mod tests {
             page,
             per_page,
         };
+        let fields = |params: SearchParams| -> Vec<&str> {
+            params
+                .parse()
+                .unwrap_err()
+                .into_iter()
+                .map(|invalid| invalid.field)
+                .collect()
+        };
+        assert_eq!(fields(params(Some(-1), None, None, None)), ["min_price"]);
+        assert_eq!(fields(params(Some(5), Some(4), None, None)), ["min_price"]);
+        assert_eq!(fields(params(None, None, Some(0), None)), ["page"]);
+        assert_eq!(fields(params(None, None, None, Some(101))), ["per_page"]);
         assert_eq!(
-            params(Some(-1), None, None, None).parse().unwrap_err().field,
-            "min_price"
-        );
-        assert_eq!(
-            params(Some(5), Some(4), None, None).parse().unwrap_err().field,
-            "min_price"
-        );
-        assert_eq!(params(None, None, Some(0), None).parse().unwrap_err().field, "page");
-        assert_eq!(
-            params(None, None, None, Some(101)).parse().unwrap_err().field,
-            "per_page"
+            fields(params(Some(-1), Some(-2), Some(0), Some(0))),
+            ["min_price", "max_price", "page", "per_page"],
+            "every one at once"
         );
         assert_eq!(params(None, None, None, None).parse().unwrap(), SearchQuery::default());
     }
