@@ -52,8 +52,9 @@ pub struct PayloadTooLarge(#[to_schema] pub Problem);
 pub struct UnsupportedMediaType(#[to_schema] pub Problem);
 
 /// Adds the shared error responses to `openapi`'s components, so operations can refer to
-/// them, and documents on every operation that takes a body what the JSON extractor answers
-/// before the handler runs: 400 (not JSON), 413 (too large), 415 (not declared as JSON).
+/// them, and documents what is answered before any handler runs: on every operation 400 (a
+/// NUL in the path or query, see [`crate::input`]), and on every operation that takes a body
+/// what the JSON extractor answers: 400 (not JSON), 413 (too large), 415 (not declared as JSON).
 pub fn add_error_responses(openapi: &mut utoipa::openapi::OpenApi) {
     let components = openapi.components.get_or_insert_with(Default::default);
     for (name, response) in [
@@ -69,22 +70,30 @@ pub fn add_error_responses(openapi: &mut utoipa::openapi::OpenApi) {
         components.responses.insert(name.to_string(), response);
     }
     let body_errors = [
-        ("400", BadRequest::response().0),
         ("413", PayloadTooLarge::response().0),
         ("415", UnsupportedMediaType::response().0),
     ];
     for item in openapi.paths.paths.values_mut() {
-        let operations = [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
         for operation in operations.into_iter().flatten() {
-            if operation.request_body.is_none() {
-                continue;
-            }
-            for (status, name) in body_errors {
-                operation
-                    .responses
-                    .responses
+            let has_body = operation.request_body.is_some();
+            let responses = &mut operation.responses.responses;
+            let mut document = |status: &str, name: &str| {
+                responses
                     .entry(status.to_owned())
                     .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+            };
+            document("400", BadRequest::response().0);
+            if has_body {
+                for (status, name) in body_errors {
+                    document(status, name);
+                }
             }
         }
     }
