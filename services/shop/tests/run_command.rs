@@ -19,6 +19,7 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
         TestDatabase::create("search").await,
     ];
     let index_dir = TempDir::new("shop-run-index");
+    let data_dir = TempDir::new("shop-run-data");
     let bus = TestBus::jetstream().await;
     let redis = RedisPrefix::new();
     let ports = [free_port(), free_port(), free_port(), free_port(), free_port()];
@@ -35,6 +36,7 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
         .env("SEARCH_DATABASE_URL", &databases[3].url)
         .env("SEARCH_LISTEN_ADDR", format!("127.0.0.1:{}", ports[3]))
         .env("SEARCH_INDEX_DIR", &index_dir.path)
+        .env("SHOP_DATA_DIR", &data_dir.path)
         .env("GATEWAY_LISTEN_ADDR", format!("127.0.0.1:{}", ports[4]))
         .env("EVENT_NAMESPACE", bus.namespace.as_str())
         .env("REDIS_KEY_PREFIX", &redis.prefix)
@@ -179,6 +181,7 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
     // The services stage's demonstration: an order placed, then confirmed through the events.
     let demo = tokio::process::Command::new(env!("CARGO_BIN_EXE_shop"))
         .args(["stages", "demo", "services", "--url", &gateway])
+        .env("SHOP_DATA_DIR", &data_dir.path)
         .output()
         .await
         .unwrap();

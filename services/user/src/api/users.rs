@@ -238,7 +238,8 @@ pub struct RoleChange {
 }
 
 /// Give an account another role, for administrators. Every session of that user ends: they
-/// sign in again with the new role.
+/// sign in again with the new role. An administrator cannot change their own role (409): that
+/// would sign them out, and demoting the last administrator would leave nobody to undo it.
 #[utoipa::path(put, path = "/api/users/{id}/role", tag = "users", request_body = RoleChange,
     security(("identity" = [])),
     params(("id" = Uuid, Path, description = "The account's id")),
@@ -248,14 +249,20 @@ pub struct RoleChange {
         (status = 401, response = shop_platform::openapi::Unauthorized),
         (status = 403, response = shop_platform::openapi::Forbidden),
         (status = 404, response = shop_platform::openapi::NotFound),
+        (status = 409, response = shop_platform::openapi::Conflict),
         (status = 422, response = shop_platform::openapi::Invalid),
     ))]
 pub(super) async fn change_role(
     State(db): State<PgPool>,
-    Admin(_admin): Admin,
+    Admin(admin): Admin,
     Path(id): Path<Uuid>,
     Json(change): Json<RoleChange>,
 ) -> ApiResult<(AppendHeaders<[(&'static str, String); 1]>, Json<UserView>)> {
+    if id == admin.user_id {
+        return Err(ApiError::Conflict(
+            "administrators cannot change their own role; another administrator can".into(),
+        ));
+    }
     let row = users::set_role(&db, id, change.role.as_str())
         .await?
         .ok_or(ApiError::NotFound("user"))?;

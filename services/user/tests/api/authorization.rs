@@ -179,6 +179,9 @@ async fn only_administrators_change_roles_and_the_users_sessions_are_told_to_end
         .await
         .expect_problem(401, "unauthorized");
     let admin = Actor::admin(Uuid::now_v7());
+    app.put(&path, &Actor::admin(ada.user_id()), json!({"role": "customer"}))
+        .await
+        .expect_problem(409, "conflict");
     app.put(&path, &admin, json!({"role": "owner"}))
         .await
         .expect_problem(422, "validation");
