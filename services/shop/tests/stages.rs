@@ -6,7 +6,7 @@ use std::{path::PathBuf, process::Stdio, time::Duration};
 
 use nix::{sys::signal, unistd::Pid};
 use serde_json::{Value, json};
-use shop_testkit::{RedisPrefix, TestDatabase, eventually, free_port};
+use shop_testkit::{RedisPrefix, TempDir, TestDatabase, eventually, free_port};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
     process::{Child, Command},
@@ -97,9 +97,10 @@ impl Stage {
     }
 }
 
-fn temp_dir(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("shop-stage-{label}-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// The stage's data folder, removed when the test ends, passed or failed.
+fn temp_dir(label: &str) -> TempDir {
+    let dir = TempDir::new(&format!("shop-stage-{label}"));
+    std::fs::create_dir_all(&dir.path).unwrap();
     dir
 }
 
@@ -216,7 +217,8 @@ async fn journey(url: &str, search_word: &str) {
 #[tokio::test]
 async fn the_monolith_serves_the_journey_with_no_broker_and_no_redis_and_cannot_take_a_typo() {
     let database = TestDatabase::create("stage_monolith").await;
-    let data_dir = temp_dir("monolith");
+    let dir = temp_dir("monolith");
+    let data_dir = &dir.path;
     let redis = closed_port_url("redis");
     let stage = Stage::start(
         &["--stage", "monolith", "--database-url", &database.url],
@@ -233,13 +235,13 @@ async fn the_monolith_serves_the_journey_with_no_broker_and_no_redis_and_cannot_
         "the word itself is found: {story}"
     );
     stage.stop().await;
-    std::fs::remove_dir_all(&data_dir).unwrap();
 }
 
 #[tokio::test]
 async fn the_search_engine_stage_finds_through_a_typo() {
     let database = TestDatabase::create("stage_search").await;
-    let data_dir = temp_dir("search");
+    let dir = temp_dir("search");
+    let data_dir = &dir.path;
     let redis = closed_port_url("redis");
     let stage = Stage::start(
         &["--stage", "search-engine", "--database-url", &database.url],
@@ -261,7 +263,6 @@ async fn the_search_engine_stage_finds_through_a_typo() {
     assert!(story.contains("the typo still finds them"), "{story}");
     assert!(!story.contains(": 0 hits"), "{story}");
     stage.stop().await;
-    std::fs::remove_dir_all(&data_dir).unwrap();
 }
 
 /// The cluster with memory sessions breaks; ip-hash holds until its instance stops; Redis
@@ -269,7 +270,8 @@ async fn the_search_engine_stage_finds_through_a_typo() {
 #[tokio::test]
 async fn the_cluster_loses_memory_sessions_and_redis_sessions_fix_it() {
     let database = TestDatabase::create("stage_cluster").await;
-    let data_dir = temp_dir("cluster");
+    let dir = temp_dir("cluster");
+    let data_dir = &dir.path;
     let ports = format!("{},{}", free_port(), free_port());
     let cluster = |extra: &'static [&'static str]| {
         let mut args = vec![
@@ -314,14 +316,14 @@ async fn the_cluster_loses_memory_sessions_and_redis_sessions_fix_it() {
     assert!(story.contains("each knew the session"), "{story}");
     assert!(story.contains("still signed in"), "{story}");
     stage.stop().await;
-    std::fs::remove_dir_all(&data_dir).unwrap();
 }
 
 /// The separate database host: the stage starts a PostgreSQL server of its own on the second
 /// CPU, with the monolith on the first.
 #[tokio::test]
 async fn the_separate_database_stage_runs_its_own_server_on_a_cpu_of_its_own() {
-    let data_dir = temp_dir("dbhost");
+    let dir = temp_dir("dbhost");
+    let data_dir = &dir.path;
     let redis = closed_port_url("redis");
     let db_port = free_port().to_string();
     let stage = Stage::start(
@@ -365,5 +367,4 @@ async fn the_separate_database_stage_runs_its_own_server_on_a_cpu_of_its_own() {
         !data_dir.join("stage-postgres/postmaster.pid").exists(),
         "the stage's database server stopped with it"
     );
-    std::fs::remove_dir_all(&data_dir).unwrap();
 }

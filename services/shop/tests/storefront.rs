@@ -168,6 +168,17 @@ async fn create_hostile_product(shop: &Shop) -> String {
         .to_owned()
 }
 
+/// Signs the demo customer in through the sign-in form.
+async fn sign_in_as_customer(browser: &mut Browser) {
+    let (status, _, _) = browser
+        .post(
+            "/signin",
+            &[("email", "customer@shop.local"), ("password", "customer-password-123")],
+        )
+        .await;
+    assert_eq!(status, 303);
+}
+
 fn assert_no_markup_from(body: &str) {
     assert!(!body.contains("<script>alert"), "a script from data: {body}");
     assert!(!body.contains("<img src=x"), "an element from data: {body}");
@@ -327,13 +338,7 @@ async fn every_page_of_the_demo_catalog_answers_and_escapes_what_it_shows() {
 async fn forms_from_other_sites_are_refused_and_bad_forms_are_4xx_pages() {
     let shop = shop().await;
     let mut browser = Browser::new(&shop.gateway);
-    let (status, _, _) = browser
-        .post(
-            "/signin",
-            &[("email", "customer@shop.local"), ("password", "customer-password-123")],
-        )
-        .await;
-    assert_eq!(status, 303);
+    sign_in_as_customer(&mut browser).await;
     let forged = browser
         .client
         .post(format!("{}/signout", shop.gateway))
@@ -363,13 +368,7 @@ async fn forms_from_other_sites_are_refused_and_bad_forms_are_4xx_pages() {
 async fn the_display_name_is_edited_on_the_account_page() {
     let shop = shop().await;
     let mut browser = Browser::new(&shop.gateway);
-    let (status, _, _) = browser
-        .post(
-            "/signin",
-            &[("email", "customer@shop.local"), ("password", "customer-password-123")],
-        )
-        .await;
-    assert_eq!(status, 303);
+    sign_in_as_customer(&mut browser).await;
 
     let (status, _, headers) = browser
         .post("/account/profile", &[("display_name", "  Ada <Lovelace>  ")])
