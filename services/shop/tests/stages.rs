@@ -223,7 +223,7 @@ async fn the_monolith_serves_the_journey_with_no_broker_and_no_redis_and_cannot_
     let stage = Stage::start(
         &["--stage", "monolith", "--database-url", &database.url],
         &[("REDIS_URL", &redis)],
-        &data_dir,
+        data_dir,
     )
     .await;
     journey(&stage.url, "wireless").await;
@@ -246,7 +246,7 @@ async fn the_search_engine_stage_finds_through_a_typo() {
     let stage = Stage::start(
         &["--stage", "search-engine", "--database-url", &database.url],
         &[("REDIS_URL", &redis)],
-        &data_dir,
+        data_dir,
     )
     .await;
     eventually("the index holds the catalog", async || {
@@ -287,7 +287,7 @@ async fn the_cluster_loses_memory_sessions_and_redis_sessions_fix_it() {
     };
     let no_redis = closed_port_url("redis");
 
-    let stage = Stage::start(&cluster(&[]), &[("REDIS_URL", &no_redis)], &data_dir).await;
+    let stage = Stage::start(&cluster(&[]), &[("REDIS_URL", &no_redis)], data_dir).await;
     let story = stage.demo("cluster").await;
     assert!(story.contains("401, not signed in"), "{story}");
     assert!(story.contains("has never heard of it"), "{story}");
@@ -296,7 +296,7 @@ async fn the_cluster_loses_memory_sessions_and_redis_sessions_fix_it() {
     let stage = Stage::start(
         &cluster(&["--no-seed", "--lb-policy", "ip-hash"]),
         &[("REDIS_URL", &no_redis)],
-        &data_dir,
+        data_dir,
     )
     .await;
     let story = stage.demo("cluster").await;
@@ -308,7 +308,7 @@ async fn the_cluster_loses_memory_sessions_and_redis_sessions_fix_it() {
     let stage = Stage::start(
         &cluster(&["--no-seed", "--sessions", "redis"]),
         &[("REDIS_KEY_PREFIX", &redis.prefix)],
-        &data_dir,
+        data_dir,
     )
     .await;
     journey(&stage.url, "wireless").await;
@@ -329,7 +329,7 @@ async fn the_separate_database_stage_runs_its_own_server_on_a_cpu_of_its_own() {
     let stage = Stage::start(
         &["--stage", "separate-database", "--database-port", &db_port],
         &[("REDIS_URL", &redis)],
-        &data_dir,
+        data_dir,
     )
     .await;
     journey(&stage.url, "wireless").await;
