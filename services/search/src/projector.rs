@@ -20,6 +20,11 @@ use crate::{
 const BATCH: i64 = 1_000;
 /// Backstop for a missed notification.
 const POLL: Duration = Duration::from_millis(500);
+/// The least time between two index writes. Under a stream of stock changes, waking on every
+/// notification made one commit (and one tiny segment for the index to merge) per event; the
+/// changes that arrive within this window are written together instead. The first change
+/// after a quiet spell is still written at once.
+const MIN_WRITE_INTERVAL: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Held shared by each projection, exclusively by a reindex while it swaps indexes.
 pub(crate) const PROJECTION_LOCK: i64 = i64::from_be_bytes(*b"srchproj");
@@ -65,8 +70,14 @@ pub async fn run(db: PgPool, index: SearchIndex, shutdown: impl Future<Output = 
             () = &mut shutdown => return,
             written = project_batch(&db, &index) => match written {
                 Ok(n) if n as i64 == BATCH => Duration::ZERO,
-                Ok(_) => {
+                Ok(n) => {
                     backoff = Duration::from_millis(100);
+                    if n > 0 {
+                        tokio::select! {
+                            () = &mut shutdown => return,
+                            () = tokio::time::sleep(MIN_WRITE_INTERVAL) => {}
+                        }
+                    }
                     POLL
                 }
                 Err(error) => {
