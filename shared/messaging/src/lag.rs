@@ -13,7 +13,6 @@ pub const INTERVAL: Duration = Duration::from_secs(10);
 /// a broker that keeps no such count (the in-process bus).
 pub async fn report<B: EventBus>(bus: B, subscription: Subscription, stopped: impl Future<Output = ()> + Send) {
     tokio::pin!(stopped);
-    let gauge = metrics::gauge!("consumer_pending_events", "consumer" => subscription.durable.clone());
     loop {
         // A broker that does not answer must not hold up the service's stop.
         let pending = tokio::select! {
@@ -21,7 +20,12 @@ pub async fn report<B: EventBus>(bus: B, subscription: Subscription, stopped: im
             pending = bus.pending(&subscription) => pending,
         };
         match pending {
-            Ok(Some(pending)) => gauge.set(pending as f64),
+            // Looked up on each report, not once: a handle taken before the process installed
+            // its metrics recorder would stay a no-op for good.
+            Ok(Some(pending)) => {
+                metrics::gauge!("consumer_pending_events", "consumer" => subscription.durable.clone())
+                    .set(pending as f64);
+            }
             Ok(None) => return,
             // Not created yet, or the broker is away: the consumer task says so; try later.
             Err(error) => tracing::debug!(consumer = subscription.durable, %error, "consumer lag unknown"),

@@ -56,6 +56,40 @@ async fn lag_counts_the_events_a_consumer_has_not_acknowledged_and_is_exported()
 }
 
 #[tokio::test]
+async fn the_gauge_is_exported_when_the_recorder_is_installed_after_the_reporter_started() {
+    let test = TestBus::jetstream().await;
+    let subscription = ConsumerSpec::new("late-recorder", &[Tick::TYPE]).subscription(&test.namespace);
+    let _deliveries = test.bus.subscribe(subscription.clone()).await.unwrap();
+    let envelope = Envelope::new("test", Uuid::now_v7(), 1, &Tick, Cause::new_flow());
+    test.bus
+        .publish(outbox::outgoing(&test.namespace, &envelope))
+        .await
+        .unwrap();
+    eventually("one event pending", async || {
+        test.bus.pending(&subscription).await.unwrap() == Some(1)
+    })
+    .await;
+
+    // A service starts its consumers before its router installs the recorder.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let reporter = tokio::spawn(lag::report(test.bus.clone(), subscription, async {
+        let _ = stopped.await;
+    }));
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .unwrap();
+    eventually("the gauge reports the lag at its next reading", async || {
+        metrics
+            .render()
+            .contains("consumer_pending_events{consumer=\"late-recorder\"} 1")
+    })
+    .await;
+    stop.send(()).unwrap();
+    reporter.await.unwrap();
+}
+
+#[tokio::test]
 async fn a_broker_without_a_count_reports_nothing() {
     let bus = InProcessBus::new();
     let subscription = ConsumerSpec::new("lag-probe", &[Tick::TYPE]).subscription(&"test".parse().unwrap());

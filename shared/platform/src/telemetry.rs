@@ -13,8 +13,10 @@ use crate::config::LogFormat;
 /// bug — so in normal operation that warning is noise (docs/reliability.md).
 const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=info,tantivy::indexer::segment_manager=error";
 
-/// Installs the global subscriber; later calls (several services in one process) are no-ops.
+/// Installs the global subscriber and the metrics recorder, before anything logs or counts;
+/// later calls (several services in one process) are no-ops.
 pub fn init(format: LogFormat) {
+    crate::metrics::handle();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     // Colour only for a person at a terminal: redirected to a file, escape codes are noise.
     let builder = fmt()
