@@ -20,7 +20,6 @@ use tower_sessions::Session;
 use crate::{
     AppState,
     auth::{end_sessions, session_identity},
-    client_body::BodyWatch,
     client_ip::ClientIp,
     proxy::{Forwarded, Proxy, ProxyError},
     routes,
@@ -130,20 +129,10 @@ pub async fn to_pool(
         let started = Instant::now();
         let outcome = proxy.forward(&instance, attempt, context).await;
         let elapsed = started.elapsed();
-        // A body the client sent too big, too slowly or not at all fails the forwarding, but
-        // says nothing about the instance: answer the client, and leave the instance's health.
-        let client_fault = match &outcome {
-            Ok(_) => None,
-            Err(ProxyError::Timeout(_)) => {
-                BodyWatch::of(&parts.extensions).and_then(BodyWatch::blame_timeout_on_client)
-            }
-            Err(_) => BodyWatch::of(&parts.extensions).and_then(BodyWatch::client_fault),
-        };
-        let status = match (&outcome, &client_fault) {
-            (_, Some(answer)) => answer.status().as_u16(),
-            (Ok(response), None) => response.status().as_u16(),
-            (Err(ProxyError::Timeout(_)), None) => 504,
-            (Err(_), None) => 502,
+        let status = match &outcome {
+            Ok(response) => response.status().as_u16(),
+            Err(ProxyError::Timeout(_)) => 504,
+            Err(_) => 502,
         };
         let labels = [
             ("service", pool.service().to_owned()),
@@ -157,9 +146,6 @@ pub async fn to_pool(
             %method, route = prefix, status, latency_ms = elapsed.as_secs_f64() * 1000.0,
             upstream = instance, request_id = context.request_id, "proxied"
         );
-        if let Some(answer) = client_fault {
-            return answer;
-        }
         match outcome {
             Ok(mut response) => {
                 if upstream::counts_as_failure(response.status()) {

@@ -80,8 +80,8 @@ pub async fn rate_limit(
 }
 
 /// Refuses bodies over the limit up front when their length is declared, and reads every
-/// other body under the size limit and the body-read time-out ([`client_body`]): a body that
-/// breaks one is 413 or 408 whatever the handler or the instance made of its failure.
+/// other body whole under the size limit and the body-read time-out ([`client_body`]) before
+/// the request goes further.
 pub async fn client_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let limit = state.config.max_body_bytes;
     let declared = request
@@ -92,9 +92,10 @@ pub async fn client_body(State(state): State<AppState>, request: Request, next: 
     if declared.is_some_and(|length| length > limit) {
         return ApiError::PayloadTooLarge(limit).into_response();
     }
-    let (request, watch) = client_body::guard(request, limit, state.config.body_read_timeout());
-    let response = next.run(request).await;
-    watch.client_fault().unwrap_or(response)
+    match client_body::read_whole(request, limit, state.config.body_read_timeout()).await {
+        Ok(request) => next.run(request).await,
+        Err(refused) => refused.into_response(),
+    }
 }
 
 /// See the module documentation.
