@@ -29,7 +29,10 @@ pub async fn connect_and_migrate(
         .await?;
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5))
+        // While the database is down, a request waits this long for a connection before its
+        // 503: short enough to fail fast, long enough to ride out a burst that has every
+        // connection busy.
+        .acquire_timeout(Duration::from_secs(2))
         .connect_with(options)
         .await
         .with_context(|| format!("cannot connect to database {url}"))?;
@@ -103,6 +106,20 @@ pub async fn drop_database(url: &DatabaseUrl) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot drop database {name}"))?;
     Ok(())
+}
+
+/// True when `error` says the database cannot be used right now — down, restarting, the
+/// connection lost, or no pooled connection free within the acquire time-out — rather than
+/// that the statement itself failed. Such a failure is a 503 to retry, not a 500.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        // Class 08: connection exceptions; 57P0x: the server is shutting down or starting.
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+        _ => false,
+    }
 }
 
 /// True when `error` is a violation of the named unique or check constraint.

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+/// Seconds a client is asked to wait (`Retry-After`) before retrying a 503.
+pub const RETRY_UNAVAILABLE_AFTER_SECONDS: u32 = 2;
 
 /// An RFC 7807 problem document.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -138,27 +140,45 @@ impl ApiError {
     }
 }
 
+const DATABASE_UNAVAILABLE: &str = "the database is unavailable; try again shortly";
+
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        Self::Internal(error.into())
+        if crate::db::is_unavailable(&error) {
+            tracing::warn!(%error, "database unavailable");
+            Self::Unavailable(DATABASE_UNAVAILABLE.into())
+        } else {
+            Self::Internal(error.into())
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Self::Internal(cause) = &self {
+            // A database outage reached through `anyhow` is still an outage, not a bug.
+            let database_down = cause
+                .chain()
+                .any(|e| e.downcast_ref::<sqlx::Error>().is_some_and(crate::db::is_unavailable));
+            if database_down {
+                tracing::warn!(error = format!("{cause:#}"), "database unavailable");
+                return problem_response(&Self::Unavailable(DATABASE_UNAVAILABLE.into()).to_problem());
+            }
             tracing::error!(error = format!("{cause:#}"), "request failed");
         }
         problem_response(&self.to_problem())
     }
 }
 
+/// The problem as a response; a 503 also says when to retry.
 pub fn problem_response(problem: &Problem) -> Response {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, axum::Json(problem)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_UNAVAILABLE_AFTER_SECONDS));
+    }
     response
 }
 
@@ -179,5 +199,43 @@ impl<T, E: Into<ApiError>> ResultExt<T> for Result<T, E> {
             }
             other => other,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(error: ApiError) -> (StatusCode, Option<String>) {
+        let response = error.into_response();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_owned());
+        (response.status(), retry_after)
+    }
+
+    #[test]
+    fn a_database_that_cannot_be_reached_is_a_503_with_retry_after() {
+        let expected = (StatusCode::SERVICE_UNAVAILABLE, Some("2".to_owned()));
+        assert_eq!(answer(sqlx::Error::PoolTimedOut.into()), expected);
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(answer(sqlx::Error::Io(refused).into()), expected);
+        // The same, reached through anyhow with context on the way.
+        let wrapped = anyhow::Error::from(sqlx::Error::PoolTimedOut).context("loading the cart");
+        assert_eq!(answer(ApiError::Internal(wrapped)), expected);
+    }
+
+    #[test]
+    fn a_statement_that_fails_is_still_a_500() {
+        assert_eq!(
+            answer(sqlx::Error::RowNotFound.into()),
+            (StatusCode::INTERNAL_SERVER_ERROR, None)
+        );
+        let wrapped = anyhow::anyhow!("no such thing").context("loading the cart");
+        assert_eq!(
+            answer(ApiError::Internal(wrapped)),
+            (StatusCode::INTERNAL_SERVER_ERROR, None)
+        );
     }
 }

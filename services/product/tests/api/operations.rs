@@ -27,6 +27,26 @@ async fn health_readiness_and_metrics() {
     app.get("/readyz", &Actor::Anonymous)
         .await
         .expect_problem(503, "unavailable");
+    let response = app.get("/api/products", &Actor::Anonymous).await;
+    assert_eq!(response.headers["retry-after"], "2");
+    response.expect_problem(503, "unavailable");
+}
+
+#[tokio::test]
+async fn a_database_that_is_down_is_a_503_with_retry_after_not_a_500() {
+    // Nothing listens on the port: every connection attempt is refused until the pool's
+    // acquire time-out.
+    let url = format!("postgres://root@127.0.0.1:{}/product", shop_testkit::free_port());
+    let db = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_millis(300))
+        .connect_lazy(&url)
+        .unwrap();
+    let app = spawn(&db).await;
+    for path in ["/api/products", "/api/categories"] {
+        let response = app.get(path, &Actor::Anonymous).await;
+        assert_eq!(response.headers["retry-after"], "2", "{path}");
+        response.expect_problem(503, "unavailable");
+    }
 }
 
 #[tokio::test]
