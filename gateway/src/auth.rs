@@ -1,7 +1,7 @@
 //! Sign-in, sign-out and the current session. The session (in Redis) remembers who the user
 //! is; every proxied request then carries a fresh short-lived identity token instead.
 
-use std::net::IpAddr;
+use std::{net::IpAddr, sync::Arc};
 
 use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ use tower_sessions::Session;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::{AppState, client_ip::ClientIp, proxy::read_json};
+use crate::{client_ip::ClientIp, proxy::read_json, session::SessionEpochs, state::Upstreams};
 
 /// Where the signed-in user is kept in the session.
 const SESSION_USER: &str = "user";
@@ -37,12 +37,12 @@ fn store_error(error: tower_sessions::session::Error) -> ApiError {
 }
 
 /// The signed-in user of this session, if any. A session from before the user's sessions were
-/// ended (see [`crate::session::SessionEpochs`]) is signed out here.
-pub async fn session_identity(state: &AppState, session: &Session) -> ApiResult<Option<Identity>> {
+/// ended (see [`SessionEpochs`]) is signed out here.
+pub async fn session_identity(epochs: &SessionEpochs, session: &Session) -> ApiResult<Option<Identity>> {
     let Some(user) = session.get::<SessionUser>(SESSION_USER).await.map_err(store_error)? else {
         return Ok(None);
     };
-    if user.epoch < state.epochs.current(user.user_id).await? {
+    if user.epoch < epochs.current(user.user_id).await? {
         session.flush().await.map_err(store_error)?;
         return Ok(None);
     }
@@ -51,8 +51,8 @@ pub async fn session_identity(state: &AppState, session: &Session) -> ApiResult<
 
 /// Acts on a service's [`shop_contracts::identity::END_SESSIONS_HEADER`]: ends the user's sessions, keeping this
 /// request's own session signed in when asked to and it is that user's.
-pub async fn end_sessions(state: &AppState, session: &Session, end: EndSessions) -> ApiResult<()> {
-    let epoch = state.epochs.advance(end.user_id).await?;
+pub async fn end_sessions(epochs: &SessionEpochs, session: &Session, end: EndSessions) -> ApiResult<()> {
+    let epoch = epochs.advance(end.user_id).await?;
     if !end.keep_current {
         return Ok(());
     }
@@ -109,7 +109,8 @@ impl SessionView {
         (status = 429, description = "Too many sign-in attempts", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
-    State(state): State<AppState>,
+    State(upstreams): State<Upstreams>,
+    State(epochs): State<Arc<SessionEpochs>>,
     ClientIp(client): ClientIp,
     session: Session,
     Json(credentials): Json<Credentials>,
@@ -118,9 +119,8 @@ pub async fn login(
     if credentials.email.chars().count() > 254 || credentials.password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(ApiError::invalid("body", "email or password is too long").into_response());
     }
-    let verified = verify(&state, client, &credentials).await?;
-    let epoch = state
-        .epochs
+    let verified = verify(&upstreams, client, &credentials).await?;
+    let epoch = epochs
         .current(verified.user_id)
         .await
         .map_err(IntoResponse::into_response)?;
@@ -140,12 +140,12 @@ pub async fn login(
 /// Asks an instance of the user service whose credentials these are. Its refusals (401, 422)
 /// reach the client as they are.
 async fn verify(
-    state: &AppState,
+    upstreams: &Upstreams,
     client: IpAddr,
     credentials: &Credentials,
 ) -> Result<VerifiedCredentials, axum::response::Response> {
     use axum::response::IntoResponse;
-    let pool = &state.pools.user;
+    let pool = &upstreams.pools.user;
     let lease = pool
         .pick(client, &[])
         .ok_or_else(|| ApiError::Unavailable("no healthy instance of the user service".into()).into_response())?;
@@ -156,7 +156,7 @@ async fn verify(
         ))
         .expect("a request to a fixed path is valid");
     let upstream = lease.url().to_owned();
-    let response = match state.proxy.send(&upstream, request).await {
+    let response = match upstreams.proxy.send(&upstream, request).await {
         Ok(response) => {
             lease.succeeded();
             response
@@ -190,6 +190,9 @@ pub async fn logout(session: Session) -> ApiResult<StatusCode> {
 
 /// Who this session belongs to.
 #[utoipa::path(get, path = "/api/auth/session", tag = "auth", responses((status = 200, body = SessionView)))]
-pub async fn current_session(State(state): State<AppState>, session: Session) -> ApiResult<Json<SessionView>> {
-    Ok(Json(SessionView::of(session_identity(&state, &session).await?)))
+pub async fn current_session(
+    State(epochs): State<Arc<SessionEpochs>>,
+    session: Session,
+) -> ApiResult<Json<SessionView>> {
+    Ok(Json(SessionView::of(session_identity(&epochs, &session).await?)))
 }

@@ -8,14 +8,13 @@ use std::{
     convert::Infallible,
     net::{IpAddr, SocketAddr},
     str::FromStr,
+    sync::Arc,
 };
 
 use axum::{
-    extract::{ConnectInfo, FromRequestParts},
+    extract::{ConnectInfo, FromRef, FromRequestParts},
     http::{HeaderMap, request::Parts},
 };
-
-use crate::AppState;
 
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
 
@@ -81,25 +80,30 @@ impl FromStr for TrustedProxies {
     }
 }
 
-/// The client's address, resolved through the trusted proxies.
+/// The client's address, resolved through the trusted proxies of the state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 
-impl FromRequestParts<AppState> for ClientIp {
+impl<S> FromRequestParts<S> for ClientIp
+where
+    S: Send + Sync,
+    Arc<TrustedProxies>: FromRef<S>,
+{
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(peer)| peer.ip())
             .expect("the gateway is served with connect info");
-        Ok(Self(resolve(peer, &parts.headers, &state.config.trusted_proxies)))
+        let trusted = Arc::<TrustedProxies>::from_ref(state);
+        Ok(Self(resolve(peer, &parts.headers, &trusted)))
     }
 }
 
 /// The client behind `peer`, given the `X-Forwarded-For` headers and the trusted proxies.
-pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> IpAddr {
+fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> IpAddr {
     let mut client = peer.to_canonical();
     if !trusted.contains(client) {
         return client;

@@ -10,7 +10,7 @@ use shop_platform::config::{DEV_IDENTITY_KEY, LogFormat, parse_identity_key};
 
 use crate::{
     client_ip::TrustedProxies,
-    upstream::{InstanceSpec, Policy, parse_instances},
+    upstream::{HealthPolicy, InstanceSpec, Policy, parse_instances},
 };
 
 #[derive(Debug, Clone, Parser)]
@@ -177,7 +177,11 @@ impl Config {
         Duration::from_millis(self.request_timeout_ms)
     }
 
-    pub fn health_check_interval(&self) -> Duration {
-        Duration::from_millis(self.health_check_interval_ms)
+    /// When an instance is ejected and how often every instance is checked.
+    pub fn health_policy(&self) -> HealthPolicy {
+        HealthPolicy {
+            eject_after_failures: self.eject_after_failures,
+            check_interval: Duration::from_millis(self.health_check_interval_ms),
+        }
     }
 }

@@ -21,7 +21,14 @@ use utoipa::{
 };
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi, Url};
 
-use crate::{AppState, auth, client_ip::ClientIp, proxy::read_json, routes::Owner, session::SESSION_COOKIE};
+use crate::{
+    auth,
+    client_ip::ClientIp,
+    proxy::read_json,
+    routes::{self, Owner, Pools},
+    session::SESSION_COOKIE,
+    state::{AppState, Upstreams},
+};
 
 /// How to sign in and then use every API from the docs page; the first thing it shows.
 const SIGN_IN: &str = "**To try the APIs from this page, sign in first.** In this definition, \
@@ -76,10 +83,11 @@ const SERVICES: [(&str, Owner, &str); 4] = [
     ("search", Owner::Search, "/openapi/search"),
 ];
 
-pub fn router(state: &AppState) -> Router<AppState> {
+/// The documents and Swagger UI; it lists the services that have instances in `pools`.
+pub fn router(pools: &Pools) -> Router<AppState> {
     let mut urls = vec![Url::new("gateway", "/openapi.json")];
     for (name, owner, path) in SERVICES {
-        if state.pools.of(owner).is_some() {
+        if pools.of(owner).is_some() {
             urls.push(Url::new(name, path));
         }
     }
@@ -91,14 +99,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
 }
 
 async fn service_document(
-    State(state): State<AppState>,
+    State(upstreams): State<Upstreams>,
     ClientIp(client): ClientIp,
     Path(service): Path<String>,
 ) -> Response {
     let Some((owner, pool)) = SERVICES
         .iter()
         .find(|(name, ..)| *name == service)
-        .and_then(|(_, owner, _)| Some((*owner, state.pools.of(*owner)?)))
+        .and_then(|(_, owner, _)| Some((*owner, upstreams.pools.of(*owner)?)))
     else {
         return ApiError::NotFound("document").into_response();
     };
@@ -108,7 +116,7 @@ async fn service_document(
     let request = axum::http::Request::get("/openapi.json")
         .body(axum::body::Body::empty())
         .expect("a request to a fixed path is valid");
-    let mut spec: Value = match state.proxy.send(lease.url(), request).await {
+    let mut spec: Value = match upstreams.proxy.send(lease.url(), request).await {
         Ok(response) if response.status().is_success() => match read_json(response).await {
             Ok(spec) => spec,
             Err(error) => return ApiError::BadGateway(format!("bad OpenAPI document: {error}")).into_response(),
@@ -125,7 +133,7 @@ async fn service_document(
 /// session cookie.
 fn as_seen_through_the_gateway(spec: &mut Value, owner: Owner) {
     if let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) {
-        paths.retain(|path, _| crate::routes::route(path).is_some_and(|(_, routed)| routed == owner));
+        paths.retain(|path, _| routes::route(path).is_some_and(|(_, routed)| routed == owner));
     }
     if let Some(scheme) = spec.pointer_mut(&format!("/components/securitySchemes/{IDENTITY_SCHEME}")) {
         *scheme = json!({

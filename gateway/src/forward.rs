@@ -4,6 +4,7 @@
 
 use std::{
     net::{IpAddr, SocketAddr},
+    sync::Arc,
     time::Instant,
 };
 
@@ -18,11 +19,12 @@ use shop_platform::ApiError;
 use tower_sessions::Session;
 
 use crate::{
-    AppState,
     auth::{end_sessions, session_identity},
     client_ip::ClientIp,
     proxy::{Forwarded, Proxy, ProxyError},
     routes,
+    session::SessionEpochs,
+    state::{IdentityTokens, Upstreams},
     upstream::{self, Pool},
 };
 
@@ -42,7 +44,9 @@ fn retryable(request: &Request) -> bool {
 }
 
 pub async fn forward(
-    State(state): State<AppState>,
+    State(upstreams): State<Upstreams>,
+    State(epochs): State<Arc<SessionEpochs>>,
+    State(tokens): State<Arc<IdentityTokens>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ClientIp(client): ClientIp,
     session: Session,
@@ -51,19 +55,19 @@ pub async fn forward(
     let Some((prefix, owner)) = routes::route(request.uri().path()) else {
         return ApiError::NotFound("route").into_response();
     };
-    let Some(pool) = state.pools.of(owner) else {
+    let Some(pool) = upstreams.pools.of(owner) else {
         return ApiError::NotFound("route").into_response();
     };
-    let identity_token = match session_identity(&state, &session).await {
-        Ok(identity) => identity.map(|identity| state.mint(&identity)),
+    let identity_token = match session_identity(&epochs, &session).await {
+        Ok(identity) => identity.map(|identity| tokens.mint(&identity)),
         Err(error) => return error.into_response(),
     };
     let context = forwarded(peer.ip(), &request, identity_token);
-    let mut response = to_pool(&state.proxy, pool, prefix, client, &context, request, false).await;
+    let mut response = to_pool(&upstreams.proxy, pool, prefix, client, &context, request, false).await;
     if let Some(value) = response.headers_mut().remove(END_SESSIONS_HEADER) {
         let end = value.to_str().ok().and_then(EndSessions::parse);
         let ended = match end {
-            Some(end) => end_sessions(&state, &session, end).await,
+            Some(end) => end_sessions(&epochs, &session, end).await,
             None => Err(ApiError::Internal(anyhow::anyhow!(
                 "malformed {END_SESSIONS_HEADER}: {value:?}"
             ))),

@@ -9,7 +9,7 @@
 //! gateway's own origin or one of `ALLOWED_ORIGINS`. Requests with neither header come from
 //! non-browser clients (curl, other services), which cannot be tricked into sending a cookie.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     extract::{Request, State},
@@ -20,7 +20,13 @@ use axum::{
 use shop_platform::ApiError;
 use tower_sessions::{Session, session::Id};
 
-use crate::{AppState, client_body, client_ip::ClientIp, limits::Decision, session::SESSION_COOKIE};
+use crate::{
+    client_body,
+    client_ip::ClientIp,
+    limits::{self, Decision},
+    session::SESSION_COOKIE,
+    state::{AllowedOrigins, RateLimits, RequestLimits},
+};
 
 const LOGIN_PATH: &str = "/api/auth/login";
 const MINUTE: Duration = Duration::from_secs(60);
@@ -50,27 +56,26 @@ fn is_login(request: &Request) -> bool {
 
 /// Per client IP, per session, and for sign-ins per IP: 429 with `Retry-After` past a limit.
 pub async fn rate_limit(
-    State(state): State<AppState>,
+    State(limits): State<Arc<RateLimits>>,
     ClientIp(client): ClientIp,
     request: Request,
     next: Next,
 ) -> Response {
     let ip = client.to_string();
-    let config = &state.config;
-    let mut checks = vec![("ip", ip.clone(), config.rate_limit_per_minute)];
+    let mut checks = vec![("ip", ip.clone(), limits.per_ip)];
     if let Some(session) = session_id(&request) {
-        checks.push(("session", session.to_string(), config.session_rate_limit_per_minute));
+        checks.push(("session", session.to_string(), limits.per_session));
     }
     if is_login(&request) {
-        checks.push(("login", ip, config.login_rate_limit_per_minute));
+        checks.push(("login", ip, limits.sign_ins_per_ip));
     }
     // A limit of 0 turns that check off.
     for (scope, subject, limit) in checks.into_iter().filter(|(_, _, limit)| *limit > 0) {
-        match state.limiter.check(scope, &subject, limit, MINUTE).await {
+        match limits.limiter.check(scope, &subject, limit, MINUTE).await {
             Ok(Decision::Allowed { .. }) => {}
             Ok(Decision::Limited { retry_after }) => {
                 metrics::counter!("gateway_rate_limited_total", "scope" => scope).increment(1);
-                return crate::limits::too_many_requests(retry_after);
+                return limits::too_many_requests(retry_after);
             }
             // Sessions need Redis anyway; a limiter outage is logged, not turned into an outage.
             Err(error) => tracing::warn!(%error, "rate limiter unavailable; request let through"),
@@ -82,8 +87,8 @@ pub async fn rate_limit(
 /// Refuses bodies over the limit up front when their length is declared, and reads every
 /// other body whole under the size limit and the body-read time-out ([`client_body`]) before
 /// the request goes further.
-pub async fn client_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let limit = state.config.max_body_bytes;
+pub async fn client_body(State(limits): State<RequestLimits>, request: Request, next: Next) -> Response {
+    let limit = limits.max_body_bytes;
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -92,17 +97,17 @@ pub async fn client_body(State(state): State<AppState>, request: Request, next: 
     if declared.is_some_and(|length| length > limit) {
         return ApiError::PayloadTooLarge(limit).into_response();
     }
-    match client_body::read_whole(request, limit, state.config.body_read_timeout()).await {
+    match client_body::read_whole(request, limit, limits.body_read_timeout).await {
         Ok(request) => next.run(request).await,
         Err(refused) => refused.into_response(),
     }
 }
 
 /// See the module documentation.
-pub async fn csrf(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn csrf(State(allowed): State<Arc<AllowedOrigins>>, request: Request, next: Next) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let needs_check = !safe && (carries_session_cookie(request.headers()) || is_login(&request));
-    if needs_check && !same_origin(request.headers(), &state.config.allowed_origins) {
+    if needs_check && !same_origin(request.headers(), &allowed.0) {
         metrics::counter!("gateway_csrf_rejected_total").increment(1);
         return ApiError::Forbidden("cross-site request refused: it must come from the shop's own pages")
             .into_response();
@@ -125,8 +130,8 @@ fn same_origin(headers: &HeaderMap, allowed: &[String]) -> bool {
 }
 
 /// The whole request, upstream included, within `limit`; else 504.
-pub async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let limit = state.config.request_timeout();
+pub async fn time_limit(State(limits): State<RequestLimits>, request: Request, next: Next) -> Response {
+    let limit = limits.request_timeout;
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::GatewayTimeout(format!("the request took longer than {limit:?}")).into_response(),

@@ -67,6 +67,9 @@ struct InProcess {
     router: Router,
 }
 
+/// How long the gateway waits for a connection to an instance to open.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The base URL of the instance that runs inside the gateway's own process.
 pub const IN_PROCESS_URL: &str = "http://in-process";
 

@@ -8,7 +8,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use anyhow::Context;
 use axum::{
     Router,
-    extract::{ConnectInfo, Request, State},
+    extract::{ConnectInfo, FromRef, Request, State},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -16,13 +16,20 @@ use shop_platform::{ApiError, Json, server};
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
-use crate::{Config, client_ip, forward, pool, proxy::Proxy, upstream::Pool};
+use crate::{
+    client_ip::{ClientIp, TrustedProxies},
+    config::Config,
+    forward,
+    proxy::{CONNECT_TIMEOUT, Proxy},
+    upstream::Pool,
+};
 
-#[derive(Clone)]
+/// The reverse proxy's state.
+#[derive(Clone, FromRef)]
 struct Site {
     pool: Pool,
     proxy: Proxy,
-    config: Arc<Config>,
+    trusted_proxies: Arc<TrustedProxies>,
 }
 
 /// The reverse proxy's HTTP service: its own `/healthz` and `/readyz`, everything else
@@ -40,8 +47,12 @@ fn app(site: Site) -> Router {
         .with_state(site)
 }
 
-async fn proxied(State(site): State<Site>, ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request) -> Response {
-    let client = client_ip::resolve(peer.ip(), request.headers(), &site.config.trusted_proxies);
+async fn proxied(
+    State(site): State<Site>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
+    request: Request,
+) -> Response {
     let context = forward::forwarded(peer.ip(), &request, None);
     forward::to_pool(&site.proxy, &site.pool, "/", client, &context, request, true).await
 }
@@ -57,20 +68,20 @@ async fn readyz(State(site): State<Site>) -> Response {
 pub(crate) async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let instances = config.site_upstreams.clone().context("SITE_UPSTREAMS is not set")?;
     let site = Site {
-        pool: pool(&config, "site", &instances.0),
-        proxy: Proxy::new(Duration::from_secs(2), config.upstream_timeout()),
-        config: Arc::new(config),
+        pool: Pool::new("site", instances.0, config.lb_policy, config.health_policy()),
+        proxy: Proxy::new(CONNECT_TIMEOUT, config.upstream_timeout()),
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
     };
     let (stop_checks, mut checks_stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(site.pool.clone().run_health_checks(site.proxy.clone(), async move {
         let _ = checks_stopped.wait_for(|stopped| *stopped).await;
     }));
-    let listen_addr = site.config.listen_addr;
-    let grace = Duration::from_secs(site.config.shutdown_grace_seconds);
+    let listen_addr = config.listen_addr;
+    let grace = Duration::from_secs(config.shutdown_grace_seconds);
     let listener = TcpListener::bind(listen_addr)
         .await
         .with_context(|| format!("cannot listen on {listen_addr}"))?;
-    tracing::info!(address = %listener.local_addr()?, policy = ?site.config.lb_policy, "reverse proxy listening");
+    tracing::info!(address = %listener.local_addr()?, policy = ?config.lb_policy, "reverse proxy listening");
     let served = server::serve(listener, app(site), grace, shutdown).await;
     let _ = stop_checks.send(true);
     served

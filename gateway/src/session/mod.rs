@@ -1,7 +1,7 @@
 //! Sessions: the `shop_session` cookie names a record in Redis, so any gateway instance
 //! sharing that Redis serves any client's session — or, in the early stages, a record in this
-//! process's memory, which no other instance sees. Owns the session stores and the cookie
-//! settings of the session layer.
+//! process's memory, which no other instance sees. Owns the session stores, the cookie
+//! settings of the session layer and the gauge of sessions held.
 
 mod epochs;
 mod memory;
@@ -45,4 +45,23 @@ pub fn session_layer<S: SessionStore + Clone>(
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(idle_timeout));
     Stack::new(RenewOnActivityLayer::new(idle_timeout), sessions)
+}
+
+/// Keeps `gateway_sessions_active` current: the sessions held, counted every 30 s until
+/// `stopped` turns true.
+pub async fn count_active(sessions: Sessions, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let count = match &sessions {
+            Sessions::Redis(store) => store.count().await,
+            Sessions::Memory(store) => Ok(store.count()),
+        };
+        match count {
+            Ok(count) => metrics::gauge!("gateway_sessions_active").set(count as f64),
+            Err(error) => tracing::warn!(%error, "cannot count sessions"),
+        }
+        tokio::select! {
+            _ = stopped.wait_for(|stopped| *stopped) => return,
+            () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+        }
+    }
 }

@@ -158,7 +158,7 @@ pub fn chart(title: &str, x_label: &str, y_label: &str, lines: &[Line]) -> Strin
     svg
 }
 
-pub fn escape(text: &str) -> String {
+fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

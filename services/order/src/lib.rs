@@ -9,18 +9,16 @@ pub mod domain;
 pub mod events;
 pub mod store;
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{future::Future, time::Duration};
 
 use axum::Router;
 use clap::Parser;
 use shop_contracts::IdentityKey;
-use shop_messaging::{
-    EventBus, Namespace,
-    runtime::{Messaging, MessagingConfig},
-};
+use shop_messaging::{EventBus, Namespace, runtime::Messaging};
 use shop_platform::{
     Service,
-    config::{DatabaseUrl, ServiceConfig, ServiceUrl},
+    config::{ServiceConfig, ServiceDefaults, ServiceUrl},
+    startup::Connections,
 };
 use sqlx::{PgPool, migrate::Migrator};
 
@@ -32,17 +30,8 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/order");
     about = "Carts, checkout and orders, priced from a replica of the product catalog"
 )]
 pub struct Config {
-    /// Address to serve HTTP on.
-    #[arg(long, env = "ORDER_LISTEN_ADDR", default_value = "127.0.0.1:8083")]
-    pub listen_addr: SocketAddr,
-
-    /// The service's own database.
-    #[arg(
-        long,
-        env = "ORDER_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/orders"
-    )]
-    pub database_url: DatabaseUrl,
+    #[command(flatten)]
+    pub service: ServiceConfig<Self>,
 
     /// Base URL of the product service, whose catalog feed fills the product replica at start-up.
     #[arg(long, env = "PRODUCT_SERVICE_URL", default_value = "http://127.0.0.1:8082")]
@@ -52,12 +41,13 @@ pub struct Config {
     #[arg(long, env = "ORDER_PENDING_TIMEOUT_SECONDS", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub pending_timeout_seconds: u64,
+}
 
-    #[command(flatten)]
-    pub messaging: MessagingConfig,
-
-    #[command(flatten)]
-    pub service: ServiceConfig,
+impl ServiceDefaults for Config {
+    const LISTEN_ADDR_VAR: &str = "ORDER_LISTEN_ADDR";
+    const LISTEN_ADDR: &str = "127.0.0.1:8083";
+    const DATABASE_URL_VAR: &str = "ORDER_DATABASE_URL";
+    const DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/orders";
 }
 
 impl Config {
@@ -96,21 +86,13 @@ pub fn messaging<B: EventBus>(bus: B, db: PgPool, namespace: Namespace, pending_
 
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     tracing::debug!(?config, "starting order service");
-    let db = config.service.connect(&config.database_url, &MIGRATOR).await?;
     let feed = catalog_sync::Feed::http(config.product_service_url.clone())?;
-    // Returns at once even while NATS is down; the client keeps reconnecting.
-    let bus = config.messaging.connect().await?;
-    let messaging = messaging(
-        bus,
-        db.clone(),
-        config.messaging.event_namespace.clone(),
-        config.pending_timeout(),
-    );
+    let Connections { db, bus } = config.service.connect(&MIGRATOR).await?;
+    let namespace = config.service.messaging.event_namespace.clone();
+    let messaging = messaging(bus, db.clone(), namespace, config.pending_timeout());
     let catch_up = tokio::spawn(catalog_sync::catch_up(db.clone(), feed));
-    let served = service(db, config.service.identity_key.clone())
-        .run(config.listen_addr, &config.service, shutdown)
-        .await;
+    let service = service(db, config.service.identity_key.clone());
+    let served = config.service.serve(service, messaging, shutdown).await;
     catch_up.abort();
-    messaging.stop().await;
     served
 }

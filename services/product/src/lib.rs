@@ -8,7 +8,7 @@ pub mod events;
 pub mod seed;
 pub mod store;
 
-use std::{future::Future, net::SocketAddr};
+use std::future::Future;
 
 use axum::Router;
 use clap::Parser;
@@ -16,7 +16,8 @@ use shop_contracts::IdentityKey;
 use shop_messaging::{EventBus, Namespace, runtime::Messaging};
 use shop_platform::{
     Service,
-    config::{DatabaseUrl, ServiceConfig},
+    config::{ServiceConfig, ServiceDefaults},
+    startup::Connections,
 };
 use sqlx::{PgPool, migrate::Migrator};
 
@@ -25,23 +26,15 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/product");
 #[derive(Debug, Clone, Parser)]
 #[command(name = "product-service", about = "Catalog, categories, prices and inventory")]
 pub struct Config {
-    /// Address to serve HTTP on.
-    #[arg(long, env = "PRODUCT_LISTEN_ADDR", default_value = "127.0.0.1:8082")]
-    pub listen_addr: SocketAddr,
-
-    /// The service's own database.
-    #[arg(
-        long,
-        env = "PRODUCT_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/products"
-    )]
-    pub database_url: DatabaseUrl,
-
     #[command(flatten)]
-    pub service: ServiceConfig,
+    pub service: ServiceConfig<Self>,
+}
 
-    #[command(flatten)]
-    pub messaging: shop_messaging::runtime::MessagingConfig,
+impl ServiceDefaults for Config {
+    const LISTEN_ADDR_VAR: &str = "PRODUCT_LISTEN_ADDR";
+    const LISTEN_ADDR: &str = "127.0.0.1:8082";
+    const DATABASE_URL_VAR: &str = "PRODUCT_DATABASE_URL";
+    const DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/products";
 }
 
 /// The complete HTTP service over an already migrated database.
@@ -69,13 +62,8 @@ pub fn messaging<B: EventBus>(bus: B, db: PgPool, namespace: Namespace) -> Messa
 
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     tracing::debug!(?config, "starting product service");
-    let db = config.service.connect(&config.database_url, &MIGRATOR).await?;
-    // Returns at once even while NATS is down; the relay and consumer retry until it is back.
-    let bus = config.messaging.connect().await?;
-    let messaging = messaging(bus, db.clone(), config.messaging.event_namespace.clone());
-    let served = service(db, config.service.identity_key.clone())
-        .run(config.listen_addr, &config.service, shutdown)
-        .await;
-    messaging.stop().await;
-    served
+    let Connections { db, bus } = config.service.connect(&MIGRATOR).await?;
+    let messaging = messaging(bus, db.clone(), config.service.messaging.event_namespace.clone());
+    let service = service(db, config.service.identity_key.clone());
+    config.service.serve(service, messaging, shutdown).await
 }

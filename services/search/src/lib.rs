@@ -12,18 +12,16 @@ pub mod meili;
 pub mod projector;
 pub mod reindex;
 
-use std::{future::Future, net::SocketAddr, path::PathBuf};
+use std::{future::Future, path::PathBuf};
 
 use axum::Router;
 use clap::Parser;
 use shop_contracts::IdentityKey;
-use shop_messaging::{
-    EventBus, Namespace,
-    runtime::{Messaging, MessagingConfig},
-};
+use shop_messaging::{EventBus, Namespace, runtime::Messaging};
 use shop_platform::{
     Service,
-    config::{DatabaseUrl, Secret, ServiceConfig},
+    config::{Secret, ServiceConfig, ServiceDefaults},
+    startup::Connections,
 };
 use sqlx::{PgPool, migrate::Migrator};
 
@@ -37,18 +35,9 @@ pub const SOURCE: &str = "search";
 #[derive(Debug, Clone, Parser)]
 #[command(name = "search-service", about = "The catalog's search index")]
 pub struct Config {
-    /// Address to serve HTTP on.
-    #[arg(long, env = "SEARCH_LISTEN_ADDR", default_value = "127.0.0.1:8084")]
-    pub listen_addr: SocketAddr,
-
-    /// The service's own database: the merged catalog the index is projected from, and the
-    /// consumers' inbox.
-    #[arg(
-        long,
-        env = "SEARCH_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/search"
-    )]
-    pub database_url: DatabaseUrl,
+    /// Its database is the merged catalog the index is projected from, and the consumers' inbox.
+    #[command(flatten)]
+    pub service: ServiceConfig<Self>,
 
     /// Directory of the embedded index (used when no Meilisearch URL is set).
     #[arg(long, env = "SEARCH_INDEX_DIR", default_value = "data/search-index")]
@@ -66,12 +55,13 @@ pub struct Config {
     /// Name of the Meilisearch index.
     #[arg(long, env = "MEILI_INDEX", default_value = "products")]
     pub meili_index: String,
+}
 
-    #[command(flatten)]
-    pub service: ServiceConfig,
-
-    #[command(flatten)]
-    pub messaging: MessagingConfig,
+impl ServiceDefaults for Config {
+    const LISTEN_ADDR_VAR: &str = "SEARCH_LISTEN_ADDR";
+    const LISTEN_ADDR: &str = "127.0.0.1:8084";
+    const DATABASE_URL_VAR: &str = "SEARCH_DATABASE_URL";
+    const DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/search";
 }
 
 /// What the HTTP handlers share.
@@ -122,13 +112,10 @@ pub async fn open_index(config: &Config, db: &PgPool) -> anyhow::Result<SearchIn
 
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     tracing::debug!(?config, "starting search service");
-    let db = config.service.connect(&config.database_url, &MIGRATOR).await?;
+    let Connections { db, bus } = config.service.connect(&MIGRATOR).await?;
     let index = open_index(&config, &db).await?;
-    let bus = config.messaging.connect().await?;
-    let messaging = messaging(bus, db.clone(), config.messaging.event_namespace.clone(), index.clone());
-    let served = service(db, config.service.identity_key.clone(), index)
-        .run(config.listen_addr, &config.service, shutdown)
-        .await;
-    messaging.stop().await;
-    served
+    let namespace = config.service.messaging.event_namespace.clone();
+    let messaging = messaging(bus, db.clone(), namespace, index.clone());
+    let service = service(db, config.service.identity_key.clone(), index);
+    config.service.serve(service, messaging, shutdown).await
 }

@@ -59,8 +59,8 @@ pub async fn run(args: BenchArgs, configs: &crate::launcher::Configs) -> anyhow:
     );
     let target = std::sync::Arc::new(Target {
         client: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?,
-        product_url: crate::launcher::base_url(configs.product.listen_addr),
-        order_url: crate::launcher::base_url(configs.order.listen_addr),
+        product_url: crate::launcher::base_url(configs.product.service.listen_addr),
+        order_url: crate::launcher::base_url(configs.order.service.listen_addr),
         key: configs.user.service.identity_key.clone(),
     });
     let product_id = create_bench_product(&target, args.orders).await?;

@@ -78,8 +78,8 @@ impl Target {
     fn new(configs: &Configs) -> anyhow::Result<Self> {
         Ok(Self {
             client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?,
-            search_url: base_url(configs.search.listen_addr),
-            product_url: base_url(configs.product.listen_addr),
+            search_url: base_url(configs.search.service.listen_addr),
+            product_url: base_url(configs.product.service.listen_addr),
             admin_token: configs.user.service.identity_key.mint(
                 &Identity::new(Uuid::now_v7(), vec![Role::Admin]),
                 chrono::Duration::hours(1),
@@ -173,7 +173,7 @@ pub async fn run(args: BenchSearchArgs, configs: &Configs) -> anyhow::Result<()>
 
 /// `shop reindex`: rebuilds the running search service's index, printing its progress.
 pub async fn reindex(configs: &Configs) -> anyhow::Result<()> {
-    let elapsed = reindex_at(&reqwest::Client::new(), &base_url(configs.search.listen_addr)).await?;
+    let elapsed = reindex_at(&reqwest::Client::new(), &base_url(configs.search.service.listen_addr)).await?;
     println!("reindexed in {:.2} s", elapsed.as_secs_f64());
     Ok(())
 }
@@ -208,7 +208,7 @@ async fn reindex_at(client: &reqwest::Client, search_url: &str) -> anyhow::Resul
 }
 
 async fn active_products(configs: &Configs) -> anyhow::Result<u64> {
-    let db = sqlx::PgPool::connect(configs.product.database_url.expose())
+    let db = sqlx::PgPool::connect(configs.product.service.database_url.expose())
         .await
         .context("cannot reach the product database")?;
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM products WHERE active")

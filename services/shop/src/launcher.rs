@@ -139,10 +139,10 @@ impl Configs {
 
     pub fn listen_addr(&self, service: ServiceName) -> SocketAddr {
         match service {
-            ServiceName::User => self.user.listen_addr,
-            ServiceName::Product => self.product.listen_addr,
-            ServiceName::Order => self.order.listen_addr,
-            ServiceName::Search => self.search.listen_addr,
+            ServiceName::User => self.user.service.listen_addr,
+            ServiceName::Product => self.product.service.listen_addr,
+            ServiceName::Order => self.order.service.listen_addr,
+            ServiceName::Search => self.search.service.listen_addr,
             ServiceName::Gateway | ServiceName::Monolith => self.gateway.listen_addr,
         }
     }
@@ -200,13 +200,17 @@ async fn prepare_all(configs: &Configs) -> anyhow::Result<(Databases, Prepared)>
         databases: Vec::new(),
         demo: None,
     };
-    let (user, created) = prepare(&configs.user.database_url, &user_service::MIGRATOR).await?;
-    prepared.databases.push((name(&configs.user.database_url), created));
-    let (product, created) = prepare(&configs.product.database_url, &product_service::MIGRATOR).await?;
-    prepared.databases.push((name(&configs.product.database_url), created));
+    let (user, created) = prepare(&configs.user.service.database_url, &user_service::MIGRATOR).await?;
+    prepared
+        .databases
+        .push((name(&configs.user.service.database_url), created));
+    let (product, created) = prepare(&configs.product.service.database_url, &product_service::MIGRATOR).await?;
+    prepared
+        .databases
+        .push((name(&configs.product.service.database_url), created));
     for (url, migrator) in [
-        (&configs.order.database_url, &order_service::MIGRATOR),
-        (&configs.search.database_url, &search_service::MIGRATOR),
+        (&configs.order.service.database_url, &order_service::MIGRATOR),
+        (&configs.search.service.database_url, &search_service::MIGRATOR),
     ] {
         let (pool, created) = prepare(url, migrator).await?;
         pool.close().await;
@@ -242,12 +246,12 @@ pub async fn seed(args: &SeedArgs) -> anyhow::Result<()> {
 pub async fn reset(confirmed: bool) -> anyhow::Result<()> {
     let configs = Configs::from_env();
     let databases = [
-        &configs.user.database_url,
-        &configs.product.database_url,
-        &configs.order.database_url,
-        &configs.search.database_url,
+        &configs.user.service.database_url,
+        &configs.product.service.database_url,
+        &configs.order.service.database_url,
+        &configs.search.service.database_url,
     ];
-    let namespace = &configs.user.messaging.event_namespace;
+    let namespace = &configs.user.service.messaging.event_namespace;
     if !confirmed {
         bail!(
             "this deletes the databases {}, the event streams of namespace `{namespace}` and the search index \
@@ -263,7 +267,7 @@ pub async fn reset(confirmed: bool) -> anyhow::Result<()> {
         db::drop_database(url).await?;
         tracing::info!(database = %url, "dropped");
     }
-    let bus = shop_messaging::jetstream::JetStreamBus::connect(&configs.user.messaging.nats_url).await?;
+    let bus = shop_messaging::jetstream::JetStreamBus::connect(&configs.user.service.messaging.nats_url).await?;
     bus.delete_streams(namespace).await?;
     tracing::info!(%namespace, "event streams deleted");
     search_service::index::SearchIndex::delete(&configs.search).await?;
@@ -275,7 +279,10 @@ pub async fn reset(confirmed: bool) -> anyhow::Result<()> {
 /// configured `IDENTITY_KEY`.
 pub async fn token(args: &TokenArgs) -> anyhow::Result<()> {
     let configs = Configs::from_env();
-    let url = format!("{}{VERIFY_CREDENTIALS_PATH}", base_url(configs.user.listen_addr));
+    let url = format!(
+        "{}{VERIFY_CREDENTIALS_PATH}",
+        base_url(configs.user.service.listen_addr)
+    );
     let response = reqwest::Client::new()
         .post(&url)
         .json(&serde_json::json!({"email": args.email, "password": args.password}))
@@ -371,7 +378,7 @@ async fn run_plan(plan: &Plan, args: &UpArgs) -> anyhow::Result<()> {
     }
     databases.user.close().await;
     databases.product.close().await;
-    let broker_reachable = !plan.uses_broker() || check_broker(&plan.configs.user.messaging).await;
+    let broker_reachable = !plan.uses_broker() || check_broker(&plan.configs.user.service.messaging).await;
 
     let exe = std::env::current_exe().context("cannot find the shop executable")?;
     let mut running = JoinSet::new();

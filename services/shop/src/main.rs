@@ -98,7 +98,9 @@ async fn main() -> ExitCode {
             command: Some(StagesCommand::Demo(args)),
         } => demo::run(&args).await.map(drop),
         Command::Token(args) => launcher::token(&args).await,
-        Command::Dlq(command) => dead_letters::run(command, &launcher::Configs::from_env().user.messaging).await,
+        Command::Dlq(command) => {
+            dead_letters::run(command, &launcher::Configs::from_env().user.service.messaging).await
+        }
         Command::BenchCheckout(args) => bench::run(args, &launcher::Configs::from_env()).await,
         Command::BenchSearch(args) => bench_search::run(args, &launcher::Configs::from_env()).await,
         Command::Reindex => bench_search::reindex(&launcher::Configs::from_env()).await,

@@ -37,23 +37,15 @@ pub struct Config {
 /// only port.
 pub async fn run(configs: Configs, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     tracing::info!(search = ?configs.monolith.search, "starting the shop as one process");
-    let user_db = configs
-        .user
-        .service
-        .connect(&configs.user.database_url, &user_service::MIGRATOR)
-        .await?;
+    let user_db = configs.user.service.connect_database(&user_service::MIGRATOR).await?;
     let product_db = configs
         .product
         .service
-        .connect(&configs.product.database_url, &product_service::MIGRATOR)
+        .connect_database(&product_service::MIGRATOR)
         .await?;
-    let order_db = configs
-        .order
-        .service
-        .connect(&configs.order.database_url, &order_service::MIGRATOR)
-        .await?;
+    let order_db = configs.order.service.connect_database(&order_service::MIGRATOR).await?;
     let bus = shop_messaging::runtime::in_process();
-    let namespace = configs.user.messaging.event_namespace.clone();
+    let namespace = configs.user.service.messaging.event_namespace.clone();
 
     let mut messaging: Vec<Messaging<Bus>> = vec![
         user_service::messaging(bus.clone(), user_db.clone(), namespace.clone()),
@@ -72,7 +64,7 @@ pub async fn run(configs: Configs, shutdown: impl Future<Output = ()> + Send + '
             let search_db = configs
                 .search
                 .service
-                .connect(&configs.search.database_url, &search_service::MIGRATOR)
+                .connect_database(&search_service::MIGRATOR)
                 .await?;
             let index = search_service::open_index(&configs.search, &search_db).await?;
             messaging.push(search_service::messaging(

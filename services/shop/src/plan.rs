@@ -221,7 +221,7 @@ impl Plan {
         println!("    {:<16} {}", "databases", prepared.databases_line());
         println!("    {:<16} {}", "demo data", prepared.demo_line());
         if self.uses_broker() {
-            let messaging = &self.configs.user.messaging;
+            let messaging = &self.configs.user.service.messaging;
             let reachable = if broker_reachable {
                 ""
             } else {
@@ -333,15 +333,27 @@ fn monolith_env(
     args: &UpArgs,
     configs: &mut Configs,
 ) -> Vec<(&'static str, String)> {
-    configs.user.database_url = database.with_schema("users");
-    configs.product.database_url = database.with_schema("products");
-    configs.order.database_url = database.with_schema("orders");
-    configs.search.database_url = database.with_schema("search");
+    configs.user.service.database_url = database.with_schema("users");
+    configs.product.service.database_url = database.with_schema("products");
+    configs.order.service.database_url = database.with_schema("orders");
+    configs.search.service.database_url = database.with_schema("search");
     let mut env = vec![
-        ("USER_DATABASE_URL", configs.user.database_url.expose().to_owned()),
-        ("PRODUCT_DATABASE_URL", configs.product.database_url.expose().to_owned()),
-        ("ORDER_DATABASE_URL", configs.order.database_url.expose().to_owned()),
-        ("SEARCH_DATABASE_URL", configs.search.database_url.expose().to_owned()),
+        (
+            "USER_DATABASE_URL",
+            configs.user.service.database_url.expose().to_owned(),
+        ),
+        (
+            "PRODUCT_DATABASE_URL",
+            configs.product.service.database_url.expose().to_owned(),
+        ),
+        (
+            "ORDER_DATABASE_URL",
+            configs.order.service.database_url.expose().to_owned(),
+        ),
+        (
+            "SEARCH_DATABASE_URL",
+            configs.search.service.database_url.expose().to_owned(),
+        ),
         (
             "SHOP_SEARCH",
             match search {

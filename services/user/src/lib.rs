@@ -8,18 +8,16 @@ pub mod domain;
 pub mod seed;
 pub mod store;
 
-use std::{future::Future, net::SocketAddr};
+use std::future::Future;
 
 use axum::Router;
 use clap::Parser;
 use shop_contracts::IdentityKey;
-use shop_messaging::{
-    EventBus, Namespace,
-    runtime::{Messaging, MessagingConfig},
-};
+use shop_messaging::{EventBus, Namespace, runtime::Messaging};
 use shop_platform::{
     Service,
-    config::{DatabaseUrl, ServiceConfig},
+    config::{ServiceConfig, ServiceDefaults},
+    startup::Connections,
 };
 use sqlx::{PgPool, migrate::Migrator};
 
@@ -34,23 +32,15 @@ pub const SOURCE: &str = "user";
     about = "Accounts, credentials, profiles and shipping addresses"
 )]
 pub struct Config {
-    /// Address to serve HTTP on.
-    #[arg(long, env = "USER_LISTEN_ADDR", default_value = "127.0.0.1:8081")]
-    pub listen_addr: SocketAddr,
-
-    /// The service's own database.
-    #[arg(
-        long,
-        env = "USER_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/users"
-    )]
-    pub database_url: DatabaseUrl,
-
     #[command(flatten)]
-    pub service: ServiceConfig,
+    pub service: ServiceConfig<Self>,
+}
 
-    #[command(flatten)]
-    pub messaging: MessagingConfig,
+impl ServiceDefaults for Config {
+    const LISTEN_ADDR_VAR: &str = "USER_LISTEN_ADDR";
+    const LISTEN_ADDR: &str = "127.0.0.1:8081";
+    const DATABASE_URL_VAR: &str = "USER_DATABASE_URL";
+    const DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/users";
 }
 
 /// The complete HTTP service over an already migrated database.
@@ -69,14 +59,10 @@ fn service(db: PgPool, identity_key: IdentityKey) -> Service {
 
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     tracing::debug!(?config, "starting user service");
-    let db = config.service.connect(&config.database_url, &MIGRATOR).await?;
-    let bus = config.messaging.connect().await?;
-    let messaging = messaging(bus, db.clone(), config.messaging.event_namespace.clone());
-    let served = service(db, config.service.identity_key.clone())
-        .run(config.listen_addr, &config.service, shutdown)
-        .await;
-    messaging.stop().await;
-    served
+    let Connections { db, bus } = config.service.connect(&MIGRATOR).await?;
+    let messaging = messaging(bus, db.clone(), config.service.messaging.event_namespace.clone());
+    let service = service(db, config.service.identity_key.clone());
+    config.service.serve(service, messaging, shutdown).await
 }
 
 /// The service's messaging: the relay that publishes its outbox (it consumes no events).

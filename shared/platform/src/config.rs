@@ -1,11 +1,13 @@
-//! Configuration shared by every service. Each service embeds [`ServiceConfig`] in its own
-//! `clap` parser; every option is a flag or an environment variable with a working local
-//! default, parsed once at start and logged with secrets redacted.
+//! Configuration shared by every service. Each service flattens [`ServiceConfig`] into its own
+//! `clap` parser, naming its address and database variables with [`ServiceDefaults`]; every
+//! option is a flag or an environment variable with a working local default, parsed once at
+//! start and logged with secrets redacted.
 
-use std::{fmt, time::Duration};
+use std::{fmt, marker::PhantomData, net::SocketAddr, time::Duration};
 
 use clap::{Args, ValueEnum};
 use shop_contracts::IdentityKey;
+use shop_messaging::runtime::MessagingConfig;
 use sqlx::{PgPool, migrate::Migrator};
 
 /// Development-only signing key. Anyone can read it here, and mint any identity with it, so
@@ -27,8 +29,29 @@ pub fn check_identity_key(key: &IdentityKey, development: bool) -> anyhow::Resul
     Ok(())
 }
 
+/// The options every service has under names of its own: where it listens and which
+/// database is its own. A service's `Config` implements this and flattens
+/// `ServiceConfig<Self>`.
+pub trait ServiceDefaults {
+    /// The variable of the address to serve HTTP on (`USER_LISTEN_ADDR`), and its default.
+    const LISTEN_ADDR_VAR: &'static str;
+    const LISTEN_ADDR: &'static str;
+    /// The variable of the service's own database (`USER_DATABASE_URL`), and its default.
+    const DATABASE_URL_VAR: &'static str;
+    const DATABASE_URL: &'static str;
+}
+
+/// What every service is configured with; `S` names its address and database variables.
 #[derive(Debug, Clone, Args)]
-pub struct ServiceConfig {
+pub struct ServiceConfig<S: ServiceDefaults> {
+    /// Address to serve HTTP on.
+    #[arg(long, env = S::LISTEN_ADDR_VAR, default_value = S::LISTEN_ADDR)]
+    pub listen_addr: SocketAddr,
+
+    /// The service's own database.
+    #[arg(long, env = S::DATABASE_URL_VAR, default_value = S::DATABASE_URL)]
+    pub database_url: DatabaseUrl,
+
     /// Secret (at least 32 bytes) shared with the gateway that signs identity tokens.
     #[arg(long, env = "IDENTITY_KEY", default_value = DEV_IDENTITY_KEY, hide_env_values = true,
           value_parser = parse_identity_key)]
@@ -49,6 +72,12 @@ pub struct ServiceConfig {
     /// Seconds to let in-flight requests finish after SIGTERM / Ctrl-C.
     #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
+
+    #[command(flatten)]
+    pub messaging: MessagingConfig,
+
+    #[arg(skip)]
+    defaults: PhantomData<S>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -61,10 +90,10 @@ pub fn parse_identity_key(value: &str) -> Result<IdentityKey, String> {
     IdentityKey::new(value).map_err(|e| e.to_string())
 }
 
-impl ServiceConfig {
+impl<S: ServiceDefaults> ServiceConfig<S> {
     /// Connects to the service's database and applies its migrations.
-    pub async fn connect(&self, url: &DatabaseUrl, migrator: &Migrator) -> anyhow::Result<PgPool> {
-        crate::db::connect_and_migrate(url, self.database_max_connections, migrator).await
+    pub async fn connect_database(&self, migrator: &Migrator) -> anyhow::Result<PgPool> {
+        crate::db::connect_and_migrate(&self.database_url, self.database_max_connections, migrator).await
     }
 
     pub fn shutdown_grace(&self) -> Duration {

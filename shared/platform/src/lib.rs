@@ -1,7 +1,8 @@
 //! The plumbing every service shares, so that each service is only its domain:
 //! configuration, database pools and migrations, problem+json errors, request extractors and
 //! the input no service accepts,
-//! tracing, Prometheus metrics, and an HTTP server with health checks and graceful shutdown.
+//! tracing, Prometheus metrics, an HTTP server with health checks and graceful shutdown, and
+//! the start-up every service shares ([`startup`]).
 
 pub mod config;
 pub mod db;
@@ -12,6 +13,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod server;
+pub mod startup;
 pub mod telemetry;
 pub mod text;
 

@@ -4,7 +4,6 @@
 
 use std::{future::Future, net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
 
-use anyhow::Context;
 use axum::{
     Extension, Router,
     extract::{DefaultBodyLimit, State},
@@ -24,7 +23,7 @@ use tower_http::{
 use utoipa::openapi::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{config::ServiceConfig, error::ApiError, extract::Json};
+use crate::{error::ApiError, extract::Json};
 
 /// Largest request body any service accepts; the gateway enforces its own limit in front.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -80,24 +79,6 @@ impl Service {
             }))
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-    }
-
-    /// Binds `listen_addr` and serves until `shutdown`, then drains for `config`'s grace period.
-    pub async fn run(
-        self,
-        listen_addr: SocketAddr,
-        config: &ServiceConfig,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        crate::config::check_identity_key(&self.identity_key, config.development)?;
-        let name = self.name;
-        let listener = TcpListener::bind(listen_addr)
-            .await
-            .with_context(|| format!("cannot listen on {listen_addr}"))?;
-        tracing::info!(service = name, address = %listener.local_addr()?, "listening");
-        serve(listener, self.into_router(), config.shutdown_grace(), shutdown).await?;
-        tracing::info!(service = name, "stopped");
-        Ok(())
     }
 }
 

@@ -1,0 +1,181 @@
+//! The gateway's state: what its handlers and middleware share, built once from the
+//! configuration. It is made of parts, and each handler or middleware takes only the parts it
+//! needs as `State<Part>` (axum's `FromRef`): forwarding takes the upstreams, the session
+//! epochs and the identity tokens; the CSRF check takes the allowed origins; and so on.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::{Router, extract::FromRef};
+use redis::aio::ConnectionManager;
+use shop_contracts::{Identity, IdentityKey};
+
+use crate::{
+    config::{Config, SessionStoreKind},
+    limits::RateLimiter,
+    proxy::{CONNECT_TIMEOUT, IN_PROCESS_URL, Proxy},
+    routes::Pools,
+    session::{MemorySessionStore, RedisSessionStore, SessionEpochs, Sessions},
+    upstream::{InstanceSpec, Pool},
+};
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub upstreams: Upstreams,
+    /// Which of a user's sessions are over (see [`SessionEpochs`]).
+    pub epochs: Arc<SessionEpochs>,
+    pub tokens: Arc<IdentityTokens>,
+    pub rate_limits: Arc<RateLimits>,
+    pub request_limits: RequestLimits,
+    pub allowed_origins: Arc<AllowedOrigins>,
+    /// Whose `X-Forwarded-For` is believed (see [`crate::client_ip`]).
+    pub trusted_proxies: Arc<crate::client_ip::TrustedProxies>,
+    pub readiness: Readiness,
+    /// Where the sessions are kept, for the session layer.
+    #[from_ref(skip)]
+    pub sessions: Sessions,
+    /// The whole configuration, for wiring the router and serving it.
+    #[from_ref(skip)]
+    pub config: Arc<Config>,
+}
+
+/// The instances of every service, and the client that reaches them.
+#[derive(Clone)]
+pub struct Upstreams {
+    pub pools: Arc<Pools>,
+    pub proxy: Proxy,
+}
+
+/// Signs the short-lived identity token a forwarded request carries.
+pub struct IdentityTokens {
+    key: IdentityKey,
+    lifetime: chrono::Duration,
+}
+
+impl IdentityTokens {
+    /// A token for `identity`, valid for the configured few seconds.
+    pub fn mint(&self, identity: &Identity) -> String {
+        self.key.mint(identity, self.lifetime)
+    }
+}
+
+/// The rate limiter and the limits it enforces, per minute (0: no limit).
+pub struct RateLimits {
+    pub limiter: RateLimiter,
+    pub per_ip: u32,
+    pub per_session: u32,
+    pub sign_ins_per_ip: u32,
+}
+
+/// What one request may take: its body's size and read time, and its whole time.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLimits {
+    pub max_body_bytes: usize,
+    pub body_read_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+/// Origins besides the gateway's own allowed to send state changes with the session cookie.
+pub struct AllowedOrigins(pub Vec<String>);
+
+/// What `/readyz` checks: Redis, when sessions are kept there, and every service's instances.
+#[derive(Clone)]
+pub struct Readiness {
+    pub redis: Option<ConnectionManager>,
+    pub pools: Arc<Pools>,
+}
+
+impl AppState {
+    /// Connects to Redis (unless sessions are kept in memory) and sets up the pools of the
+    /// services' instances.
+    pub async fn new(config: Config) -> anyhow::Result<Self> {
+        let proxy = Proxy::new(CONNECT_TIMEOUT, config.upstream_timeout());
+        let pools = Pools {
+            user: pool(&config, "user", &config.user_upstreams.0),
+            product: pool(&config, "product", &config.product_upstreams.0),
+            order: pool(&config, "order", &config.order_upstreams.0),
+            search: config
+                .search_upstreams
+                .as_ref()
+                .map(|instances| pool(&config, "search", &instances.0)),
+        };
+        Self::with(config, pools, proxy).await
+    }
+
+    /// Every service is `services`, a router in this process: the monolith's edge.
+    pub async fn in_process(config: Config, services: Router) -> anyhow::Result<Self> {
+        let proxy = Proxy::new(CONNECT_TIMEOUT, config.upstream_timeout()).with_in_process(services);
+        let here = [InstanceSpec {
+            url: IN_PROCESS_URL.to_owned(),
+            weight: 1,
+        }];
+        let pools = Pools {
+            user: pool(&config, "user", &here),
+            product: pool(&config, "product", &here),
+            order: pool(&config, "order", &here),
+            search: Some(pool(&config, "search", &here)),
+        };
+        Self::with(config, pools, proxy).await
+    }
+
+    async fn with(config: Config, pools: Pools, proxy: Proxy) -> anyhow::Result<Self> {
+        let prefix = &config.redis_key_prefix;
+        let (sessions, epochs, limiter, redis) = match config.session_store {
+            SessionStoreKind::Redis => {
+                let redis = connect_redis(&config.redis_url).await?;
+                (
+                    Sessions::Redis(RedisSessionStore::new(redis.clone(), format!("{prefix}session:"))),
+                    SessionEpochs::redis(redis.clone(), format!("{prefix}session-epoch:")),
+                    RateLimiter::new(redis.clone(), format!("{prefix}ratelimit:")),
+                    Some(redis),
+                )
+            }
+            SessionStoreKind::Memory => (
+                Sessions::Memory(MemorySessionStore::default()),
+                SessionEpochs::memory(),
+                RateLimiter::local(),
+                None,
+            ),
+        };
+        let pools = Arc::new(pools);
+        Ok(Self {
+            upstreams: Upstreams {
+                pools: pools.clone(),
+                proxy,
+            },
+            epochs: Arc::new(epochs),
+            tokens: Arc::new(IdentityTokens {
+                key: config.identity_key.clone(),
+                lifetime: chrono::Duration::seconds(i64::from(config.identity_token_ttl_seconds)),
+            }),
+            rate_limits: Arc::new(RateLimits {
+                limiter,
+                per_ip: config.rate_limit_per_minute,
+                per_session: config.session_rate_limit_per_minute,
+                sign_ins_per_ip: config.login_rate_limit_per_minute,
+            }),
+            request_limits: RequestLimits {
+                max_body_bytes: config.max_body_bytes,
+                body_read_timeout: config.body_read_timeout(),
+                request_timeout: config.request_timeout(),
+            },
+            allowed_origins: Arc::new(AllowedOrigins(config.allowed_origins.clone())),
+            trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+            readiness: Readiness { redis, pools },
+            sessions,
+            config: Arc::new(config),
+        })
+    }
+}
+
+fn pool(config: &Config, service: &str, instances: &[InstanceSpec]) -> Pool {
+    Pool::new(service, instances.to_vec(), config.lb_policy, config.health_policy())
+}
+
+async fn connect_redis(url: &str) -> anyhow::Result<ConnectionManager> {
+    let client = redis::Client::open(url).context("invalid REDIS_URL")?;
+    ConnectionManager::new(client)
+        .await
+        .with_context(|| format!("cannot connect to Redis at {url}"))
+}
