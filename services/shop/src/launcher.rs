@@ -1,6 +1,6 @@
 //! Starts, watches and stops the services of the system on this machine.
 
-use std::{net::SocketAddr, process::ExitStatus, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, ValueEnum};
@@ -15,9 +15,10 @@ use crate::{
     monolith,
     plan::Plan,
     stages::{SessionChoice, StageArg},
+    supervisor::{self, Exited, Restarted, Supervisor},
 };
 use sqlx::{PgPool, migrate::Migrator};
-use tokio::{process::Command, task::JoinSet, time::Instant};
+use tokio::{task::JoinSet, time::Instant};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(20);
@@ -316,31 +317,21 @@ pub async fn token(args: &TokenArgs) -> anyhow::Result<()> {
 /// that started it (so no service outlives a runner that was killed).
 pub async fn serve(service: ServiceName) -> anyhow::Result<()> {
     let configs = Configs::from_env();
+    telemetry::init(match service {
+        ServiceName::User => configs.user.service.log_format,
+        ServiceName::Product => configs.product.service.log_format,
+        ServiceName::Order => configs.order.service.log_format,
+        ServiceName::Search => configs.search.service.log_format,
+        ServiceName::Gateway | ServiceName::Monolith => configs.gateway.log_format,
+    });
+    supervisor::export_restarts(service.as_str());
     match service {
-        ServiceName::User => {
-            telemetry::init(configs.user.service.log_format);
-            user_service::run(configs.user, stop_signal()).await
-        }
-        ServiceName::Product => {
-            telemetry::init(configs.product.service.log_format);
-            product_service::run(configs.product, stop_signal()).await
-        }
-        ServiceName::Order => {
-            telemetry::init(configs.order.service.log_format);
-            order_service::run(configs.order, stop_signal()).await
-        }
-        ServiceName::Search => {
-            telemetry::init(configs.search.service.log_format);
-            search_service::run(configs.search, stop_signal()).await
-        }
-        ServiceName::Gateway => {
-            telemetry::init(configs.gateway.log_format);
-            gateway::run(configs.gateway, stop_signal()).await
-        }
-        ServiceName::Monolith => {
-            telemetry::init(configs.gateway.log_format);
-            monolith::run(configs, stop_signal()).await
-        }
+        ServiceName::User => user_service::run(configs.user, stop_signal()).await,
+        ServiceName::Product => product_service::run(configs.product, stop_signal()).await,
+        ServiceName::Order => order_service::run(configs.order, stop_signal()).await,
+        ServiceName::Search => search_service::run(configs.search, stop_signal()).await,
+        ServiceName::Gateway => gateway::run(configs.gateway, stop_signal()).await,
+        ServiceName::Monolith => monolith::run(configs, stop_signal()).await,
     }
 }
 
@@ -381,49 +372,42 @@ async fn run_plan(plan: &Plan, args: &UpArgs) -> anyhow::Result<()> {
     let broker_reachable = !plan.uses_broker() || check_broker(&plan.configs.user.service.messaging).await;
 
     let exe = std::env::current_exe().context("cannot find the shop executable")?;
-    let mut running = JoinSet::new();
+    let (restarts, mut restarted) = tokio::sync::mpsc::unbounded_channel();
+    let mut supervisor = Supervisor::new(exe, restarts);
     let mut pids = Vec::new();
     let outcome = async {
         // Phase by phase, so that whoever fronts the others finds them ready.
         for phase in &plan.phases {
             for process in phase {
-                let mut command = match process.cpus {
-                    Some(cpus) => {
-                        let mut pinned = Command::new("taskset");
-                        pinned.args(["-c", cpus]).arg(&exe);
-                        pinned
-                    }
-                    None => Command::new(&exe),
-                };
-                command.arg("serve").arg(process.serve.as_str()).kill_on_drop(true);
-                command.envs(process.env.iter().map(|(k, v)| (k, v)));
-                // A developer's run: the public identity key is allowed unless told otherwise.
-                if std::env::var_os("SHOP_DEVELOPMENT").is_none() {
-                    command.env("SHOP_DEVELOPMENT", "true");
-                }
-                let child = command
-                    .spawn()
-                    .with_context(|| format!("cannot start the {}", process.label))?;
-                pids.push((process, child.id()));
-                let (label, essential) = (process.label.clone(), process.essential);
-                let mut child = child;
-                running.spawn(async move { (label, essential, child.wait().await) });
+                let pid = supervisor.start(pids.len(), process)?;
+                pids.push((process, pid));
             }
             tokio::select! {
                 ready = wait_until_ready(phase) => ready?,
-                exited = essential_exit(&mut running) => return Err(exited),
+                exited = essential_exit(&mut supervisor.running) => return Err(exited),
             }
         }
+        supervisor.stage_is_up();
         plan.print_banner(&pids, &prepared, broker_reachable);
         plan.write_run_file(&pids)?;
-        tokio::select! {
-            () = server::shutdown_signal() => Ok(()),
-            exited = essential_exit(&mut running) => Err(exited),
+        loop {
+            tokio::select! {
+                () = server::shutdown_signal() => return Ok(()),
+                exited = essential_exit(&mut supervisor.running) => return Err(exited),
+                Some(Restarted { index, pid }) = restarted.recv() => {
+                    pids[index].1 = pid;
+                    plan.write_run_file(&pids)?;
+                }
+            }
         }
     }
     .await;
+    supervisor.stop_restarting();
+    while let Ok(Restarted { index, pid }) = restarted.try_recv() {
+        pids[index].1 = pid;
+    }
     let pids: Vec<u32> = pids.iter().filter_map(|(_, pid)| *pid).collect();
-    stop(&pids, &mut running).await;
+    stop(&pids, &mut supervisor.running).await;
     outcome
 }
 
@@ -440,9 +424,6 @@ async fn check_broker(config: &shop_messaging::runtime::MessagingConfig) -> bool
     }
     ready.is_ok()
 }
-
-/// A process of the plan that ended: its label, whether the stage needs it, how it ended.
-type Exited = (String, bool, std::io::Result<ExitStatus>);
 
 /// Waits for the first process whose exit stops the stage; the others' exits are logged.
 async fn essential_exit(running: &mut JoinSet<Exited>) -> anyhow::Error {

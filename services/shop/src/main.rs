@@ -15,6 +15,7 @@ mod plan;
 mod probe;
 mod stages;
 mod stats;
+mod supervisor;
 
 use std::process::ExitCode;
 

@@ -1,6 +1,7 @@
 //! The README's run command, end to end: `shop up` on fresh databases, free ports and an event
 //! namespace of its own brings every service and the gateway up with demo data; a customer
-//! signs in and checks out through the gateway; Ctrl-C stops everything. Its start-up output
+//! signs in and checks out through the gateway; a crashed service is started again while the
+//! rest keep serving; Ctrl-C stops everything. Its start-up output
 //! is one summary, without warnings, configuration dumps or colour codes.
 
 use std::{process::Stdio, time::Duration};
@@ -192,6 +193,55 @@ async fn shop_up_runs_the_whole_system_and_stops_cleanly_on_ctrl_c() {
         String::from_utf8_lossy(&demo.stderr)
     );
     assert!(story.contains("the order is confirmed"), "{story}");
+
+    // A crash: the product service is killed. `shop up` starts it again (its run file names
+    // the new process), the rest of the shop keeps serving meanwhile, and the restarted
+    // service counts the restart on its /metrics.
+    let run_file = data_dir.path.join("run").join(format!("{}.json", ports[4]));
+    let product_pid = |run: &Value| {
+        run["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|process| process["label"] == "product service")
+            .and_then(|process| process["pid"].as_u64())
+            .unwrap()
+    };
+    let read_run = || serde_json::from_slice::<Value>(&std::fs::read(&run_file).unwrap()).unwrap();
+    let crashed = product_pid(&read_run());
+    signal::kill(Pid::from_raw(crashed as i32), signal::Signal::SIGKILL).unwrap();
+    let signed_in = client
+        .get(format!("{gateway}/api/cart"))
+        .header("cookie", cookie.clone());
+    assert!(
+        signed_in.send().await.unwrap().status().is_success(),
+        "the others keep serving"
+    );
+    eventually("the product service is started again", async || {
+        product_pid(&read_run()) != crashed
+    })
+    .await;
+    let product = format!("http://127.0.0.1:{}", ports[1]);
+    eventually(
+        "the restarted product service counts its restart",
+        async || match client.get(format!("{product}/metrics")).send().await {
+            Ok(response) => response
+                .text()
+                .await
+                .unwrap_or_default()
+                .contains("shop_process_restarts{process=\"product\"} 1"),
+            Err(_) => false,
+        },
+    )
+    .await;
+    eventually("the catalog answers through the gateway again", async || {
+        client
+            .get(format!("{gateway}/api/products?limit=1"))
+            .send()
+            .await
+            .is_ok_and(|response| response.status().is_success())
+    })
+    .await;
 
     // Ctrl-C: the runner stops every service and exits successfully.
     signal::kill(Pid::from_raw(shop.id().unwrap() as i32), signal::Signal::SIGINT).unwrap();
