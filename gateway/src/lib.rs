@@ -77,6 +77,7 @@ pub fn app(state: AppState) -> Router {
         Sessions::Redis(store) => api.layer(session::session_layer(store.clone(), secure, idle)),
         Sessions::Memory(store) => api.layer(session::session_layer(store.clone(), secure, idle)),
     }
+    .layer(from_fn(session::store_failure_is_unavailable))
     .with_state(state.clone());
     // The shop's pages, in front of the public API they are built from (see the storefront crate).
     let settings = storefront::Settings {

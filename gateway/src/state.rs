@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use axum::{Router, extract::FromRef};
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use shop_contracts::{Identity, IdentityKey};
 
 use crate::{
@@ -169,13 +169,23 @@ impl AppState {
     }
 }
 
+const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
+
 fn pool(config: &Config, service: &str, instances: &[InstanceSpec]) -> Pool {
     Pool::new(service, instances.to_vec(), config.lb_policy, config.health_policy())
 }
 
+/// Every Redis call is bounded: with Redis down or restarting, a request fails within about a
+/// second (a 503, or the rate limits let it through) instead of waiting on reconnect attempts;
+/// the connection is made again in the background once Redis is back.
 async fn connect_redis(url: &str) -> anyhow::Result<ConnectionManager> {
     let client = redis::Client::open(url).context("invalid REDIS_URL")?;
-    ConnectionManager::new(client)
+    let bounded = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(REDIS_TIMEOUT))
+        .set_response_timeout(Some(REDIS_TIMEOUT))
+        .set_number_of_retries(1)
+        .set_max_delay(REDIS_TIMEOUT);
+    ConnectionManager::new_with_config(client, bounded)
         .await
         .with_context(|| format!("cannot connect to Redis at {url}"))
 }

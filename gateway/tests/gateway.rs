@@ -664,6 +664,67 @@ async fn with_redis_down_the_rate_limits_let_requests_through() {
 }
 
 #[tokio::test]
+async fn with_redis_down_sessions_fail_fast_with_503_not_500() {
+    let users = echo("users").await;
+    let redis_port = free_port();
+    let mut redis = shop_testkit::OwnServer::start(
+        redis_port,
+        "redis-server",
+        [
+            "--port",
+            &redis_port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+    );
+    let own_redis = RedisPrefix {
+        url: format!("redis://127.0.0.1:{redis_port}"),
+        prefix: "test:redis-down:".into(),
+    };
+    let gw = gateway_on(own_redis, &["--user-upstreams", &users]).await;
+    let cookie = signed_in(&gw).await;
+
+    redis.stop();
+    // Bounded by the client's own time-out: a gateway waiting on reconnects would hit it.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let login = client
+        .post(format!("{}/api/auth/login", gw.url))
+        .json(&json!({"email": "ada@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .expect("the sign-in is answered, not left hanging");
+    assert_eq!(login.status(), 503);
+    assert!(login.headers().contains_key("retry-after"));
+    let body: Value = login.json().await.unwrap();
+    assert_eq!(body["type"], "urn:shop:problem:unavailable", "{body}");
+    let me = client
+        .get(format!("{}/api/users/me", gw.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("a signed-in request is answered, not left hanging");
+    assert_eq!(me.status(), 503);
+
+    redis.resume();
+    shop_testkit::eventually("sign-ins work again with Redis back", async || {
+        client
+            .post(format!("{}/api/auth/login", gw.url))
+            .json(&json!({"email": "ada@example.com", "password": "correct horse battery"}))
+            .send()
+            .await
+            .is_ok_and(|response| response.status().is_success())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn sign_ins_and_sessions_have_limits_of_their_own() {
     let users = echo("users").await;
     let gw = gateway(&[

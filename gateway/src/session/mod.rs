@@ -8,6 +8,14 @@ mod memory;
 mod renewal;
 mod store;
 
+use axum::{
+    body::HttpBody,
+    extract::Request,
+    http::{StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use shop_platform::ApiError;
 use tower::layer::util::Stack;
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore, cookie::SameSite, cookie::time::Duration};
 
@@ -45,6 +53,20 @@ pub fn session_layer<S: SessionStore + Clone>(
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(idle_timeout));
     Stack::new(RenewOnActivityLayer::new(idle_timeout), sessions)
+}
+
+/// Goes outside the session layer. When the store fails to save a session, tower-sessions
+/// answers a bare 500 of its own (every other error of the gateway is a problem document):
+/// that is the session store being unreachable, a 503 to retry, not a bug.
+pub async fn store_failure_is_unavailable(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let bare = response.status() == StatusCode::INTERNAL_SERVER_ERROR
+        && !response.headers().contains_key(header::CONTENT_TYPE)
+        && response.body().size_hint().exact() == Some(0);
+    if bare {
+        return ApiError::Unavailable("the session store is unreachable; retry shortly".into()).into_response();
+    }
+    response
 }
 
 /// Keeps `gateway_sessions_active` current: the sessions held, counted every 30 s until
