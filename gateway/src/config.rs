@@ -51,7 +51,8 @@ pub struct Config {
     #[arg(long, env = "EJECT_AFTER_FAILURES", default_value_t = 3)]
     pub eject_after_failures: u32,
 
-    /// Milliseconds between two active health checks (`/readyz`) of every instance.
+    /// Milliseconds between two active health checks (`/readyz`) of every instance; an
+    /// ejected instance is checked ten times as often.
     #[arg(long, env = "HEALTH_CHECK_INTERVAL_MS", default_value_t = 2000)]
     pub health_check_interval_ms: u64,
 

@@ -450,6 +450,41 @@ fn spec(url: &str) -> InstanceSpec {
 }
 
 #[tokio::test]
+async fn an_ejected_instance_is_checked_more_often_than_the_interval() {
+    let ready = Arc::new(AtomicBool::new(true));
+    let instance = upstream(ready.clone()).await;
+    let long = HealthPolicy {
+        check_interval: Duration::from_secs(30),
+        ..health()
+    };
+    let pool = Pool::new("returning", vec![spec(&instance)], Policy::RoundRobin, long);
+    // Ejected as a crashed instance is, by failed requests.
+    for _ in 0..long.eject_after_failures.max(1) {
+        pool.pick(CLIENT, &[]).unwrap().failed();
+    }
+    assert!(!healthy(&pool, &instance));
+    let checks = start_checks(&pool);
+    // The first round checks everyone at once and re-admits it; eject it again after that.
+    eventually_healthy(&pool, &instance, true).await;
+    ready.store(false, Ordering::SeqCst);
+    for _ in 0..long.eject_after_failures.max(1) {
+        pool.pick(CLIENT, &[]).unwrap().failed();
+    }
+    assert!(!healthy(&pool, &instance));
+    ready.store(true, Ordering::SeqCst);
+    // A tenth of the interval while ejected: back within about 3 s, long before the next
+    // full round at 30 s.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !healthy(&pool, &instance) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("re-admitted before the next full round of checks");
+    checks.stop().await;
+}
+
+#[tokio::test]
 async fn a_failing_readiness_check_ejects_and_a_passing_one_readmits() {
     let (ready_a, ready_b) = (Arc::new(AtomicBool::new(true)), Arc::new(AtomicBool::new(true)));
     let (a, b) = (upstream(ready_a.clone()).await, upstream(ready_b.clone()).await);

@@ -1,4 +1,6 @@
-//! Active health checks: every instance's `/readyz`, polled at a fixed interval.
+//! Active health checks: every instance's `/readyz`, polled at a fixed interval, and the
+//! ejected instances' ten times as often, so that a restarted instance is back in rotation
+//! within a fraction of the interval.
 
 use std::time::Duration;
 
@@ -13,6 +15,8 @@ use crate::proxy::Proxy;
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 /// tokio's interval panics on a zero period.
 const MIN_CHECK_INTERVAL: Duration = Duration::from_millis(1);
+/// Ejected instances are checked this many times per interval.
+const EJECTED_CHECKS_PER_INTERVAL: u32 = 10;
 
 /// When instances are ejected and how often they are checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,16 +29,24 @@ pub struct HealthPolicy {
 }
 
 impl Pool {
-    /// Runs active health checks (`GET {url}/readyz`, 2 s timeout, every `check_interval`,
-    /// all instances at once) until `shutdown` completes: a failing check ejects the instance,
-    /// a passing one (2xx) re-admits it and resets its failure count.
+    /// Runs active health checks (`GET {url}/readyz`, 2 s timeout, all instances at once
+    /// every `check_interval`, the ejected ones every tenth of it) until `shutdown` completes:
+    /// a failing check ejects the instance, a passing one (2xx) re-admits it and resets its
+    /// failure count.
     pub async fn run_health_checks(self, proxy: Proxy, shutdown: impl Future<Output = ()> + Send) {
         let checks = async {
-            let mut ticks = tokio::time::interval(self.inner.health.check_interval.max(MIN_CHECK_INTERVAL));
+            let period = (self.inner.health.check_interval / EJECTED_CHECKS_PER_INTERVAL).max(MIN_CHECK_INTERVAL);
+            let mut ticks = tokio::time::interval(period);
             ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-            loop {
+            for tick in 0u32.. {
                 ticks.tick().await;
-                join_all(self.inner.instances.iter().map(|instance| self.check(&proxy, instance))).await;
+                let everyone = tick % EJECTED_CHECKS_PER_INTERVAL == 0;
+                let due = self
+                    .inner
+                    .instances
+                    .iter()
+                    .filter(|instance| everyone || !instance.is_healthy());
+                join_all(due.map(|instance| self.check(&proxy, instance))).await;
             }
         };
         tokio::select! {

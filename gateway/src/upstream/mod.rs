@@ -160,6 +160,10 @@ impl fmt::Debug for Pool {
 }
 
 impl Instance {
+    fn is_healthy(&self) -> bool {
+        self.healthy.load(Relaxed)
+    }
+
     fn eject(&self, service: &str, reason: &str) {
         if self.healthy.swap(false, Relaxed) {
             tracing::warn!(service, instance = self.url, reason, "upstream instance ejected");
