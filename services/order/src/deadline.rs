@@ -10,8 +10,9 @@ use shop_contracts::events::Cause;
 use sqlx::PgPool;
 
 use crate::{
+    commands,
     domain::order::{CancelReason, Transition},
-    events, store,
+    store,
 };
 
 /// Orders cancelled per transaction.
@@ -30,7 +31,7 @@ pub async fn cancel_stuck_orders(db: &PgPool, timeout: Duration) -> anyhow::Resu
         let mut tx = db.begin().await?;
         let overdue = store::orders::lock_overdue(&mut tx, placed_before, BATCH).await?;
         for &order_id in &overdue {
-            if events::settle(&mut tx, order_id, &transition, Cause::new_flow()).await? {
+            if commands::settle(&mut tx, order_id, &transition, Cause::new_flow()).await? {
                 cancelled += 1;
             }
         }

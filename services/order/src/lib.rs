@@ -4,9 +4,11 @@
 
 pub mod api;
 pub mod catalog_sync;
+pub mod commands;
 pub mod deadline;
 pub mod domain;
 pub mod events;
+pub mod idempotency;
 pub mod store;
 
 use std::{future::Future, time::Duration};

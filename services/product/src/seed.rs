@@ -5,8 +5,6 @@
 
 pub mod catalog;
 
-use shop_contracts::{catalog::ProductSnapshot, events::Cause};
-use shop_messaging::outbox;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -77,12 +75,6 @@ pub async fn demo_catalog(db: &PgPool, product_count: usize) -> anyhow::Result<S
 /// Enqueues `product.created` and the starting `inventory.adjusted` of each of the products,
 /// in id order.
 async fn announce(tx: &mut PgConnection, ids: &[Uuid]) -> anyhow::Result<()> {
-    let mut envelopes = Vec::with_capacity(ids.len() * 2);
-    for row in products::find_all(&mut *tx, ids).await? {
-        let (stock, cause) = (events::initial_stock(&row), Cause::new_flow());
-        envelopes.push(events::product_created(ProductSnapshot::try_from(row)?, cause));
-        envelopes.push(events::inventory_adjusted(&stock, cause));
-    }
-    outbox::enqueue_all(&mut *tx, &envelopes).await?;
-    Ok(())
+    let created = products::find_all(&mut *tx, ids).await?;
+    events::products_created(tx, &created).await
 }

@@ -3,43 +3,43 @@
 //! database in the consumer's transaction, guarded by version; the projector then writes the
 //! changed rows to the index in batches.
 
-use shop_contracts::events::{Envelope, Event, InventoryAdjusted, ProductCreated, ProductDeactivated, ProductUpdated};
+use shop_contracts::events::{Envelope, InventoryAdjusted, ProductChange};
 use shop_messaging::{ConsumerSpec, Handler};
 use sqlx::PgConnection;
 
 use crate::catalog;
 
-pub fn product_spec() -> ConsumerSpec {
-    ConsumerSpec::new(
-        "search-products",
-        &[ProductCreated::TYPE, ProductUpdated::TYPE, ProductDeactivated::TYPE],
-    )
+pub fn product_spec() -> ConsumerSpec<ProductChange> {
+    ConsumerSpec::new("search-products")
 }
 
-pub fn stock_spec() -> ConsumerSpec {
-    ConsumerSpec::new("search-stock", &[InventoryAdjusted::TYPE])
+pub fn stock_spec() -> ConsumerSpec<InventoryAdjusted> {
+    ConsumerSpec::new("search-stock")
 }
 
-/// Both consumers' handler: the event's type says which change it is. A stale or repeated
-/// event changes nothing.
-#[derive(Clone)]
-pub struct CatalogMerger;
+/// Merges product snapshots. A stale or repeated event changes nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProductMerger;
 
-impl Handler for CatalogMerger {
-    async fn handle(&self, tx: &mut PgConnection, event: &Envelope) -> anyhow::Result<()> {
-        let at = event.occurred_at;
-        match event.event_type.as_str() {
-            ProductCreated::TYPE => catalog::apply_product(tx, &event.decode::<ProductCreated>()?.product, at).await?,
-            ProductUpdated::TYPE => catalog::apply_product(tx, &event.decode::<ProductUpdated>()?.product, at).await?,
-            ProductDeactivated::TYPE => {
-                catalog::apply_product(tx, &event.decode::<ProductDeactivated>()?.product, at).await?
-            }
-            InventoryAdjusted::TYPE => {
-                let stock = event.decode::<InventoryAdjusted>()?;
-                catalog::apply_stock(tx, &stock, event.aggregate_version, at).await?
-            }
-            other => anyhow::bail!("the search catalog does not handle {other} events"),
-        };
+impl Handler for ProductMerger {
+    type Events = ProductChange;
+
+    async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope, change: ProductChange) -> anyhow::Result<()> {
+        catalog::apply_product(tx, &change.into_snapshot(), envelope.occurred_at).await?;
+        Ok(())
+    }
+}
+
+/// Merges stock levels, versioned by the event's aggregate version. A stale or repeated event
+/// changes nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StockMerger;
+
+impl Handler for StockMerger {
+    type Events = InventoryAdjusted;
+
+    async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope, stock: InventoryAdjusted) -> anyhow::Result<()> {
+        catalog::apply_stock(tx, &stock, envelope.aggregate_version, envelope.occurred_at).await?;
         Ok(())
     }
 }

@@ -89,8 +89,8 @@ fn service(db: PgPool, identity_key: IdentityKey, index: SearchIndex) -> Service
 /// the index.
 pub fn messaging<B: EventBus>(bus: B, db: PgPool, namespace: Namespace, index: SearchIndex) -> Messaging<B> {
     let mut messaging = Messaging::new(bus, db.clone(), namespace, SOURCE);
-    messaging.start_consumer(events::product_spec(), events::CatalogMerger);
-    messaging.start_consumer(events::stock_spec(), events::CatalogMerger);
+    messaging.start_consumer(events::product_spec(), events::ProductMerger);
+    messaging.start_consumer(events::stock_spec(), events::StockMerger);
     messaging.spawn(|stopped| projector::run(db, index, stopped));
     messaging
 }

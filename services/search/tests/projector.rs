@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use search_service::events::{CatalogMerger, product_spec, stock_spec};
+use search_service::events::{ProductMerger, StockMerger, product_spec, stock_spec};
 use search_service::{catalog, embedded::EmbeddedIndex, index::SearchIndex, projector, reindex};
 use shop_contracts::{
     Currency, Money,
@@ -204,15 +204,19 @@ async fn rows_an_index_fails_to_take_are_projected_again() {
     );
 }
 
-/// Hands `event` to the consumer `name` as its loop would: whether it was new to the consumer.
-async fn deliver(setup: &Setup, name: &str, event: &Envelope) -> anyhow::Result<bool> {
-    consumer::apply(&setup.db, name, &CatalogMerger, event).await
+/// Hands `event` to `search-products` as its loop would: whether it was new to the consumer.
+async fn deliver_product(setup: &Setup, event: &Envelope) -> anyhow::Result<bool> {
+    consumer::apply(&setup.db, &product_spec().name, &ProductMerger, event).await
+}
+
+/// Hands `event` to `search-stock` as its loop would: whether it was new to the consumer.
+async fn deliver_stock(setup: &Setup, event: &Envelope) -> anyhow::Result<bool> {
+    consumer::apply(&setup.db, &stock_spec().name, &StockMerger, event).await
 }
 
 #[tokio::test]
 async fn the_search_consumers_merge_catalog_events_once_and_refuse_others() {
     let setup = setup("search_consumers").await;
-    let (products, stock) = (product_spec().name, stock_spec().name);
     let event = |version: i64, product: ProductSnapshot| {
         Envelope::new(
             "product",
@@ -231,19 +235,19 @@ async fn the_search_consumers_merge_catalog_events_once_and_refuse_others() {
         &ProductCreated { product: lamp },
         Cause::new_flow(),
     );
-    assert!(deliver(&setup, &products, &created).await.unwrap());
+    assert!(deliver_product(&setup, &created).await.unwrap());
     assert!(
-        !deliver(&setup, &products, &created).await.unwrap(),
+        !deliver_product(&setup, &created).await.unwrap(),
         "a repeated delivery is skipped"
     );
     assert!(
-        deliver(&setup, &products, &event(2, snapshot(1, 2, 800, true)))
+        deliver_product(&setup, &event(2, snapshot(1, 2, 800, true)))
             .await
             .unwrap()
     );
     // A late, older version: delivered, and changes nothing.
     assert!(
-        deliver(&setup, &products, &event(1, snapshot(1, 1, 9_999, true)))
+        deliver_product(&setup, &event(1, snapshot(1, 1, 9_999, true)))
             .await
             .unwrap()
     );
@@ -254,7 +258,7 @@ async fn the_search_consumers_merge_catalog_events_once_and_refuse_others() {
         sold: 0,
     };
     let restocked = Envelope::new("inventory", adjusted.product_id, 1, &adjusted, Cause::new_flow());
-    assert!(deliver(&setup, &stock, &restocked).await.unwrap());
+    assert!(deliver_stock(&setup, &restocked).await.unwrap());
     project_all(&setup).await;
     assert_eq!(prices(&setup).await, [(1, 800, true)]);
 
@@ -266,14 +270,14 @@ async fn the_search_consumers_merge_catalog_events_once_and_refuse_others() {
         &ProductDeactivated { product: retired },
         Cause::new_flow(),
     );
-    assert!(deliver(&setup, &products, &deactivated).await.unwrap());
+    assert!(deliver_product(&setup, &deactivated).await.unwrap());
     project_all(&setup).await;
     assert!(prices(&setup).await.is_empty(), "a deactivated product is not found");
 
     // An event the consumers do not handle fails, and leaves no trace (it can be retried).
     let mut foreign = event(4, snapshot(1, 4, 1, true));
     foreign.event_type = "order.placed".into();
-    assert!(deliver(&setup, &products, &foreign).await.is_err());
+    assert!(deliver_product(&setup, &foreign).await.is_err());
     let recorded: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox WHERE event_id = $1")
         .bind(foreign.id)
         .fetch_one(&setup.db)

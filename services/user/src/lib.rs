@@ -5,6 +5,7 @@
 pub mod api;
 pub mod credentials;
 pub mod domain;
+pub mod events;
 pub mod seed;
 pub mod store;
 
@@ -22,9 +23,6 @@ use shop_platform::{
 use sqlx::{PgPool, migrate::Migrator};
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/user");
-
-/// The `source` of the events this service publishes.
-pub const SOURCE: &str = "user";
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -67,7 +65,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
 
 /// The service's messaging: the relay that publishes its outbox (it consumes no events).
 pub fn messaging<B: EventBus>(bus: B, db: PgPool, namespace: Namespace) -> Messaging<B> {
-    let mut messaging = Messaging::new(bus, db, namespace, SOURCE);
+    let mut messaging = Messaging::new(bus, db, namespace, events::SOURCE);
     messaging.start_relay();
     messaging
 }

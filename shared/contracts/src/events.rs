@@ -3,6 +3,10 @@
 //! reshaping; consumers refuse versions they do not know.
 //!
 //! Subjects are `<context>.<event>` (`order.placed`), the same string as the event's type.
+//!
+//! A consumer names the events it handles once, as an [`EventSet`]: an enum made by
+//! [`event_set!`](crate::event_set), or a single event type. Its subscription is derived
+//! from the set, and its handler gets the events decoded as the set's type.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -61,10 +65,71 @@ impl Cause {
     }
 }
 
+/// The events one consumer handles, as one type: it subscribes to exactly [`EventSet::TYPES`]
+/// and its handler is given each event as `Self`. A single [`Event`] is a set of one; larger
+/// sets are enums made by [`event_set!`](crate::event_set).
+pub trait EventSet: Sized + Send + 'static {
+    /// The event types of the set, all of one context.
+    const TYPES: &'static [&'static str];
+
+    /// The event in `envelope`, if it is one of the set's types, of a supported version.
+    fn decode(envelope: &Envelope) -> Result<Self, DecodeError>;
+}
+
+impl<E: Event + Send + 'static> EventSet for E {
+    const TYPES: &'static [&'static str] = &[E::TYPE];
+
+    fn decode(envelope: &Envelope) -> Result<Self, DecodeError> {
+        envelope.decode()
+    }
+}
+
+/// Declares an enum with one variant per event type and makes it an [`EventSet`], so the list
+/// of types a consumer handles is written once:
+///
+/// ```
+/// shop_contracts::event_set! {
+///     /// What the order saga handles.
+///     pub enum InventoryAnswer {
+///         Reserved(shop_contracts::events::InventoryReserved),
+///         Rejected(shop_contracts::events::InventoryRejected),
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! event_set {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($variant:ident($event:ty)),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        $vis enum $name {
+            $($variant($event)),+
+        }
+
+        impl $crate::events::EventSet for $name {
+            const TYPES: &'static [&'static str] = &[$(<$event as $crate::events::Event>::TYPE),+];
+
+            fn decode(envelope: &$crate::events::Envelope) -> Result<Self, $crate::events::DecodeError> {
+                $(
+                    if envelope.event_type == <$event as $crate::events::Event>::TYPE {
+                        return envelope.decode::<$event>().map(Self::$variant);
+                    }
+                )+
+                Err($crate::events::DecodeError::WrongType {
+                    expected: Self::TYPES,
+                    actual: envelope.event_type.clone(),
+                })
+            }
+        }
+    };
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
-    #[error("expected a {expected} event, got {actual}")]
-    WrongType { expected: &'static str, actual: String },
+    #[error("expected {}, got {actual}", expected.join(" or "))]
+    WrongType {
+        expected: &'static [&'static str],
+        actual: String,
+    },
     #[error("{event_type} schema version {actual} is not supported (expected {expected})")]
     UnsupportedVersion {
         event_type: String,
@@ -98,7 +163,7 @@ impl Envelope {
     pub fn decode<E: Event>(&self) -> Result<E, DecodeError> {
         if self.event_type != E::TYPE {
             return Err(DecodeError::WrongType {
-                expected: E::TYPE,
+                expected: const { &[E::TYPE] },
                 actual: self.event_type.clone(),
             });
         }
@@ -186,6 +251,27 @@ events! {
     OrderRejected = "order.rejected" { order_id: Uuid, user_id: Uuid, reason: String }
 }
 
+event_set! {
+    /// A change to a product's catalog entry, each with the full snapshot: what the product
+    /// replicas consume.
+    pub enum ProductChange {
+        Created(ProductCreated),
+        Updated(ProductUpdated),
+        Deactivated(ProductDeactivated),
+    }
+}
+
+impl ProductChange {
+    /// The product as it is after the change.
+    pub fn into_snapshot(self) -> ProductSnapshot {
+        match self {
+            Self::Created(ProductCreated { product })
+            | Self::Updated(ProductUpdated { product })
+            | Self::Deactivated(ProductDeactivated { product }) => product,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +304,45 @@ mod tests {
         assert!(matches!(
             garbled.decode::<OrderConfirmed>(),
             Err(DecodeError::Payload { .. })
+        ));
+    }
+
+    event_set! {
+        enum Settled {
+            Confirmed(OrderConfirmed),
+            Rejected(OrderRejected),
+        }
+    }
+
+    #[test]
+    fn event_sets_list_their_types_once_and_decode_only_those() {
+        assert_eq!(Settled::TYPES, ["order.confirmed", "order.rejected"]);
+        assert_eq!(<OrderPlaced as EventSet>::TYPES, ["order.placed"]);
+
+        let confirmed = OrderConfirmed {
+            order_id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+        };
+        let envelope = Envelope::new("order", confirmed.order_id, 2, &confirmed, Cause::new_flow());
+        assert_eq!(
+            Settled::decode(&envelope).unwrap(),
+            Settled::Confirmed(confirmed.clone())
+        );
+        assert_eq!(<OrderConfirmed as EventSet>::decode(&envelope).unwrap(), confirmed);
+
+        let mut cancelled = envelope.clone();
+        cancelled.event_type = "order.cancelled".into();
+        let error = Settled::decode(&cancelled).unwrap_err();
+        assert!(matches!(error, DecodeError::WrongType { .. }));
+        assert_eq!(
+            error.to_string(),
+            "expected order.confirmed or order.rejected, got order.cancelled"
+        );
+        let mut future = envelope;
+        future.schema_version = 2;
+        assert!(matches!(
+            Settled::decode(&future),
+            Err(DecodeError::UnsupportedVersion { .. })
         ));
     }
 

@@ -3,6 +3,11 @@
 //! inbox row and changes nothing; a failure rolls everything back and is retried with
 //! back-off; after `max_deliveries` the event goes to the consumer's dead-letter subject.
 //!
+//! A [`Handler`] names the events it handles as one [`EventSet`] type. Its consumer reads the
+//! stream of that set's context, hands the handler each event of the set decoded as that type,
+//! and acknowledges the stream's other events unseen; so a handler cannot be subscribed to an
+//! event it has no case for, nor miss one it has.
+//!
 //! Events are taken in batches of whatever has arrived (one event when they trickle in, up to
 //! [`ConsumerSpec::batch`] when the consumer is behind) and applied in order in one
 //! transaction, so a backlog costs one commit per batch instead of one per event. If any event
@@ -10,10 +15,10 @@
 //! one at a time, each in its own transaction: a failing event is retried or dead-lettered on
 //! its own, exactly as if it had arrived alone, and blocks nothing but itself.
 
-use std::{collections::HashSet, future::Future, panic::AssertUnwindSafe, time::Duration};
+use std::{collections::HashSet, future::Future, marker::PhantomData, panic::AssertUnwindSafe, time::Duration};
 
 use futures_util::{FutureExt, StreamExt, future::join_all};
-use shop_contracts::events::Envelope;
+use shop_contracts::events::{Envelope, EventSet};
 use sqlx::{PgConnection, PgPool};
 use tracing::Instrument;
 
@@ -23,13 +28,17 @@ use crate::{
     dead_letter,
 };
 
-/// Applies events of the types it was subscribed to, inside the given transaction. Events it
-/// publishes in reaction go through [`crate::outbox::enqueue`] on the same transaction.
+/// Applies the events of its [`Handler::Events`] set, inside the given transaction. Events it
+/// publishes in reaction go to the outbox on the same transaction.
 pub trait Handler: Send + Sync + 'static {
+    /// Every event type the handler is given, as one type; its consumer subscribes to these.
+    type Events: EventSet;
+
     fn handle<'a>(
         &'a self,
         tx: &'a mut PgConnection,
-        event: &'a Envelope,
+        envelope: &'a Envelope,
+        event: Self::Events,
     ) -> impl Future<Output = anyhow::Result<()>> + Send + 'a;
 }
 
@@ -38,17 +47,13 @@ pub trait Handler: Send + Sync + 'static {
 /// again one event at a time) costs little.
 pub const BATCH: usize = 500;
 
-/// What a consumer reads and how hard it tries.
-#[derive(Debug, Clone)]
-pub struct ConsumerSpec {
+/// What a consumer of the event set `E` reads and how hard it tries. It reads the whole stream
+/// of `E`'s context, in order, and gives the handler the events of `E`; other events of the
+/// context are acknowledged unseen. Reading the whole stream with one consumer keeps each
+/// aggregate's events in the order they were published.
+pub struct ConsumerSpec<E> {
     /// Durable name, also the inbox key and the dead-letter subject suffix: `order-saga`.
     pub name: String,
-    /// The context whose stream it reads, in order: `inventory`.
-    pub context: String,
-    /// The event types the handler is given; other events of the context are acknowledged
-    /// unseen. Reading the whole stream with one consumer keeps each aggregate's events in
-    /// the order they were published.
-    pub event_types: Vec<String>,
     /// Deliveries before an event is dead-lettered.
     pub max_deliveries: u32,
     /// Delay before the n-th redelivery (the last entry repeats).
@@ -57,23 +62,20 @@ pub struct ConsumerSpec {
     pub ack_wait: Duration,
     /// Most events applied in one transaction.
     pub batch: usize,
+    events: PhantomData<fn() -> E>,
 }
 
-impl ConsumerSpec {
-    /// A consumer of `event_types`, which must all belong to one context.
-    pub fn new(name: &str, event_types: &[&str]) -> Self {
-        let context = event_types
-            .first()
-            .and_then(|t| t.split('.').next())
-            .unwrap_or_default();
+impl<E: EventSet> ConsumerSpec<E> {
+    /// The consumer `name` of `E`, whose types must all belong to one context.
+    pub fn new(name: &str) -> Self {
+        let context = Self::context();
         assert!(
-            event_types.iter().all(|t| t.split('.').next() == Some(context)),
-            "a consumer reads one context: {event_types:?}"
+            E::TYPES.iter().all(|t| t.split('.').next() == Some(context)),
+            "a consumer reads one context: {:?}",
+            E::TYPES
         );
         Self {
             name: name.to_owned(),
-            context: context.to_owned(),
-            event_types: event_types.iter().map(|t| (*t).to_owned()).collect(),
             max_deliveries: 5,
             backoff: vec![
                 Duration::from_millis(100),
@@ -82,11 +84,17 @@ impl ConsumerSpec {
             ],
             ack_wait: Duration::from_secs(30),
             batch: BATCH,
+            events: PhantomData,
         }
     }
 
+    /// The context whose stream the consumer reads: `inventory` for `inventory.reserved`.
+    fn context() -> &'static str {
+        E::TYPES.first().and_then(|t| t.split('.').next()).unwrap_or_default()
+    }
+
     fn wants(&self, event_type: &str) -> bool {
-        self.event_types.iter().any(|t| t == event_type)
+        E::TYPES.contains(&event_type)
     }
 
     fn delay_before(&self, attempt: u32) -> Duration {
@@ -99,9 +107,23 @@ impl ConsumerSpec {
     pub fn subscription(&self, namespace: &Namespace) -> Subscription {
         Subscription {
             durable: self.name.clone(),
-            stream: namespace.stream(&self.context),
-            filter: namespace.stream_subjects(&self.context),
+            stream: namespace.stream(Self::context()),
+            filter: namespace.stream_subjects(Self::context()),
             ack_wait: self.ack_wait,
+        }
+    }
+}
+
+// By hand: derived, it would require `E: Clone`, and `E` is only a marker here.
+impl<E> Clone for ConsumerSpec<E> {
+    fn clone(&self) -> Self {
+        Self {
+            name: self.name.clone(),
+            max_deliveries: self.max_deliveries,
+            backoff: self.backoff.clone(),
+            ack_wait: self.ack_wait,
+            batch: self.batch,
+            events: PhantomData,
         }
     }
 }
@@ -123,7 +145,7 @@ pub async fn run<B: EventBus, H: Handler>(
     bus: B,
     db: PgPool,
     namespace: Namespace,
-    spec: ConsumerSpec,
+    spec: ConsumerSpec<H::Events>,
     handler: H,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), BusError> {
@@ -174,7 +196,7 @@ pub async fn process_batch<B: EventBus, H: Handler>(
     bus: &B,
     db: &PgPool,
     namespace: &Namespace,
-    spec: &ConsumerSpec,
+    spec: &ConsumerSpec<H::Events>,
     handler: &H,
     deliveries: Vec<Delivery>,
 ) -> Vec<anyhow::Result<Outcome>> {
@@ -215,7 +237,7 @@ impl Together {
         bus: &B,
         db: &PgPool,
         namespace: &Namespace,
-        spec: &ConsumerSpec,
+        spec: &ConsumerSpec<H::Events>,
         handler: &H,
         outcomes: &mut [Option<anyhow::Result<Outcome>>],
     ) {
@@ -273,7 +295,7 @@ pub async fn process<B: EventBus, H: Handler>(
     bus: &B,
     db: &PgPool,
     namespace: &Namespace,
-    spec: &ConsumerSpec,
+    spec: &ConsumerSpec<H::Events>,
     handler: &H,
     delivery: Delivery,
 ) -> anyhow::Result<Outcome> {
@@ -366,7 +388,7 @@ pub async fn apply_batch<H: Handler>(
             let span = tracing::info_span!("event", consumer, event_type = envelope.event_type,
                 event_id = %envelope.id, correlation_id = %envelope.correlation_id);
             // A panicking handler is a failed delivery like any other, not a dead consumer.
-            AssertUnwindSafe(handler.handle(&mut tx, envelope))
+            AssertUnwindSafe(handle(&mut tx, handler, envelope))
                 .catch_unwind()
                 .instrument(span)
                 .await
@@ -380,12 +402,22 @@ pub async fn apply_batch<H: Handler>(
     Ok(applied)
 }
 
+/// Decodes `envelope` as one of the handler's events and runs the handler on it in `tx`:
+/// applying an event, without the inbox. An event outside the handler's set is an error.
+pub async fn handle<H: Handler>(tx: &mut PgConnection, handler: &H, envelope: &Envelope) -> anyhow::Result<()> {
+    let event = H::Events::decode(envelope)?;
+    handler.handle(tx, envelope, event).await
+}
+
 impl<H: Handler> Handler for std::sync::Arc<H> {
+    type Events = H::Events;
+
     fn handle<'a>(
         &'a self,
         tx: &'a mut PgConnection,
-        event: &'a Envelope,
+        envelope: &'a Envelope,
+        event: Self::Events,
     ) -> impl Future<Output = anyhow::Result<()>> + Send + 'a {
-        (**self).handle(tx, event)
+        (**self).handle(tx, envelope, event)
     }
 }

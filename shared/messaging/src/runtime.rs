@@ -84,7 +84,7 @@ impl<B: EventBus> Messaging<B> {
     }
 
     /// Runs `handler` for `spec`'s events, re-subscribing whenever the broker goes away.
-    pub fn start_consumer<H: Handler>(&mut self, spec: ConsumerSpec, handler: H) {
+    pub fn start_consumer<H: Handler>(&mut self, spec: ConsumerSpec<H::Events>, handler: H) {
         let lag = lag::report(self.bus.clone(), spec.subscription(&self.namespace), self.stopped());
         self.tasks.spawn(lag);
         let (bus, db, namespace) = (self.bus.clone(), self.db.clone(), self.namespace.clone());

@@ -8,9 +8,10 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Recorder, applied, applied_in_order, envelope_of, nothing_more, on_both_buses, receive, setup, spec, tick,
+    Recorder, Tick, applied, applied_in_order, envelope_of, nothing_more, on_both_buses, receive, setup, spec, tick,
 };
-use shop_contracts::events::Envelope;
+use serde::{Deserialize, Serialize};
+use shop_contracts::events::{Cause, Envelope, Event};
 use shop_messaging::{
     EventBus, Namespace,
     bus::{Deliveries, Delivery},
@@ -18,11 +19,12 @@ use shop_messaging::{
     outbox,
 };
 use sqlx::PgPool;
+use uuid::Uuid;
 
 const EVENTS: usize = 20;
 
 /// A consumer that gets deliveries back one second after it drops them unacknowledged.
-fn quick_redelivery() -> ConsumerSpec {
+fn quick_redelivery() -> ConsumerSpec<Tick> {
     let mut spec = spec();
     spec.ack_wait = Duration::from_secs(1);
     spec
@@ -201,8 +203,48 @@ async fn an_event_twice_in_one_batch_is_applied_once<B: EventBus>(bus: B, namesp
     assert_eq!(applied(&db, &event).await, 1);
 }
 
+/// Another event type of the same context, which the recorder's set does not contain.
+#[derive(Debug, Serialize, Deserialize)]
+struct Tock;
+
+impl Event for Tock {
+    const TYPE: &'static str = "order.tocked";
+}
+
+/// Events of the stream outside the consumer's set are acknowledged unseen, in a batch and on
+/// their own; handed to the handler directly, one is refused and leaves no inbox row.
+async fn events_outside_the_set_are_acknowledged_unseen<B: EventBus>(bus: B, namespace: Namespace, db: PgPool) {
+    setup(&db).await;
+    let tock = || Envelope::new("test", Uuid::now_v7(), 1, &Tock, Cause::new_flow());
+    let events = [tick(false), tock(), tick(false), tock()];
+    let mut deliveries = published(&bus, &namespace, &events).await;
+    let mut batch = receive(&mut deliveries, events.len()).await;
+    let alone = batch.pop().unwrap();
+    assert_eq!(
+        outcomes(&bus, &namespace, &db, batch).await,
+        [Outcome::Applied, Outcome::Ignored, Outcome::Applied]
+    );
+    let spec = quick_redelivery();
+    let outcome = consumer::process(&bus, &db, &namespace, &spec, &Recorder, alone).await;
+    assert_eq!(outcome.unwrap(), Outcome::Ignored);
+    assert_eq!(applied_in_order(&db).await, [events[0].id, events[2].id]);
+    nothing_more(&mut deliveries).await;
+
+    let refused = consumer::apply(&db, "recorder", &Recorder, &tock()).await.unwrap_err();
+    assert!(
+        format!("{refused:#}").contains("expected order.ticked, got order.tocked"),
+        "{refused:#}"
+    );
+    let inbox: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(inbox, 2, "only the applied events are in the inbox");
+}
+
 on_both_buses!(
     a_batch_is_applied_in_order,
+    events_outside_the_set_are_acknowledged_unseen,
     a_crash_after_the_fetch_loses_nothing,
     a_failure_during_the_apply_commits_nothing_of_the_batch_and_fails_only_its_event,
     a_crash_after_the_commit_applies_nothing_twice,

@@ -128,12 +128,14 @@ async fn poison_events_are_dead_lettered_and_the_rest_flows<B: EventBus>(bus: B,
 struct Panicking;
 
 impl Handler for Panicking {
-    async fn handle(&self, tx: &mut PgConnection, event: &Envelope) -> anyhow::Result<()> {
+    type Events = Tick;
+
+    async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope, tick: Tick) -> anyhow::Result<()> {
         sqlx::query("INSERT INTO applied (event_id) VALUES ($1)")
-            .bind(event.id)
+            .bind(envelope.id)
             .execute(&mut *tx)
             .await?;
-        assert!(!event.decode::<Tick>()?.poison, "the handler's bug");
+        assert!(!tick.poison, "the handler's bug");
         Ok(())
     }
 }
@@ -235,14 +237,15 @@ on_both_buses!(
 struct Curable;
 
 impl Handler for Curable {
-    async fn handle(&self, tx: &mut PgConnection, event: &Envelope) -> anyhow::Result<()> {
-        let tick: Tick = event.decode()?;
+    type Events = Tick;
+
+    async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope, tick: Tick) -> anyhow::Result<()> {
         let cured: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM cured)")
             .fetch_one(&mut *tx)
             .await?;
         anyhow::ensure!(!tick.poison || cured, "poison event");
         sqlx::query("INSERT INTO applied (event_id) VALUES ($1)")
-            .bind(event.id)
+            .bind(envelope.id)
             .execute(&mut *tx)
             .await?;
         Ok(())

@@ -21,7 +21,7 @@ async fn lag_counts_the_events_a_consumer_has_not_acknowledged_and_is_exported()
         .install_recorder()
         .unwrap();
     let test = TestBus::jetstream().await;
-    let subscription = ConsumerSpec::new("lag-probe", &[Tick::TYPE]).subscription(&test.namespace);
+    let subscription = ConsumerSpec::<Tick>::new("lag-probe").subscription(&test.namespace);
     let mut deliveries = test.bus.subscribe(subscription.clone()).await.unwrap();
     for _ in 0..3 {
         let envelope = Envelope::new("test", Uuid::now_v7(), 1, &Tick, Cause::new_flow());
@@ -92,7 +92,7 @@ async fn the_gauge_is_exported_when_the_recorder_is_installed_after_the_reporter
 #[tokio::test]
 async fn a_broker_without_a_count_reports_nothing() {
     let bus = InProcessBus::new();
-    let subscription = ConsumerSpec::new("lag-probe", &[Tick::TYPE]).subscription(&"test".parse().unwrap());
+    let subscription = ConsumerSpec::<Tick>::new("lag-probe").subscription(&"test".parse().unwrap());
     assert_eq!(bus.pending(&subscription).await.unwrap(), None);
     // Ends at once instead of polling a broker that cannot answer.
     lag::report(bus, subscription, std::future::pending()).await;

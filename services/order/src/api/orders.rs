@@ -1,6 +1,6 @@
 //! `/api/orders`: checkout (placing an order from the cart), the caller's orders, and
 //! cancelling one. Stock and payment settle a placed order later, through the checkout saga
-//! ([`crate::events::saga`]).
+//! ([`crate::events::saga`]); checkout's `Idempotency-Key` is claimed in [`crate::idempotency`].
 
 use axum::{
     extract::State,
@@ -9,14 +9,14 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use shop_contracts::{Money, events::Cause};
-use shop_platform::{ApiError, ApiResult, Caller, Json, Path, Query, db::is_constraint_violation, pagination};
+use shop_platform::{ApiError, ApiResult, Caller, Json, Path, Query, pagination};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
+    commands,
     domain::{
         order::{
             CancelReason, IdempotencyKey, NewOrder, OrderError, OrderLine, OrderStatus, Placement, ShippingAddress,
@@ -26,6 +26,7 @@ use crate::{
         quantity::Quantity,
     },
     events,
+    idempotency::{self, Claim, ClaimError},
     store::{self, orders::OrderDetails},
 };
 
@@ -209,15 +210,6 @@ pub struct CheckoutRequest {
     payment_token: PaymentToken,
 }
 
-impl CheckoutRequest {
-    /// SHA-256 of the request as parsed (trimmed, fields in a fixed order), in hex: equal for
-    /// two requests that mean the same checkout.
-    fn fingerprint(&self) -> String {
-        let canonical = serde_json::to_vec(self).expect("checkout requests serialize");
-        Sha256::digest(canonical).iter().map(|b| format!("{b:02x}")).collect()
-    }
-}
-
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<IdempotencyKey> {
     let mut values = headers.get_all(IDEMPOTENCY_KEY_HEADER).iter();
     let (Some(value), None) = (values.next(), values.next()) else {
@@ -238,22 +230,6 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<IdempotencyKey> {
                 ),
             )
         })
-}
-
-/// What a checkout with an already used key gets: the order that key placed, if the request
-/// is the same.
-async fn replay(db: &PgPool, earlier: store::orders::KeyedOrder, fingerprint: &str) -> ApiResult<Response> {
-    if earlier.request_fingerprint != fingerprint {
-        return Err(ApiError::invalid(
-            IDEMPOTENCY_KEY_HEADER,
-            "this key was already used for a different checkout; use a new key for a new order",
-        ));
-    }
-    let order = store::orders::find(db, earlier.id)
-        .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("order {} vanished", earlier.id)))?;
-    let replayed = [(IDEMPOTENT_REPLAYED_HEADER, HeaderValue::from_static("true"))];
-    Ok((StatusCode::OK, replayed, Json(OrderView::from(order))).into_response())
 }
 
 fn order_error(error: OrderError, lines: &[crate::domain::cart::CartLine]) -> ApiError {
@@ -303,54 +279,48 @@ pub(super) async fn checkout(
 ) -> ApiResult<Response> {
     let user_id = identity.user_id;
     let key = idempotency_key(&headers)?;
-    let fingerprint = request.fingerprint();
-    if let Some(earlier) = store::orders::find_by_idempotency_key(&db, user_id, &key).await? {
-        return replay(&db, earlier, &fingerprint).await;
-    }
-
+    let fingerprint = idempotency::fingerprint(&request);
     let mut tx = db.begin().await?;
-    // Checkouts of one user run one after another from here, so a concurrent request with the
-    // same key finds this one's order below once this one commits.
-    store::cart::lock(&mut tx, user_id).await?;
-    if let Some(earlier) = store::orders::find_by_idempotency_key(&mut *tx, user_id, &key).await? {
-        drop(tx);
-        return replay(&db, earlier, &fingerprint).await;
+    if let Claim::Placed(order_id) = idempotency::claim(&mut tx, user_id, &key, &fingerprint).await? {
+        drop(tx); // a replay writes nothing
+        let order = placed_order(&db, order_id).await?;
+        let replayed = [(IDEMPOTENT_REPLAYED_HEADER, HeaderValue::from_static("true"))];
+        return Ok((StatusCode::OK, replayed, Json(order)).into_response());
     }
     let lines = store::cart::lines(&mut *tx, user_id).await?;
     let placement = Placement {
         user_id,
         shipping_address: request.shipping_address,
-        idempotency_key: key.clone(),
-        request_fingerprint: fingerprint.clone(),
+        idempotency_key: key,
+        request_fingerprint: fingerprint,
         payment_token: request.payment_token,
     };
     let order = NewOrder::place(lines.clone(), placement).map_err(|e| order_error(e, &lines))?;
-    match store::orders::insert_order(&mut *tx, &order).await {
-        Ok(()) => {}
-        // Only if the cart lock was bypassed somehow; the constraint still keeps one order per key.
-        Err(error) if is_constraint_violation(&error, "orders_user_idempotency_key") => {
-            drop(tx);
-            let earlier = store::orders::find_by_idempotency_key(&db, user_id, &key)
-                .await?
-                .ok_or_else(|| ApiError::Internal(error.into()))?;
-            return replay(&db, earlier, &fingerprint).await;
-        }
-        Err(error) => return Err(error.into()),
-    }
+    store::orders::insert_order(&mut *tx, &order).await?;
     store::cart::clear(&mut tx, user_id).await?;
     events::order_placed(&mut tx, &order, Cause::new_flow()).await?;
     tx.commit().await?;
+    let placed = placed_order(&db, order.id).await?;
 
-    let placed = store::orders::find(&db, order.id)
-        .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("order {} vanished", order.id)))?;
     let location = HeaderValue::from_str(&format!("/api/orders/{}", order.id)).expect("a path is a header value");
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(OrderView::from(placed)),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(placed)).into_response())
+}
+
+/// An order checkout placed or found under its key: orders are never deleted, so it is there.
+async fn placed_order(db: &PgPool, id: Uuid) -> ApiResult<OrderView> {
+    let order = store::orders::find(db, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("order {id} vanished"))?;
+    Ok(order.into())
+}
+
+impl From<ClaimError> for ApiError {
+    fn from(error: ClaimError) -> Self {
+        match error {
+            ClaimError::KeyReused => ApiError::invalid(IDEMPOTENCY_KEY_HEADER, error),
+            ClaimError::Database(error) => error.into(),
+        }
+    }
 }
 
 /// Cancel one of the caller's orders.
@@ -382,7 +352,7 @@ pub(super) async fn cancel_order(
             order.status
         )));
     }
-    events::settle(&mut tx, id, &transition, Cause::new_flow()).await?;
+    commands::settle(&mut tx, id, &transition, Cause::new_flow()).await?;
     tx.commit().await?;
     let cancelled = store::orders::find(&db, id).await?.ok_or(ApiError::NotFound("order"))?;
     Ok(Json(cancelled.into()))

@@ -2,19 +2,15 @@
 //! snapshot, which [`store::catalog::apply_snapshot`] stores unless the replica already has
 //! that version or a newer one — so a repeated, late or reordered event changes nothing.
 
-use anyhow::bail;
-use shop_contracts::events::{Envelope, Event, ProductCreated, ProductDeactivated, ProductUpdated};
+use shop_contracts::events::{Envelope, ProductChange};
 use shop_messaging::{ConsumerSpec, Handler};
 use sqlx::PgConnection;
 
 use crate::store;
 
 /// The durable consumer of the `product` stream.
-pub fn spec() -> ConsumerSpec {
-    ConsumerSpec::new(
-        "order-catalog",
-        &[ProductCreated::TYPE, ProductUpdated::TYPE, ProductDeactivated::TYPE],
-    )
+pub fn spec() -> ConsumerSpec<ProductChange> {
+    ConsumerSpec::new("order-catalog")
 }
 
 /// Applies product snapshots to the replica.
@@ -22,13 +18,10 @@ pub fn spec() -> ConsumerSpec {
 pub struct CatalogHandler;
 
 impl Handler for CatalogHandler {
-    async fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Envelope) -> anyhow::Result<()> {
-        let snapshot = match event.event_type.as_str() {
-            ProductCreated::TYPE => event.decode::<ProductCreated>()?.product,
-            ProductUpdated::TYPE => event.decode::<ProductUpdated>()?.product,
-            ProductDeactivated::TYPE => event.decode::<ProductDeactivated>()?.product,
-            other => bail!("order-catalog does not handle {other} events"),
-        };
+    type Events = ProductChange;
+
+    async fn handle(&self, tx: &mut PgConnection, _: &Envelope, change: ProductChange) -> anyhow::Result<()> {
+        let snapshot = change.into_snapshot();
         if !store::catalog::apply_snapshot(&mut *tx, &snapshot).await? {
             tracing::debug!(product_id = %snapshot.id, version = snapshot.version, "replica already newer; skipped");
         }

@@ -1,8 +1,9 @@
 //! What the order service publishes, and how it handles what it consumes:
 //!
-//! - it publishes `order.placed` at checkout and `order.confirmed`, `order.cancelled` or
-//!   `order.rejected` whenever an order settles — each through the outbox, in the transaction
-//!   that changes the order;
+//! - [`order_placed`] and [`order_settled`] build the order's events from the order and
+//!   enqueue them in the caller's transaction, the one that changes the order: `order.placed`
+//!   at checkout, and `order.confirmed`, `order.cancelled` or `order.rejected` whenever an
+//!   order settles ([`crate::commands::settle`]);
 //! - [`saga`] reacts to the product service's `inventory.*` events (the payment step runs
 //!   there);
 //! - [`catalog`] keeps the product replica current from `product.*` events.
@@ -10,7 +11,6 @@
 pub mod catalog;
 pub mod saga;
 
-use chrono::Utc;
 use shop_contracts::events::{self, Cause, Envelope, OrderCancelled, OrderConfirmed, OrderPlaced, OrderRejected};
 use shop_messaging::outbox;
 use sqlx::PgConnection;
@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::order::{NewOrder, Transition},
-    store,
+    store::orders::Transitioned,
 };
 
 /// The `source` of every event this service publishes.
@@ -43,34 +43,25 @@ pub async fn order_placed(tx: &mut PgConnection, order: &NewOrder, cause: Cause)
     outbox::enqueue(tx, &Envelope::new(SOURCE, order.id, 1, &event, cause)).await
 }
 
-/// Applies `transition` to the order, with its history row, and enqueues the event that
-/// announces it — all in `tx`. False (and nothing changed or published) if the order's status
-/// does not allow it, or there is no such order.
-pub async fn settle(
+/// Enqueues the event that announces `transition`, just applied to the order in `tx`:
+/// `order.confirmed`, `order.cancelled` or `order.rejected`.
+pub async fn order_settled(
     tx: &mut PgConnection,
     order_id: Uuid,
     transition: &Transition,
+    changed: Transitioned,
     cause: Cause,
-) -> sqlx::Result<bool> {
-    let Some(changed) = store::orders::apply_transition(tx, order_id, transition, Utc::now()).await? else {
-        return Ok(false);
-    };
-    let user_id = changed.user_id;
+) -> sqlx::Result<()> {
+    let Transitioned { user_id, version } = changed;
     let envelope = match transition {
-        Transition::Confirm => Envelope::new(
-            SOURCE,
-            order_id,
-            changed.version,
-            &OrderConfirmed { order_id, user_id },
-            cause,
-        ),
+        Transition::Confirm => Envelope::new(SOURCE, order_id, version, &OrderConfirmed { order_id, user_id }, cause),
         Transition::Cancel(reason) => {
             let event = OrderCancelled {
                 order_id,
                 user_id,
                 reason: reason.as_str().to_owned(),
             };
-            Envelope::new(SOURCE, order_id, changed.version, &event, cause)
+            Envelope::new(SOURCE, order_id, version, &event, cause)
         }
         Transition::Reject { reason } => {
             let event = OrderRejected {
@@ -78,9 +69,8 @@ pub async fn settle(
                 user_id,
                 reason: reason.clone(),
             };
-            Envelope::new(SOURCE, order_id, changed.version, &event, cause)
+            Envelope::new(SOURCE, order_id, version, &event, cause)
         }
     };
-    outbox::enqueue(tx, &envelope).await?;
-    Ok(true)
+    outbox::enqueue(tx, &envelope).await
 }

@@ -11,24 +11,35 @@
 //! releases the stock — or was settled by an earlier copy of the same event: either way,
 //! nothing happens.
 
-use anyhow::{Context, bail};
-use shop_contracts::events::{Cause, Envelope, Event, InventoryRejected, InventoryReserved};
+use anyhow::Context;
+use shop_contracts::{
+    event_set,
+    events::{Cause, Envelope, InventoryRejected, InventoryReserved},
+};
 use shop_messaging::{ConsumerSpec, Handler};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::{
+    commands::settle,
     domain::{
         order::{CancelReason, OrderStatus, Transition, rejection_reason},
         payment::{self, PaymentOutcome},
     },
-    events::settle,
     store,
 };
 
+event_set! {
+    /// The product service's answers to `order.placed`.
+    pub enum InventoryAnswer {
+        Reserved(InventoryReserved),
+        Rejected(InventoryRejected),
+    }
+}
+
 /// The durable consumer of the `inventory` stream.
-pub fn spec() -> ConsumerSpec {
-    ConsumerSpec::new("order-saga", &[InventoryReserved::TYPE, InventoryRejected::TYPE])
+pub fn spec() -> ConsumerSpec<InventoryAnswer> {
+    ConsumerSpec::new("order-saga")
 }
 
 /// Settles orders from the product service's answers.
@@ -36,11 +47,13 @@ pub fn spec() -> ConsumerSpec {
 pub struct SagaHandler;
 
 impl Handler for SagaHandler {
-    async fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Envelope) -> anyhow::Result<()> {
-        match event.event_type.as_str() {
-            InventoryReserved::TYPE => reserved(tx, event, event.decode::<InventoryReserved>()?).await,
-            InventoryRejected::TYPE => rejected(tx, event, event.decode::<InventoryRejected>()?).await,
-            other => bail!("order-saga does not handle {other} events"),
+    type Events = InventoryAnswer;
+
+    async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope, answer: InventoryAnswer) -> anyhow::Result<()> {
+        let cause = Cause::reacting_to(envelope);
+        match answer {
+            InventoryAnswer::Reserved(event) => reserved(tx, event, cause).await,
+            InventoryAnswer::Rejected(event) => rejected(tx, event, cause).await,
         }
     }
 }
@@ -59,7 +72,7 @@ async fn pending_order(tx: &mut PgConnection, order_id: Uuid) -> anyhow::Result<
     }
 }
 
-async fn reserved(tx: &mut PgConnection, event: &Envelope, reserved: InventoryReserved) -> anyhow::Result<()> {
+async fn reserved(tx: &mut PgConnection, reserved: InventoryReserved, cause: Cause) -> anyhow::Result<()> {
     let Some(order) = pending_order(tx, reserved.order_id).await? else {
         return Ok(());
     };
@@ -67,11 +80,11 @@ async fn reserved(tx: &mut PgConnection, event: &Envelope, reserved: InventoryRe
         PaymentOutcome::Approved => Transition::Confirm,
         PaymentOutcome::Declined => Transition::Cancel(CancelReason::PaymentDeclined),
     };
-    settle(tx, order.id, &transition, Cause::reacting_to(event)).await?;
+    settle(tx, order.id, &transition, cause).await?;
     Ok(())
 }
 
-async fn rejected(tx: &mut PgConnection, event: &Envelope, rejected: InventoryRejected) -> anyhow::Result<()> {
+async fn rejected(tx: &mut PgConnection, rejected: InventoryRejected, cause: Cause) -> anyhow::Result<()> {
     let Some(order) = pending_order(tx, rejected.order_id).await? else {
         return Ok(());
     };
@@ -79,6 +92,6 @@ async fn rejected(tx: &mut PgConnection, event: &Envelope, rejected: InventoryRe
     let transition = Transition::Reject {
         reason: rejection_reason(&rejected.lines, &names),
     };
-    settle(tx, order.id, &transition, Cause::reacting_to(event)).await?;
+    settle(tx, order.id, &transition, cause).await?;
     Ok(())
 }

@@ -339,3 +339,39 @@ async fn concurrent_checkouts_with_one_key_place_one_order() {
     assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
     assert_eq!(order_counts(&db).await, (1, 1, 1, 1));
 }
+
+#[tokio::test]
+async fn concurrent_checkouts_with_one_key_and_two_bodies_place_one_order_and_refuse_the_other_body() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
+    let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
+    let alice = Actor::stranger();
+    let mug = product(&db, 1000, "USD").await;
+    fill_cart(&app, &alice, &[(&mug, 2)]).await;
+    let bodies = [checkout_body("tok_visa"), checkout_body("tok_other")];
+
+    let responses = join_all((0..8).map(|i| checkout(&app, &alice, Some("double-click"), &bodies[i % 2]))).await;
+
+    // Whichever body claimed the key first placed the order; its copies get that order, the
+    // other body's requests a clear 422 — none of them waits forever or places a second order.
+    let placed: Vec<usize> = (0..8).filter(|&i| responses[i].status == 201).collect();
+    assert_eq!(
+        placed.len(),
+        1,
+        "{:?}",
+        responses.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    let (winner, order_id) = (placed[0] % 2, responses[placed[0]].body["id"].clone());
+    for (i, response) in responses.into_iter().enumerate().filter(|(i, _)| *i != placed[0]) {
+        if i % 2 == winner {
+            assert_eq!(response.expect(200)["id"], order_id);
+        } else {
+            response.expect_invalid("Idempotency-Key");
+        }
+    }
+    assert_eq!(order_counts(&db).await, (1, 1, 1, 1));
+    let stored: String = sqlx::query_scalar("SELECT payment_token FROM orders")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(stored, bodies[winner]["payment_token"]);
+}

@@ -259,7 +259,7 @@ pub fn event<E: Event>(source: &str, aggregate_id: Uuid, aggregate_version: i64,
 /// Runs `handler` on `event` in one transaction and commits, as the consumer does.
 pub async fn handle(db: &PgPool, handler: &impl Handler, event: &Envelope) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
-    handler.handle(&mut tx, event).await?;
+    shop_messaging::consumer::handle(&mut tx, handler, event).await?;
     tx.commit().await?;
     Ok(())
 }

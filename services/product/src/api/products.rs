@@ -3,17 +3,12 @@
 use axum::{extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shop_contracts::{
-    Currency, Money,
-    catalog::ProductSnapshot,
-    events::{Cause, Envelope},
-};
-use shop_messaging::outbox;
+use shop_contracts::{Currency, Money, catalog::ProductSnapshot, events::Cause};
 use shop_platform::{
     Admin, ApiError, ApiResult, Json, Path, Query, ResultExt, openapi as responses,
     pagination::{self, decode_cursor, encode_cursor},
 };
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -281,24 +276,18 @@ async fn create_product(
     let row = products::find(&mut *tx, id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("product vanished"))?;
-    // One flow: the product and its starting stock.
-    let cause = Cause::new_flow();
-    let created = [
-        events::product_created(row.clone().try_into()?, cause),
-        events::inventory_adjusted(&events::initial_stock(&row), cause),
-    ];
-    outbox::enqueue_all(&mut tx, &created).await?;
+    events::products_created(&mut tx, std::slice::from_ref(&row)).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(row.try_into()?)))
 }
 
-/// Applies `changes` and, if they changed anything, publishes the new snapshot as `event`
-/// in the same transaction.
+/// Applies `changes` and, if they changed anything, has `announce` publish the product as it
+/// is now, in the same transaction.
 async fn change_product(
     db: &PgPool,
     id: Uuid,
     changes: ProductChanges<'_>,
-    event: fn(ProductSnapshot, Cause) -> Envelope,
+    announce: impl AsyncFnOnce(&mut PgConnection, &ProductRow, Cause) -> anyhow::Result<()>,
 ) -> ApiResult<Json<ProductView>> {
     let mut tx = db.begin().await?;
     let changed = products::update(&mut *tx, id, changes).await?;
@@ -306,7 +295,7 @@ async fn change_product(
         .await?
         .ok_or(ApiError::NotFound("product"))?;
     if changed {
-        outbox::enqueue(&mut tx, &event(row.clone().try_into()?, Cause::new_flow())).await?;
+        announce(&mut tx, &row, Cause::new_flow()).await?;
     }
     tx.commit().await?;
     Ok(Json(row.try_into()?))
@@ -458,7 +447,7 @@ async fn adjust_stock(
     .await?;
     match change {
         StockChange::Applied(row) => {
-            outbox::enqueue(&mut tx, &events::inventory_adjusted(&row, Cause::new_flow())).await?;
+            events::inventory_adjusted(&mut tx, &row, Cause::new_flow()).await?;
             tx.commit().await?;
             Ok(Json(row.into()))
         }

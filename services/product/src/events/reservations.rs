@@ -4,27 +4,33 @@
 //! event changes nothing.
 
 use anyhow::Context;
-use shop_contracts::events::{
-    Cause, Envelope, Event, InventoryCommitted, InventoryRejected, InventoryReleased, InventoryReserved,
-    OrderCancelled, OrderConfirmed, OrderLine, OrderPlaced,
+use shop_contracts::{
+    event_set,
+    events::{Cause, Envelope, OrderCancelled, OrderConfirmed, OrderLine, OrderPlaced},
 };
-use shop_messaging::{ConsumerSpec, Handler, outbox};
+use shop_messaging::{ConsumerSpec, Handler};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{SOURCE, inventory_adjusted};
 use crate::{
     domain::reservation::{self, OrderEvent, ReservationStatus, Step, Stock},
+    events,
     store::{products, reservations},
 };
 
 pub const CONSUMER: &str = "product-inventory";
 
-pub fn spec() -> ConsumerSpec {
-    ConsumerSpec::new(
-        CONSUMER,
-        &[OrderPlaced::TYPE, OrderConfirmed::TYPE, OrderCancelled::TYPE],
-    )
+event_set! {
+    /// What the order service says about an order that concerns its stock.
+    pub enum OrderProgress {
+        Placed(OrderPlaced),
+        Confirmed(OrderConfirmed),
+        Cancelled(OrderCancelled),
+    }
+}
+
+pub fn spec() -> ConsumerSpec<OrderProgress> {
+    ConsumerSpec::new(CONSUMER)
 }
 
 /// The handler of [`CONSUMER`].
@@ -32,26 +38,16 @@ pub fn spec() -> ConsumerSpec {
 pub struct StockReservations;
 
 impl Handler for StockReservations {
-    async fn handle(&self, tx: &mut PgConnection, event: &Envelope) -> anyhow::Result<()> {
-        let (order_event, order_id, lines) = match event.event_type.as_str() {
-            OrderPlaced::TYPE => {
-                let placed = event.decode::<OrderPlaced>()?;
-                (OrderEvent::Placed, placed.order_id, placed.lines)
-            }
-            OrderConfirmed::TYPE => (
-                OrderEvent::Confirmed,
-                event.decode::<OrderConfirmed>()?.order_id,
-                Vec::new(),
-            ),
-            OrderCancelled::TYPE => (
-                OrderEvent::Cancelled,
-                event.decode::<OrderCancelled>()?.order_id,
-                Vec::new(),
-            ),
-            other => anyhow::bail!("{CONSUMER} does not handle {other} events"),
+    type Events = OrderProgress;
+
+    async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope, progress: OrderProgress) -> anyhow::Result<()> {
+        let (order_event, order_id, lines) = match progress {
+            OrderProgress::Placed(placed) => (OrderEvent::Placed, placed.order_id, placed.lines),
+            OrderProgress::Confirmed(confirmed) => (OrderEvent::Confirmed, confirmed.order_id, Vec::new()),
+            OrderProgress::Cancelled(cancelled) => (OrderEvent::Cancelled, cancelled.order_id, Vec::new()),
         };
         let current = reservations::status_for_update(&mut *tx, order_id).await?;
-        let cause = Cause::reacting_to(event);
+        let cause = Cause::reacting_to(envelope);
         match reservation::step(order_event, current) {
             Step::Reserve => reserve(tx, order_id, &lines, cause).await,
             step @ (Step::Commit | Step::Release | Step::Restock) => settle(tx, order_id, step, cause).await,
@@ -76,27 +72,14 @@ async fn reserve(tx: &mut PgConnection, order_id: Uuid, placed: &[OrderLine], ca
         .collect();
     if let Err(rejected) = reservation::check(&lines, &stock) {
         reservations::insert(&mut *tx, order_id, ReservationStatus::Rejected).await?;
-        let event = InventoryRejected {
-            order_id,
-            lines: rejected,
-        };
-        outbox::enqueue(
-            tx,
-            &Envelope::new(SOURCE, order_id, Step::Reserve.version(), &event, cause),
-        )
-        .await?;
+        events::inventory_rejected(tx, order_id, rejected, cause).await?;
         return Ok(());
     }
     reservations::insert(&mut *tx, order_id, ReservationStatus::Held).await?;
     let quantities = quantities(&lines)?;
     reservations::insert_lines(&mut *tx, order_id, &quantities).await?;
     let levels = move_stock(tx, &quantities, Step::Reserve).await?;
-    let event = InventoryReserved { order_id, lines };
-    outbox::enqueue(
-        tx,
-        &Envelope::new(SOURCE, order_id, Step::Reserve.version(), &event, cause),
-    )
-    .await?;
+    events::inventory_reserved(tx, order_id, lines, cause).await?;
     publish_levels(tx, &levels, cause).await
 }
 
@@ -107,21 +90,13 @@ async fn settle(tx: &mut PgConnection, order_id: Uuid, step: Step, cause: Cause)
     let product_ids: Vec<Uuid> = lines.iter().map(|line| line.product_id).collect();
     products::lock_stock(&mut *tx, &product_ids).await?;
     let levels = move_stock(tx, &quantities, step).await?;
-    let (status, envelope) = if step == Step::Commit {
-        let event = InventoryCommitted { order_id, lines };
-        (
-            ReservationStatus::Committed,
-            Envelope::new(SOURCE, order_id, step.version(), &event, cause),
-        )
+    if step == Step::Commit {
+        reservations::set_status(&mut *tx, order_id, ReservationStatus::Committed).await?;
+        events::inventory_committed(tx, order_id, lines, cause).await?;
     } else {
-        let event = InventoryReleased { order_id, lines };
-        (
-            ReservationStatus::Released,
-            Envelope::new(SOURCE, order_id, step.version(), &event, cause),
-        )
-    };
-    reservations::set_status(&mut *tx, order_id, status).await?;
-    outbox::enqueue(tx, &envelope).await?;
+        reservations::set_status(&mut *tx, order_id, ReservationStatus::Released).await?;
+        events::inventory_released(tx, order_id, lines, step, cause).await?;
+    }
     publish_levels(tx, &levels, cause).await
 }
 
@@ -149,7 +124,7 @@ async fn move_stock(
 
 async fn publish_levels(tx: &mut PgConnection, levels: &[products::InventoryRow], cause: Cause) -> anyhow::Result<()> {
     for row in levels {
-        outbox::enqueue(&mut *tx, &inventory_adjusted(row, cause)).await?;
+        events::inventory_adjusted(&mut *tx, row, cause).await?;
     }
     Ok(())
 }

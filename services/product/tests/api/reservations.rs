@@ -11,7 +11,7 @@ use shop_contracts::{
         InventoryReserved, OrderCancelled, OrderConfirmed, OrderLine, OrderPlaced, RejectedLine,
     },
 };
-use shop_messaging::Handler;
+use shop_messaging::consumer;
 use shop_testkit::TestApp;
 use sqlx::{PgPool, postgres::PgPoolOptions};
 use tokio::task::JoinSet;
@@ -77,7 +77,7 @@ fn cancelled(order_id: Uuid) -> Envelope {
 /// What the consumer runner does with one event: the handler in one transaction.
 async fn apply(db: &PgPool, event: &Envelope) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
-    StockReservations.handle(&mut tx, event).await?;
+    consumer::handle(&mut tx, &StockReservations, event).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -5,18 +5,18 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shop_contracts::{
     Role,
-    events::{Cause, Envelope, UserRegistered, UserUpdated},
+    events::Cause,
     identity::{END_SESSIONS_HEADER, EndSessions},
 };
-use shop_messaging::outbox;
 use shop_platform::{Admin, ApiError, ApiResult, Caller, Json, Path, ResultExt};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
-    SOURCE, credentials,
+    credentials,
     domain::{DisplayName, Email, HashedPassword, Password, PasswordAttempt, user::DEFAULT_ROLE},
+    events,
     store::users::{self, NewUser, UserRow},
 };
 
@@ -92,16 +92,7 @@ pub(super) async fn register(
     let row = users::insert(&mut *tx, new_user)
         .await
         .on_constraint(users::EMAIL_TAKEN, || ApiError::Conflict(EMAIL_TAKEN.into()))?;
-    let registered = UserRegistered {
-        user_id: row.id,
-        email: row.email.clone(),
-        display_name: row.display_name.clone(),
-    };
-    outbox::enqueue(
-        &mut tx,
-        &Envelope::new(SOURCE, row.id, row.version, &registered, Cause::new_flow()),
-    )
-    .await?;
+    events::user_registered(&mut tx, &row, Cause::new_flow()).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(row.try_into()?)))
 }
@@ -169,15 +160,7 @@ pub(super) async fn update_me(
         .await?
         .ok_or(ApiError::NotFound("user"))?;
     if row.version != before {
-        let updated = UserUpdated {
-            user_id: row.id,
-            display_name: row.display_name.clone(),
-        };
-        outbox::enqueue(
-            &mut tx,
-            &Envelope::new(SOURCE, row.id, row.version, &updated, Cause::new_flow()),
-        )
-        .await?;
+        events::user_updated(&mut tx, &row, Cause::new_flow()).await?;
     }
     tx.commit().await?;
     // A new password ends the user's other sessions; the one that changed it stays signed in.

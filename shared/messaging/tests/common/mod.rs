@@ -34,10 +34,11 @@ impl Event for Tick {
 pub struct Recorder;
 
 impl Handler for Recorder {
-    async fn handle(&self, tx: &mut PgConnection, event: &Envelope) -> anyhow::Result<()> {
-        let tick: Tick = event.decode()?;
+    type Events = Tick;
+
+    async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope, tick: Tick) -> anyhow::Result<()> {
         sqlx::query("INSERT INTO applied (event_id) VALUES ($1)")
-            .bind(event.id)
+            .bind(envelope.id)
             .execute(&mut *tx)
             .await?;
         anyhow::ensure!(!tick.poison, "poison event");
@@ -74,8 +75,8 @@ pub async fn applied_in_order(db: &PgPool) -> Vec<Uuid> {
         .unwrap()
 }
 
-pub fn spec() -> ConsumerSpec {
-    let mut spec = ConsumerSpec::new("recorder", &[Tick::TYPE]);
+pub fn spec() -> ConsumerSpec<Tick> {
+    let mut spec = ConsumerSpec::new("recorder");
     spec.max_deliveries = 3;
     spec.backoff = vec![Duration::from_millis(20)];
     spec
