@@ -58,7 +58,7 @@ async fn lag_counts_the_events_a_consumer_has_not_acknowledged_and_is_exported()
 #[tokio::test]
 async fn the_gauge_is_exported_when_the_recorder_is_installed_after_the_reporter_started() {
     let test = TestBus::jetstream().await;
-    let subscription = ConsumerSpec::new("late-recorder", &[Tick::TYPE]).subscription(&test.namespace);
+    let subscription = ConsumerSpec::<Tick>::new("late-recorder").subscription(&test.namespace);
     let _deliveries = test.bus.subscribe(subscription.clone()).await.unwrap();
     let envelope = Envelope::new("test", Uuid::now_v7(), 1, &Tick, Cause::new_flow());
     test.bus
