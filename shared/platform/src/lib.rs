@@ -13,7 +13,6 @@ pub mod openapi;
 pub mod pagination;
 pub mod server;
 pub mod telemetry;
-pub mod text;
 
 pub use error::{ApiError, ResultExt};
 pub use extract::{Admin, Caller, Json, Path, Query};
