@@ -401,3 +401,105 @@ async fn the_display_name_is_edited_on_the_account_page() {
         "Ada <Lovelace>"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_address_is_checked_out_as_it_is_listed_and_a_new_one_is_saved_once() {
+    let shop = shop().await;
+    let mut browser = Browser::new(&shop.gateway);
+    sign_in_as_customer(&mut browser).await;
+    let api = |path: &str| format!("{}/api{path}", shop.gateway);
+    let (_, products) = browser.get("/api/products?limit=1").await;
+    let product = serde_json::from_str::<Value>(&products).unwrap()["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let address = json!({
+        "recipient": "Ada Lovelace", "line1": "12 St James's Square", "city": "London",
+        "region": "Greater London", "postal_code": "sw1y 4jh", "country": "GB", "phone": "+44 20 7946 0958",
+    });
+    let (status, _, _) = browser
+        .send(browser.client.post(api("/users/me/addresses")).json(&address))
+        .await;
+    assert_eq!(status, 201);
+    let (_, listed) = browser.get("/api/users/me/addresses").await;
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    let saved_id = listed[0]["id"].as_str().unwrap().to_owned();
+
+    // Through the API: the address as listed, less its id and times, is a checkout's address.
+    let mut saved = listed[0].clone();
+    for field in ["id", "created_at", "updated_at"] {
+        saved.as_object_mut().unwrap().remove(field);
+    }
+    put_in_cart(&mut browser, &api("/cart/items"), &product).await;
+    let checkout = json!({"shipping_address": saved, "payment_token": "tok_visa"});
+    let (status, order, _) = browser
+        .send(
+            browser
+                .client
+                .post(api("/orders"))
+                .header("idempotency-key", Uuid::now_v7().to_string())
+                .json(&checkout),
+        )
+        .await;
+    assert_eq!(status, 201, "{order}");
+    let shipped_to = &serde_json::from_str::<Value>(&order).unwrap()["shipping_address"];
+    saved.as_object_mut().unwrap().remove("line2");
+    assert_eq!(*shipped_to, saved, "every part as saved (the absent line left out)");
+
+    // Through the storefront: choosing the saved address ships to all of it.
+    put_in_cart(&mut browser, &api("/cart/items"), &product).await;
+    let key = Uuid::now_v7().to_string();
+    let form = [
+        ("idempotency_key", key.as_str()),
+        ("address", saved_id.as_str()),
+        ("payment_token", "tok_visa"),
+    ];
+    let (status, _, headers) = browser.post("/checkout", &form).await;
+    assert_eq!(status, 303);
+    let order_page = headers["location"].to_str().unwrap().to_owned();
+    let (_, page) = browser.get(&order_page).await;
+    assert!(page.contains("SW1Y 4JH London, Greater London"), "{page}");
+    let (_, order) = browser.get(&format!("/api{order_page}")).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&order).unwrap()["shipping_address"],
+        saved
+    );
+
+    // A new address typed at checkout is saved as checkout took it, once however often the
+    // form is sent.
+    put_in_cart(&mut browser, &api("/cart/items"), &product).await;
+    let key = Uuid::now_v7().to_string();
+    let form = [
+        ("idempotency_key", key.as_str()),
+        ("address", "new"),
+        ("recipient", "Grace Hopper"),
+        ("line1", "1 Navy Way"),
+        ("line2", "  "),
+        ("city", "Arlington"),
+        ("postal_code", "22202"),
+        ("country", "us"),
+        ("save_address", "on"),
+        ("payment_token", "tok_visa"),
+    ];
+    for _ in 0..2 {
+        let (status, _, _) = browser.post("/checkout", &form).await;
+        assert_eq!(status, 303);
+    }
+    let (_, listed) = browser.get("/api/users/me/addresses").await;
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed:#}");
+    assert_eq!(
+        (&listed[1]["recipient"], &listed[1]["country"], &listed[1]["line2"]),
+        (&json!("Grace Hopper"), &json!("US"), &Value::Null)
+    );
+}
+
+/// Puts one of `product` into the cart, once the order service's replica has it.
+async fn put_in_cart(browser: &mut Browser, cart_items: &str, product: &str) {
+    let item = json!({"product_id": product, "quantity": 1});
+    eventually("the cart takes the product", async || {
+        let request = browser.client.post(cart_items).json(&item);
+        browser.send(request).await.0 == StatusCode::OK
+    })
+    .await;
+}

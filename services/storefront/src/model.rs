@@ -1,9 +1,10 @@
 //! What the pages read from the public API: the fields they show, nothing more (unknown fields
-//! are ignored, so the API can grow without breaking the shop).
+//! are ignored, so the API can grow without breaking the shop). Money and addresses are the
+//! shared contracts' types, as the services send them.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use shop_contracts::Money;
+use serde::Deserialize;
+use shop_contracts::{Address, Money};
 use uuid::Uuid;
 
 #[derive(Debug, Deserialize)]
@@ -139,7 +140,7 @@ pub struct Order {
     pub id: Uuid,
     pub status: OrderStatus,
     pub total: Money,
-    pub shipping_address: ShippingAddress,
+    pub shipping_address: Address,
     pub items: Vec<OrderItem>,
     pub history: Vec<StatusChange>,
     pub created_at: DateTime<Utc>,
@@ -161,41 +162,13 @@ pub struct StatusChange {
     pub occurred_at: DateTime<Utc>,
 }
 
-/// An address as the order service takes it at checkout and shows it on the order.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ShippingAddress {
-    pub recipient: String,
-    pub line1: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line2: Option<String>,
-    pub city: String,
-    pub postal_code: String,
-    pub country: String,
-}
-
+/// A saved address as the user service lists it: its id and the address itself, which
+/// checkout takes as it is.
 #[derive(Debug, Deserialize)]
-pub struct Address {
+pub struct SavedAddress {
     pub id: Uuid,
-    pub recipient: String,
-    pub line1: String,
-    pub line2: Option<String>,
-    pub city: String,
-    pub region: Option<String>,
-    pub postal_code: String,
-    pub country: String,
-}
-
-impl Address {
-    pub fn shipping(&self) -> ShippingAddress {
-        ShippingAddress {
-            recipient: self.recipient.clone(),
-            line1: self.line1.clone(),
-            line2: self.line2.clone(),
-            city: self.city.clone(),
-            postal_code: self.postal_code.clone(),
-            country: self.country.clone(),
-        }
-    }
+    #[serde(flatten)]
+    pub address: Address,
 }
 
 #[derive(Debug, Deserialize)]

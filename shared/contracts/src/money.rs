@@ -1,15 +1,14 @@
 //! Money is an integer number of minor units plus an ISO 4217 currency — never a float.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::newtype::LetterCode;
+
 /// An ISO 4217 currency code such as `USD`: three upper-case ASCII letters.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ToSchema)]
 #[schema(value_type = String, example = "USD", pattern = "^[A-Z]{3}$")]
-pub struct Currency([u8; 3]);
+pub struct Currency(LetterCode<3>);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MoneyError {
@@ -21,42 +20,11 @@ pub enum MoneyError {
 
 impl Currency {
     pub fn parse(code: &str) -> Result<Self, MoneyError> {
-        match code.as_bytes() {
-            &[a, b, c] if [a, b, c].iter().all(u8::is_ascii_uppercase) => Ok(Self([a, b, c])),
-            _ => Err(MoneyError::Currency),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        // Only ASCII upper-case letters are ever stored.
-        std::str::from_utf8(&self.0).expect("currency codes are ASCII")
+        LetterCode::parse(code).map(Self).ok_or(MoneyError::Currency)
     }
 }
 
-impl TryFrom<String> for Currency {
-    type Error = MoneyError;
-    fn try_from(code: String) -> Result<Self, Self::Error> {
-        Self::parse(&code)
-    }
-}
-
-impl From<Currency> for String {
-    fn from(currency: Currency) -> Self {
-        currency.as_str().to_owned()
-    }
-}
-
-impl fmt::Display for Currency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Debug for Currency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Currency({})", self.as_str())
-    }
-}
+crate::text_newtype!(Currency, MoneyError);
 
 /// A non-negative amount in the currency's minor unit (cents for USD).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

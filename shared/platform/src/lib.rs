@@ -15,7 +15,6 @@ pub mod pagination;
 pub mod server;
 pub mod startup;
 pub mod telemetry;
-pub mod text;
 
 pub use error::{ApiError, ResultExt};
 pub use extract::{Admin, Caller, Json, Path, Query};

@@ -9,7 +9,7 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shop_contracts::{Money, events::Cause};
+use shop_contracts::{Address, Money, events::Cause};
 use shop_platform::{ApiError, ApiResult, Caller, Json, Path, Query, pagination};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
@@ -19,8 +19,8 @@ use crate::{
     commands,
     domain::{
         order::{
-            CancelReason, IdempotencyKey, NewOrder, OrderError, OrderLine, OrderStatus, Placement, ShippingAddress,
-            StatusChange, Transition,
+            CancelReason, IdempotencyKey, NewOrder, OrderError, OrderLine, OrderStatus, Placement, StatusChange,
+            Transition,
         },
         payment::PaymentToken,
         quantity::Quantity,
@@ -68,7 +68,7 @@ pub struct OrderView {
     user_id: Uuid,
     status: OrderStatus,
     total: Money,
-    shipping_address: ShippingAddress,
+    shipping_address: Address,
     items: Vec<OrderItemView>,
     /// Every status the order has been in, oldest first.
     history: Vec<StatusChangeView>,
@@ -202,7 +202,7 @@ pub(super) async fn get_order(
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutRequest {
-    shipping_address: ShippingAddress,
+    shipping_address: Address,
     /// From the customer's payment provider; charged once the stock is reserved. (In this
     /// reference shop the payment is simulated: `tok_decline` is declined, any other token
     /// approved.)

@@ -1,7 +1,7 @@
 //! The payment step of the checkout saga, simulated: it runs once the stock of an order is
 //! reserved and decides whether the order is confirmed or cancelled.
 
-use shop_platform::bounded_text;
+use shop_contracts::bounded_text;
 
 bounded_text!(
     /// What the customer's payment provider handed the storefront for this checkout.

@@ -2,12 +2,12 @@
 //! [`apply_transition`], which also records the change in the history.
 
 use chrono::{DateTime, Utc};
-use shop_contracts::Money;
+use shop_contracts::{Address, Money};
 use sqlx::{Acquire, PgConnection, PgExecutor, PgPool, Postgres, types::Json};
 use uuid::Uuid;
 
 use crate::domain::{
-    order::{IdempotencyKey, NewOrder, OrderLine, OrderStatus, ShippingAddress, StatusChange, Transition},
+    order::{IdempotencyKey, NewOrder, OrderLine, OrderStatus, StatusChange, Transition},
     payment::PaymentToken,
 };
 
@@ -143,7 +143,7 @@ pub struct OrderDetails {
     pub user_id: Uuid,
     pub status: OrderStatus,
     pub total: Money,
-    pub shipping_address: ShippingAddress,
+    pub shipping_address: Address,
     pub lines: Vec<OrderLine>,
     /// Oldest first.
     pub history: Vec<StatusChange>,
@@ -158,7 +158,7 @@ struct OrderRow {
     status: String,
     currency: String,
     total_minor: i64,
-    shipping_address: Json<ShippingAddress>,
+    shipping_address: Json<Address>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }

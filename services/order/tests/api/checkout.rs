@@ -322,6 +322,76 @@ async fn bad_checkout_bodies_are_refused_and_change_nothing() {
 }
 
 #[tokio::test]
+async fn a_saved_address_is_taken_as_the_user_service_lists_it() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
+    let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
+    let alice = Actor::stranger();
+    let mug = product(&db, 1000, "USD").await;
+    fill_cart(&app, &alice, &[(&mug, 1)]).await;
+    // `GET /api/users/me/addresses` less the id and times: every part, absent ones as null.
+    let saved = json!({
+        "recipient": "Ada Lovelace", "line1": "12 St James's Square", "line2": null,
+        "city": "London", "region": "Greater London", "postal_code": "SW1Y 4JH", "country": "GB",
+        "phone": "+44 20 7946 0958",
+    });
+
+    let body = json!({"shipping_address": saved, "payment_token": "tok_visa"});
+    let order = checkout(&app, &alice, Some("saved"), &body).await.expect(201);
+
+    let mut shipped_to = saved;
+    shipped_to.as_object_mut().unwrap().remove("line2");
+    assert_eq!(order["shipping_address"], shipped_to, "absent parts are left out");
+    let id = order["id"].as_str().unwrap();
+    let stored = app.get(&format!("/api/orders/{id}"), &alice).await.expect(200);
+    assert_eq!(stored["shipping_address"], shipped_to);
+}
+
+#[tokio::test]
+async fn an_unassigned_country_is_refused_with_every_other_bad_field_at_once() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
+    let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;
+    let alice = Actor::stranger();
+    let mug = product(&db, 1000, "USD").await;
+    fill_cart(&app, &alice, &[(&mug, 1)]).await;
+    let mut body = checkout_body("tok_visa");
+    body["shipping_address"]["country"] = "ZZ".into();
+
+    let problem = checkout(&app, &alice, Some("zz"), &body)
+        .await
+        .expect_invalid("shipping_address.country");
+    let errors = problem["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{problem:#}");
+    assert!(
+        errors[0]["message"].as_str().unwrap().contains("ISO 3166-1"),
+        "{problem:#}"
+    );
+
+    body["shipping_address"]["postal_code"] = "1".into();
+    body["shipping_address"]["phone"] = "call me".into();
+    body["payment_token"] = "".into();
+    let problem = checkout(&app, &alice, Some("zz"), &body)
+        .await
+        .expect_problem(422, "validation");
+    let mut fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|error| error["field"].as_str().unwrap())
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            "payment_token",
+            "shipping_address.country",
+            "shipping_address.phone",
+            "shipping_address.postal_code"
+        ]
+    );
+    assert_eq!(order_counts(&db).await, (0, 0, 0, 0));
+}
+
+#[tokio::test]
 async fn concurrent_checkouts_with_one_key_place_one_order() {
     let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
     let app = TestApp::spawn(order_service::app(db.clone(), shop_testkit::identity_key())).await;

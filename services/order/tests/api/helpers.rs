@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use order_service::{
     domain::{
         cart::{CartLine, Product},
-        order::{IdempotencyKey, NewOrder, Placement, ShippingAddress},
+        order::{IdempotencyKey, NewOrder, Placement},
         payment::PaymentToken,
         quantity::Quantity,
     },
@@ -21,7 +21,7 @@ use order_service::{
 
 use serde_json::{Value, json};
 use shop_contracts::{
-    Currency, Money,
+    Address, Currency, Money,
     catalog::{CATALOG_FEED_PATH, CatalogPage, ProductSnapshot},
     events::{Cause, Envelope, Event},
 };
@@ -72,7 +72,7 @@ pub async fn product(db: &PgPool, price_minor: i64, currency: &str) -> ProductSn
     product
 }
 
-pub fn address() -> ShippingAddress {
+pub fn address() -> Address {
     serde_json::from_value(json!({
         "recipient": "Grace Hopper", "line1": "1 Navy Way", "line2": "Building 3",
         "city": "Arlington", "postal_code": "22202", "country": "US",

@@ -1,7 +1,6 @@
 //! Categories group products; shoppers and URLs know them by slug.
 
-use serde::{Deserialize, Serialize};
-use shop_platform::bounded_text;
+use shop_contracts::{bounded_text, text_newtype};
 use utoipa::ToSchema;
 
 bounded_text!(
@@ -15,8 +14,7 @@ bounded_text!(
 );
 
 /// URL-safe category identifier: lower-case letters, digits and single hyphens, e.g. `home-office`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, ToSchema)]
 #[schema(value_type = String, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64, example = "kitchen")]
 pub struct CategorySlug(String);
 
@@ -36,24 +34,9 @@ impl CategorySlug {
             Err(InvalidSlug)
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for CategorySlug {
-    type Error = InvalidSlug;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<CategorySlug> for String {
-    fn from(slug: CategorySlug) -> Self {
-        slug.0
-    }
-}
+text_newtype!(CategorySlug, InvalidSlug);
 
 #[cfg(test)]
 mod tests {

@@ -1,8 +1,7 @@
 //! Products: identity (SKU), presentation (name, description, image), price and stock rules.
 
 use serde::{Deserialize, Serialize};
-use shop_contracts::{Money, money::MoneyError};
-use shop_platform::bounded_text;
+use shop_contracts::{Money, bounded_text, money::MoneyError, text_newtype};
 use utoipa::ToSchema;
 
 bounded_text!(
@@ -22,8 +21,7 @@ bounded_text!(
 
 /// Stock-keeping unit: 3–32 upper-case letters, digits and hyphens, starting with a letter
 /// or digit. Input is upper-cased, so `elec-1` and `ELEC-1` are the same SKU.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, ToSchema)]
 #[schema(value_type = String, pattern = "^[A-Z0-9][A-Z0-9-]{2,31}$", example = "ELEC-000123")]
 pub struct Sku(String);
 
@@ -42,29 +40,13 @@ impl Sku {
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'-');
         if valid { Ok(Self(sku)) } else { Err(InvalidSku) }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for Sku {
-    type Error = InvalidSku;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Sku> for String {
-    fn from(sku: Sku) -> Self {
-        sku.0
-    }
-}
+text_newtype!(Sku, InvalidSku);
 
 /// A product image: an absolute http(s) URL, or a path on the shop itself (`/images/…`, as the
 /// demo catalog's pictures, which the storefront draws), at most 2,048 characters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
 #[schema(value_type = String, max_length = 2048, example = "/images/products/electronics/elec-000123.svg")]
 pub struct ImageUrl(String);
 
@@ -88,24 +70,9 @@ impl ImageUrl {
             Err(InvalidImageUrl)
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for ImageUrl {
-    type Error = InvalidImageUrl;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<ImageUrl> for String {
-    fn from(url: ImageUrl) -> Self {
-        url.0
-    }
-}
+text_newtype!(ImageUrl, InvalidImageUrl);
 
 /// A selling price: money with an upper bound, so a typo of a few extra digits is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{FieldErrors, Layout, PageError, PageForm, PageResult, local_path, render, render_with, see_other};
 use crate::{
     api::Shopper,
-    model::{Address, User},
+    model::{SavedAddress, User},
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -160,13 +160,24 @@ pub struct AddressForm {
     pub country: String,
 }
 
+impl AddressForm {
+    /// What a browser's form needs before the API reads it: the country code upper-cased (the
+    /// form asks for `US`; people type `us`) and a blank second line left out.
+    pub fn tidy(&mut self) {
+        self.country = self.country.trim().to_ascii_uppercase();
+        if self.line2.trim().is_empty() {
+            self.line2.clear();
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "account.html")]
 struct AccountPage {
     layout: Layout,
     user: User,
     member_since: String,
-    addresses: Vec<Address>,
+    addresses: Vec<SavedAddress>,
     form: AddressForm,
     errors: FieldErrors,
 }
@@ -175,7 +186,7 @@ async fn account_page(shopper: &Shopper, status: StatusCode, form: AddressForm, 
     let (layout, user, addresses) = tokio::join!(
         Layout::load(shopper, "Your account"),
         shopper.get::<User>("/api/users/me"),
-        shopper.get::<Vec<Address>>("/api/users/me/addresses"),
+        shopper.get::<Vec<SavedAddress>>("/api/users/me/addresses"),
     );
     let user = user?;
     Ok(render_with(
@@ -196,7 +207,7 @@ pub async fn account(shopper: Shopper) -> PageResult {
 }
 
 pub async fn add_address(shopper: Shopper, PageForm(mut form): PageForm<AddressForm>) -> PageResult {
-    form.country = form.country.trim().to_ascii_uppercase();
+    form.tidy();
     match shopper.send(Method::POST, "/api/users/me/addresses", Some(&form)).await {
         Ok(()) => Ok(see_other("/account")),
         Err(error) if error.status() == StatusCode::UNPROCESSABLE_ENTITY => {

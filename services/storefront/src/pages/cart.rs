@@ -7,12 +7,13 @@ use axum::{
     http::{Method, StatusCode},
 };
 use serde::{Deserialize, Serialize};
+use shop_contracts::Address;
 use uuid::Uuid;
 
 use super::{FieldErrors, Layout, PageError, PageForm, PageResult, account::AddressForm, render_with, see_other};
 use crate::{
     api::Shopper,
-    model::{Address, Cart, Order, ShippingAddress},
+    model::{Cart, Order, SavedAddress},
     views::{self, MAX_QUANTITY},
 };
 
@@ -155,7 +156,7 @@ struct CheckoutPage {
     layout: Layout,
     lines: Vec<Line>,
     total: String,
-    addresses: Vec<Address>,
+    addresses: Vec<SavedAddress>,
     chosen: String,
     form: AddressForm,
     payment_token: String,
@@ -167,7 +168,7 @@ async fn checkout_page(shopper: &Shopper, status: StatusCode, form: CheckoutForm
     let (layout, cart, addresses) = tokio::join!(
         Layout::load(shopper, "Checkout"),
         shopper.get::<Cart>("/api/cart"),
-        shopper.get::<Vec<Address>>("/api/users/me/addresses"),
+        shopper.get::<Vec<SavedAddress>>("/api/users/me/addresses"),
     );
     let cart = cart?;
     if cart.items.is_empty() {
@@ -212,27 +213,16 @@ pub async fn checkout_form(shopper: Shopper) -> PageResult {
     .await
 }
 
-/// Saves the address a checkout was shipped to, unless it is saved already (a re-sent form).
-/// The order is placed either way; a failed save only means typing it again next time.
-async fn save_address(shopper: &Shopper, entered: &AddressForm, shipping: &ShippingAddress) {
-    let saved: Vec<Address> = shopper.get("/api/users/me/addresses").await.unwrap_or_default();
-    let same = |address: &Address| {
-        let a = address.shipping();
-        (&a.recipient, &a.line1, &a.line2, &a.city, &a.postal_code, &a.country)
-            == (
-                &shipping.recipient,
-                &shipping.line1,
-                &shipping.line2,
-                &shipping.city,
-                &shipping.postal_code,
-                &shipping.country,
-            )
-    };
-    if saved.iter().any(same) {
+/// Saves the address an order was placed with, as checkout took it, unless it is saved
+/// already (a re-sent form). The order is placed either way; a failed save only means typing
+/// it again next time.
+async fn save_address(shopper: &Shopper, shipped_to: &Address) {
+    let saved: Vec<SavedAddress> = shopper.get("/api/users/me/addresses").await.unwrap_or_default();
+    if saved.iter().any(|saved| saved.address == *shipped_to) {
         return;
     }
     if let Err(error) = shopper
-        .send(Method::POST, "/api/users/me/addresses", Some(entered))
+        .send(Method::POST, "/api/users/me/addresses", Some(shipped_to))
         .await
     {
         tracing::info!(error = error.detail(), "the checkout's address was not saved");
@@ -241,8 +231,16 @@ async fn save_address(shopper: &Shopper, entered: &AddressForm, shipping: &Shipp
 
 #[derive(Serialize)]
 struct CheckoutRequest<'a> {
-    shipping_address: &'a ShippingAddress,
+    shipping_address: ShipTo<'a>,
     payment_token: &'a str,
+}
+
+/// A saved address as the user service lists it, or a new one as it was typed.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ShipTo<'a> {
+    Saved(&'a Address),
+    Typed(&'a AddressForm),
 }
 
 pub async fn checkout(shopper: Shopper, PageForm(mut form): PageForm<CheckoutForm>) -> PageResult {
@@ -251,21 +249,14 @@ pub async fn checkout(shopper: Shopper, PageForm(mut form): PageForm<CheckoutFor
             "The checkout form was incomplete; open the checkout page again.".into(),
         ));
     }
-    form.new_address.country = form.new_address.country.trim().to_ascii_uppercase();
-    let shipping = if form.address == "new" || form.address.is_empty() {
-        let entered = &form.new_address;
-        ShippingAddress {
-            recipient: entered.recipient.clone(),
-            line1: entered.line1.clone(),
-            line2: Some(entered.line2.clone()).filter(|line| !line.trim().is_empty()),
-            city: entered.city.clone(),
-            postal_code: entered.postal_code.clone(),
-            country: entered.country.clone(),
-        }
+    form.new_address.tidy();
+    let saved: Vec<SavedAddress>;
+    let shipping_address = if form.address == "new" || form.address.is_empty() {
+        ShipTo::Typed(&form.new_address)
     } else {
-        let addresses: Vec<Address> = shopper.get("/api/users/me/addresses").await?;
-        match addresses.iter().find(|a| a.id.to_string() == form.address) {
-            Some(address) => address.shipping(),
+        saved = shopper.get("/api/users/me/addresses").await?;
+        match saved.iter().find(|a| a.id.to_string() == form.address) {
+            Some(chosen) => ShipTo::Saved(&chosen.address),
             None => {
                 let errors = FieldErrors::one("address", "That address is no longer saved; choose another.");
                 return checkout_page(&shopper, StatusCode::UNPROCESSABLE_ENTITY, form, errors).await;
@@ -273,7 +264,7 @@ pub async fn checkout(shopper: Shopper, PageForm(mut form): PageForm<CheckoutFor
         }
     };
     let request = CheckoutRequest {
-        shipping_address: &shipping,
+        shipping_address,
         payment_token: form.payment_token.trim(),
     };
     let key = [("idempotency-key", form.idempotency_key.clone())];
@@ -283,7 +274,7 @@ pub async fn checkout(shopper: Shopper, PageForm(mut form): PageForm<CheckoutFor
     match order {
         Ok(order) => {
             if form.save_address.is_some() && form.address == "new" {
-                save_address(&shopper, &form.new_address, &shipping).await;
+                save_address(&shopper, &order.shipping_address).await;
             }
             Ok(see_other(&format!("/orders/{}", order.id)))
         }

@@ -4,19 +4,22 @@
 use axum::{extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use shop_contracts::Address;
 use shop_platform::{ApiError, ApiResult, Caller, Json, Path};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
-    domain::{Address, address::MAX_PER_USER},
+    domain::address::MAX_PER_USER,
     store::{
         addresses::{self, AddressRow},
         users,
     },
 };
 
+/// A saved address: the [`Address`] as it was stored (parsed, so checkout takes it as it is,
+/// less its id and times), absent parts as `null`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AddressView {
     pub id: Uuid,

@@ -2,9 +2,7 @@
 //! local parts, comments and IP-literal domains are refused; nobody signs up to a shop with
 //! them). Kept as entered apart from trimming; compared case-insensitively.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
+use shop_contracts::text_newtype;
 use utoipa::ToSchema;
 
 pub const MAX_LENGTH: usize = 254;
@@ -32,8 +30,7 @@ pub enum EmailError {
 }
 
 /// A syntactically sane e-mail address.
-#[derive(Clone, Serialize, Deserialize, ToSchema)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, ToSchema)]
 #[schema(value_type = String, format = Email, max_length = 254, example = "ada@example.com")]
 pub struct Email(String);
 
@@ -65,11 +62,6 @@ impl Email {
             return Err(EmailError::Domain);
         }
         Ok(Self(email.to_owned()))
-    }
-
-    /// The address as entered (trimmed).
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 
     /// The part before the `@`.
@@ -112,30 +104,7 @@ impl PartialEq for Email {
 
 impl Eq for Email {}
 
-impl TryFrom<String> for Email {
-    type Error = EmailError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Email> for String {
-    fn from(email: Email) -> Self {
-        email.0
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Email({})", self.0)
-    }
-}
+text_newtype!(Email, EmailError);
 
 #[cfg(test)]
 mod tests {

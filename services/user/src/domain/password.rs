@@ -10,7 +10,7 @@ use argon2::{
     Argon2,
     password_hash::{self, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng},
 };
-use serde::Deserialize;
+use shop_contracts::text_newtype;
 use utoipa::ToSchema;
 
 use super::Email;
@@ -91,8 +91,7 @@ pub enum PasswordError {
 
 /// A new password that meets the policy (except the check against the e-mail address, which
 /// needs the other field: [`Password::check_against`]). Never trimmed; never printed.
-#[derive(Clone, Deserialize, ToSchema)]
-#[serde(try_from = "String")]
+#[derive(Clone, ToSchema)]
 #[schema(value_type = String, format = Password, min_length = 10, max_length = 128)]
 pub struct Password(String);
 
@@ -123,29 +122,13 @@ impl Password {
         }
         Ok(())
     }
-
-    pub fn expose_secret(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for Password {
-    type Error = PasswordError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Password(<redacted>)")
-    }
-}
+text_newtype!(secret Password, PasswordError);
 
 /// A password typed to prove identity: no policy (it may predate the current one), only
 /// bounds so nobody can make the server hash a megabyte.
-#[derive(Clone, Deserialize, ToSchema)]
-#[serde(try_from = "String")]
+#[derive(Clone, ToSchema)]
 #[schema(value_type = String, format = Password, min_length = 1, max_length = 128)]
 pub struct PasswordAttempt(String);
 
@@ -157,24 +140,9 @@ impl PasswordAttempt {
             _ => Ok(Self(input.to_owned())),
         }
     }
-
-    pub fn expose_secret(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for PasswordAttempt {
-    type Error = PasswordError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl fmt::Debug for PasswordAttempt {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PasswordAttempt(<redacted>)")
-    }
-}
+text_newtype!(secret PasswordAttempt, PasswordError);
 
 /// An argon2id hash in PHC string format (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
 #[derive(Clone, PartialEq, Eq)]

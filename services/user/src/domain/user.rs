@@ -1,7 +1,7 @@
 //! What an account is called and which role it has.
 
 use shop_contracts::Role;
-use shop_platform::bounded_text;
+use shop_contracts::bounded_text;
 
 bounded_text!(
     /// The name the shop greets a user by.

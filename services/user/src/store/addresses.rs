@@ -2,13 +2,12 @@
 //! user's address.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgExecutor, PgPool};
-use uuid::Uuid;
-
-use crate::domain::{
+use shop_contracts::{
     Address,
     address::{AddressLine, PhoneNumber, Region},
 };
+use sqlx::{PgExecutor, PgPool};
+use uuid::Uuid;
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct AddressRow {

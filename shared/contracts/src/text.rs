@@ -73,8 +73,9 @@ pub fn schema(min: usize, max: usize, multiline: bool) -> utoipa::openapi::RefOr
         .into()
 }
 
-/// Defines a string newtype accepted only through [`bounded`]: deserializing it validates it,
-/// so a handler never sees an invalid value.
+/// Defines a string newtype accepted only through [`bounded`], with the glue of
+/// [`text_newtype!`](crate::text_newtype): deserializing it validates it, so a handler never
+/// sees an invalid value.
 ///
 /// ```ignore
 /// bounded_text!(
@@ -86,54 +87,28 @@ pub fn schema(min: usize, max: usize, multiline: bool) -> utoipa::openapi::RefOr
 macro_rules! bounded_text {
     ($(#[$meta:meta])* $vis:vis $name:ident, $min:expr, $max:expr $(, multiline = $multiline:expr)?) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        $vis struct $name(String);
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        $vis struct $name(::std::string::String);
 
         // Written by hand: utoipa's derive cannot read bounds passed through a macro.
-        impl utoipa::PartialSchema for $name {
-            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        impl $crate::__private::utoipa::PartialSchema for $name {
+            fn schema() -> $crate::__private::utoipa::openapi::RefOr<$crate::__private::utoipa::openapi::schema::Schema> {
                 $crate::text::schema($min, $max, false $(|| $multiline)?)
             }
         }
 
-        impl utoipa::ToSchema for $name {}
+        impl $crate::__private::utoipa::ToSchema for $name {}
 
         impl $name {
             pub const MIN: usize = $min;
             pub const MAX: usize = $max;
 
-            pub fn parse(input: &str) -> Result<Self, $crate::text::TextError> {
+            pub fn parse(input: &str) -> ::core::result::Result<Self, $crate::text::TextError> {
                 $crate::text::bounded(input, $min, $max, false $(|| $multiline)?).map(Self)
             }
-
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-
-            pub fn into_inner(self) -> String {
-                self.0
-            }
         }
 
-        impl TryFrom<String> for $name {
-            type Error = $crate::text::TextError;
-            fn try_from(value: String) -> Result<Self, Self::Error> {
-                Self::parse(&value)
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(value: $name) -> String {
-                value.0
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
+        $crate::text_newtype!($name, $crate::text::TextError);
     };
 }
 
