@@ -534,16 +534,16 @@ async fn signing_in_on_the_docs_page_lets_it_call_the_other_apis() {
     );
 }
 
-#[tokio::test]
-async fn readiness_needs_redis_and_a_healthy_instance_of_every_service() {
-    let (users, products, orders) = (echo("users").await, echo("products").await, echo("orders").await);
-    let redis_port = free_port();
-    let mut redis = shop_testkit::OwnServer::start(
-        redis_port,
+/// A Redis server of the test's own on a free port, which the test may stop and resume, and
+/// the prefix to use in it.
+fn own_redis(label: &str) -> (shop_testkit::OwnServer, RedisPrefix) {
+    let port = free_port();
+    let server = shop_testkit::OwnServer::start(
+        port,
         "redis-server",
         [
             "--port",
-            &redis_port.to_string(),
+            &port.to_string(),
             "--bind",
             "127.0.0.1",
             "--save",
@@ -552,10 +552,17 @@ async fn readiness_needs_redis_and_a_healthy_instance_of_every_service() {
             "no",
         ],
     );
-    let own_redis = RedisPrefix {
-        url: format!("redis://127.0.0.1:{redis_port}"),
-        prefix: "test:readiness:".into(),
+    let prefix = RedisPrefix {
+        url: format!("redis://127.0.0.1:{port}"),
+        prefix: format!("test:{label}:"),
     };
+    (server, prefix)
+}
+
+#[tokio::test]
+async fn readiness_needs_redis_and_a_healthy_instance_of_every_service() {
+    let (users, products, orders) = (echo("users").await, echo("products").await, echo("orders").await);
+    let (mut redis, own_redis) = own_redis("readiness");
     let gw = gateway_on(
         own_redis,
         &[
@@ -628,25 +635,7 @@ async fn readiness_needs_redis_and_a_healthy_instance_of_every_service() {
 #[tokio::test]
 async fn with_redis_down_the_rate_limits_let_requests_through() {
     let products = echo("products").await;
-    let redis_port = free_port();
-    let mut redis = shop_testkit::OwnServer::start(
-        redis_port,
-        "redis-server",
-        [
-            "--port",
-            &redis_port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-    );
-    let own_redis = RedisPrefix {
-        url: format!("redis://127.0.0.1:{redis_port}"),
-        prefix: "test:limits:".into(),
-    };
+    let (mut redis, own_redis) = own_redis("limits");
     let gw = gateway_on(
         own_redis,
         &["--product-upstreams", &products, "--rate-limit-per-minute", "1"],
@@ -666,25 +655,7 @@ async fn with_redis_down_the_rate_limits_let_requests_through() {
 #[tokio::test]
 async fn with_redis_down_sessions_fail_fast_with_503_not_500() {
     let users = echo("users").await;
-    let redis_port = free_port();
-    let mut redis = shop_testkit::OwnServer::start(
-        redis_port,
-        "redis-server",
-        [
-            "--port",
-            &redis_port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-    );
-    let own_redis = RedisPrefix {
-        url: format!("redis://127.0.0.1:{redis_port}"),
-        prefix: "test:redis-down:".into(),
-    };
+    let (mut redis, own_redis) = own_redis("redis-down");
     let gw = gateway_on(own_redis, &["--user-upstreams", &users]).await;
     let cookie = signed_in(&gw).await;
 
