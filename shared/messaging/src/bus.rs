@@ -1,7 +1,12 @@
 //! The broker seen by the outbox relay and the consumers: publish with de-duplication, and
 //! durable consumers with explicit acknowledgement and redelivery.
 
-use std::{future::Future, pin::Pin, time::Duration};
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Weak},
+    time::Duration,
+};
 
 use bytes::Bytes;
 use futures_util::Stream;
@@ -32,8 +37,9 @@ pub struct Subscription {
     pub ack_wait: Duration,
 }
 
-/// One delivery of a message to a consumer. Exactly one of `ack`, `retry_after` or
-/// `terminate` should be called; dropping it unacknowledged means redelivery after `ack_wait`.
+/// One delivery of a message to a consumer. Exactly one of `ack` or `retry_after` should be
+/// called; dropping it unacknowledged means redelivery after `ack_wait`, unless a
+/// [`KeepAlive`] of it keeps saying it is still being worked on.
 pub struct Delivery {
     pub subject: String,
     pub headers: Vec<(String, String)>,
@@ -41,11 +47,41 @@ pub struct Delivery {
     /// 1 on the first delivery, 2 on the first redelivery, …
     pub attempt: u32,
     pub(crate) acker: Acker,
+    /// Held until the delivery is acknowledged or dropped; its [`KeepAlive`]s stop with it.
+    pub(crate) live: Arc<()>,
 }
 
+#[derive(Clone)]
 pub(crate) enum Acker {
     JetStream(Box<async_nats::jetstream::Message>),
     InProcess(crate::in_process::Ack),
+}
+
+/// Tells the broker that a delivery is still being worked on, which restarts its `ack_wait`:
+/// a consumer holding it for longer than that is not taken for dead. Once the delivery is
+/// acknowledged, retried or dropped, it says nothing: a retry keeps its own delay.
+#[derive(Clone)]
+pub struct KeepAlive {
+    acker: Acker,
+    live: Weak<()>,
+}
+
+impl KeepAlive {
+    pub async fn signal(&self) -> Result<(), BusError> {
+        if self.live.strong_count() == 0 {
+            return Ok(());
+        }
+        match &self.acker {
+            Acker::JetStream(message) => message
+                .ack_with(async_nats::jetstream::AckKind::Progress)
+                .await
+                .map_err(BusError::new),
+            Acker::InProcess(ack) => {
+                ack.in_progress();
+                Ok(())
+            }
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +106,30 @@ impl BusError {
 pub type Deliveries = Pin<Box<dyn Stream<Item = Result<Delivery, BusError>> + Send>>;
 
 impl Delivery {
+    pub(crate) fn new(
+        subject: String,
+        headers: Vec<(String, String)>,
+        payload: Bytes,
+        attempt: u32,
+        acker: Acker,
+    ) -> Self {
+        Self {
+            subject,
+            headers,
+            payload,
+            attempt,
+            acker,
+            live: Arc::new(()),
+        }
+    }
+
+    pub fn keep_alive(&self) -> KeepAlive {
+        KeepAlive {
+            acker: self.acker.clone(),
+            live: Arc::downgrade(&self.live),
+        }
+    }
+
     /// Done with it; it will not be delivered again.
     pub async fn ack(self) -> Result<(), BusError> {
         match self.acker {

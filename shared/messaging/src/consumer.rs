@@ -15,7 +15,13 @@
 //! one at a time, each in its own transaction: a failing event is retried or dead-lettered on
 //! its own, exactly as if it had arrived alone, and blocks nothing but itself.
 
-use std::{collections::HashSet, future::Future, marker::PhantomData, panic::AssertUnwindSafe, time::Duration};
+use std::{
+    collections::{HashSet, VecDeque},
+    future::Future,
+    marker::PhantomData,
+    panic::AssertUnwindSafe,
+    time::Duration,
+};
 
 use futures_util::{FutureExt, StreamExt, future::join_all};
 use shop_contracts::events::{Envelope, EventSet};
@@ -24,7 +30,7 @@ use tracing::Instrument;
 
 use crate::{
     EventBus, Namespace,
-    bus::{BusError, Delivery, Subscription},
+    bus::{BusError, Deliveries, Delivery, KeepAlive, Subscription},
     dead_letter,
 };
 
@@ -47,6 +53,10 @@ pub trait Handler: Send + Sync + 'static {
 /// again one event at a time) costs little.
 pub const BATCH: usize = 500;
 
+/// How long a consumer that died mid-event holds it up: its deliveries go to the next
+/// consumer (or the restarted one) after this. Short, since live consumers keep theirs alive.
+pub const ACK_WAIT: Duration = Duration::from_secs(5);
+
 /// What a consumer of the event set `E` reads and how hard it tries. It reads the whole stream
 /// of `E`'s context, in order, and gives the handler the events of `E`; other events of the
 /// context are acknowledged unseen. Reading the whole stream with one consumer keeps each
@@ -58,7 +68,8 @@ pub struct ConsumerSpec<E> {
     pub max_deliveries: u32,
     /// Delay before the n-th redelivery (the last entry repeats).
     pub backoff: Vec<Duration>,
-    /// A delivery not acknowledged within this time (the consumer died) is delivered again.
+    /// A delivery not acknowledged within this time is taken to be lost with its consumer and
+    /// delivered again. A live consumer keeps its deliveries alive every third of it.
     pub ack_wait: Duration,
     /// Most events applied in one transaction.
     pub batch: usize,
@@ -82,7 +93,7 @@ impl<E: EventSet> ConsumerSpec<E> {
                 Duration::from_millis(500),
                 Duration::from_secs(2),
             ],
-            ack_wait: Duration::from_secs(30),
+            ack_wait: ACK_WAIT,
             batch: BATCH,
             events: PhantomData,
         }
@@ -141,6 +152,12 @@ pub enum Outcome {
 
 /// Consumes until `shutdown` completes. Returns an error only if the broker refuses the
 /// subscription; delivery problems are retried.
+///
+/// Everything received is held here, not in the client's buffer, so that every delivery the
+/// broker has handed out is kept alive (see [`KeepAlive`]) until it is acknowledged: the
+/// batch being applied and those waiting behind it. `ack_wait` can then be short — a consumer
+/// that dies costs that long before its deliveries go to another — without live work being
+/// delivered twice.
 pub async fn run<B: EventBus, H: Handler>(
     bus: B,
     db: PgPool,
@@ -149,32 +166,35 @@ pub async fn run<B: EventBus, H: Handler>(
     handler: H,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), BusError> {
-    // Everything already received, up to a batch: no waiting for a batch to fill.
-    let mut batches = bus
-        .subscribe(spec.subscription(&namespace))
-        .await?
-        .ready_chunks(spec.batch.max(1));
+    let batch = spec.batch.max(1);
+    let mut received = Received::new(bus.subscribe(spec.subscription(&namespace)).await?, 2 * batch);
+    let mut keep_alive = tokio::time::interval(spec.ack_wait / 3);
+    keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
     loop {
-        let received = tokio::select! {
-            () = &mut shutdown => return Ok(()),
-            next = batches.next() => match next {
-                Some(received) => received,
-                None => return Err(BusError::new(format!("the subscriptions of {} ended", spec.name))),
-            },
-        };
-        let mut deliveries = Vec::with_capacity(received.len());
-        for delivery in received {
-            match delivery {
-                Ok(delivery) => deliveries.push(delivery),
-                Err(error) => tracing::warn!(consumer = spec.name, %error, "cannot receive events; retrying"),
+        if received.waiting.is_empty() {
+            tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                more = received.wait(&spec.name) => more?,
             }
-        }
-        if deliveries.is_empty() {
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            received.take_ready(&spec.name)?;
             continue;
         }
-        for outcome in process_batch(&bus, &db, &namespace, &spec, &handler, deliveries).await {
+        let deliveries: Vec<Delivery> = received.waiting.drain(..received.waiting.len().min(batch)).collect();
+        let applying: Vec<KeepAlive> = deliveries.iter().map(Delivery::keep_alive).collect();
+        let work = process_batch(&bus, &db, &namespace, &spec, &handler, deliveries);
+        tokio::pin!(work);
+        let outcomes = loop {
+            tokio::select! {
+                outcomes = &mut work => break outcomes,
+                more = received.wait(&spec.name), if received.has_room() => more?,
+                _ = keep_alive.tick() => {
+                    let waiting = received.waiting.iter().map(Delivery::keep_alive);
+                    signal_all(applying.iter().cloned().chain(waiting)).await;
+                }
+            }
+        };
+        for outcome in outcomes {
             if let Err(error) = outcome {
                 tracing::warn!(
                     consumer = spec.name,
@@ -182,6 +202,61 @@ pub async fn run<B: EventBus, H: Handler>(
                     "event left for redelivery"
                 );
             }
+        }
+    }
+}
+
+/// Deliveries taken from the broker and not yet handed to [`process_batch`], at most `room`.
+struct Received {
+    deliveries: Deliveries,
+    waiting: VecDeque<Delivery>,
+    room: usize,
+}
+
+impl Received {
+    fn new(deliveries: Deliveries, room: usize) -> Self {
+        Self {
+            deliveries,
+            waiting: VecDeque::new(),
+            room,
+        }
+    }
+
+    fn has_room(&self) -> bool {
+        self.waiting.len() < self.room
+    }
+
+    /// Waits for the next delivery. An error of the subscription's stream is only logged
+    /// (after a pause, so a broker that is down is not spun on); its end is fatal.
+    async fn wait(&mut self, consumer: &str) -> Result<(), BusError> {
+        match self.deliveries.next().await {
+            Some(Ok(delivery)) => self.waiting.push_back(delivery),
+            Some(Err(error)) => {
+                tracing::warn!(consumer, %error, "cannot receive events; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            None => return Err(BusError::new(format!("the subscription of {consumer} ended"))),
+        }
+        Ok(())
+    }
+
+    /// Takes what has already arrived, without waiting: one event when they trickle in, a
+    /// batch when the consumer is behind.
+    fn take_ready(&mut self, consumer: &str) -> Result<(), BusError> {
+        while self.has_room() {
+            match self.wait(consumer).now_or_never() {
+                Some(result) => result?,
+                None => break,
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn signal_all(keep_alives: impl Iterator<Item = KeepAlive>) {
+    for result in join_all(keep_alives.map(|keep_alive| async move { keep_alive.signal().await })).await {
+        if let Err(error) = result {
+            tracing::debug!(%error, "cannot keep a delivery alive");
         }
     }
 }

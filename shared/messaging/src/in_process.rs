@@ -63,6 +63,7 @@ struct Unacked {
 }
 
 /// Acknowledges one in-process delivery.
+#[derive(Clone)]
 pub struct Ack {
     shared: Arc<Shared>,
     durable: String,
@@ -80,6 +81,15 @@ impl Ack {
         self.update(|cursor, index| {
             if let Some(unacked) = cursor.unacked.get_mut(&index) {
                 unacked.due = Instant::now() + delay;
+            }
+        });
+    }
+
+    pub(crate) fn in_progress(&self) {
+        self.clone().update(|cursor, index| {
+            let ack_wait = cursor.ack_wait;
+            if let Some(unacked) = cursor.unacked.get_mut(&index) {
+                unacked.due = Instant::now() + ack_wait;
             }
         });
     }
@@ -139,17 +149,17 @@ impl InProcessBus {
         unacked.deliveries += 1;
         unacked.due = now + cursor.ack_wait;
         let message = log.messages[index].clone();
-        Ok(Delivery {
-            subject: message.subject,
-            headers: message.headers,
-            payload: message.payload,
-            attempt: unacked.deliveries,
-            acker: Acker::InProcess(Ack {
+        Ok(Delivery::new(
+            message.subject,
+            message.headers,
+            message.payload,
+            unacked.deliveries,
+            Acker::InProcess(Ack {
                 shared: self.shared.clone(),
                 durable: durable.to_owned(),
                 index,
             }),
-        })
+        ))
     }
 }
 
@@ -210,6 +220,7 @@ impl EventBus for InProcessBus {
             if !state.streams.contains_key(&subscription.stream) {
                 return Err(BusError(format!("stream {} does not exist", subscription.stream)));
             }
+            // Like a JetStream durable: resumed where it stopped, with the current `ack_wait`.
             state
                 .consumers
                 .entry(subscription.durable.clone())
@@ -219,7 +230,8 @@ impl EventBus for InProcessBus {
                     ack_wait: subscription.ack_wait,
                     next: 0,
                     unacked: BTreeMap::new(),
-                });
+                })
+                .ack_wait = subscription.ack_wait;
         }
         let bus = self.clone();
         let durable = subscription.durable;

@@ -213,18 +213,18 @@ impl EventBus for JetStreamBus {
             .get_stream(&subscription.stream)
             .await
             .map_err(BusError::new)?;
+        // Created, or updated in place: a durable made by an older release takes the current
+        // `ack_wait` and keeps its position.
         let consumer = stream
-            .get_or_create_consumer(
-                &subscription.durable,
-                pull::Config {
-                    durable_name: Some(subscription.durable.clone()),
-                    filter_subject: subscription.filter.clone(),
-                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
-                    ack_wait: subscription.ack_wait,
-                    deliver_policy: jetstream::consumer::DeliverPolicy::All,
-                    ..Default::default()
-                },
-            )
+            .create_consumer(pull::Config {
+                durable_name: Some(subscription.durable.clone()),
+                filter_subject: subscription.filter.clone(),
+                ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                ack_wait: subscription.ack_wait,
+                max_ack_pending: PREFETCH as i64,
+                deliver_policy: jetstream::consumer::DeliverPolicy::All,
+                ..Default::default()
+            })
             .await
             .map_err(BusError::new)?;
         let messages = consumer
@@ -237,13 +237,13 @@ impl EventBus for JetStreamBus {
             let message = message.map_err(BusError::new)?;
             let attempt = message.info().map_err(BusError::new)?.delivered;
             let headers = message.headers.as_ref().map(headers_of).unwrap_or_default();
-            Ok(Delivery {
-                subject: message.subject.to_string(),
+            Ok(Delivery::new(
+                message.subject.to_string(),
                 headers,
-                payload: message.payload.clone(),
-                attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
-                acker: Acker::JetStream(Box::new(message)),
-            })
+                message.payload.clone(),
+                u32::try_from(attempt).unwrap_or(u32::MAX),
+                Acker::JetStream(Box::new(message)),
+            ))
         })))
     }
 }
