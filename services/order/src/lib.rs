@@ -18,7 +18,7 @@ use clap::Parser;
 use shop_contracts::IdentityKey;
 use shop_messaging::{EventBus, Namespace, runtime::Messaging};
 use shop_platform::{
-    Service,
+    Readiness, Service,
     config::{ServiceConfig, ServiceDefaults, ServiceUrl},
     startup::Connections,
 };
@@ -68,7 +68,7 @@ fn service(db: PgPool, identity_key: IdentityKey) -> Service {
     Service {
         name: "order",
         api: api::router().with_state(db.clone()),
-        db,
+        readiness: Readiness::database(db),
         identity_key,
     }
 }

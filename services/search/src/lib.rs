@@ -19,7 +19,7 @@ use clap::Parser;
 use shop_contracts::IdentityKey;
 use shop_messaging::{EventBus, Namespace, runtime::Messaging};
 use shop_platform::{
-    Service,
+    Readiness, Service,
     config::{Secret, ServiceConfig, ServiceDefaults},
     startup::Connections,
 };
@@ -76,11 +76,23 @@ pub fn app(db: PgPool, identity_key: IdentityKey, index: SearchIndex) -> Router 
     service(db, identity_key, index).into_router()
 }
 
+/// Ready while the index answers: searches need nothing else, so a database outage stops
+/// the catalog's updates (and re-indexing) but not the searches.
 fn service(db: PgPool, identity_key: IdentityKey, index: SearchIndex) -> Service {
+    let checked = index.clone();
     Service {
         name: SOURCE,
-        api: api::router().with_state(AppState { db: db.clone(), index }),
-        db,
+        api: api::router().with_state(AppState { db, index }),
+        readiness: Readiness::check(move || {
+            let index = checked.clone();
+            async move {
+                index
+                    .document_count()
+                    .await
+                    .map(drop)
+                    .map_err(|e| format!("search index: {e:#}"))
+            }
+        }),
         identity_key,
     }
 }

@@ -10,7 +10,7 @@ use std::future::Future;
 
 use clap::{Parser, ValueEnum};
 use shop_messaging::{Bus, runtime::Messaging};
-use shop_platform::Service;
+use shop_platform::{Readiness, Service};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::launcher::Configs;
@@ -88,7 +88,7 @@ pub async fn run(configs: Configs, shutdown: impl Future<Output = ()> + Send + '
             .merge(product_api)
             .merge(order_service::api::router().with_state(order_db))
             .merge(search_api),
-        db: user_db,
+        readiness: Readiness::database(user_db),
         identity_key,
     }
     .into_router();

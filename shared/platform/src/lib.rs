@@ -18,7 +18,7 @@ pub mod telemetry;
 
 pub use error::{ApiError, ResultExt};
 pub use extract::{Admin, Caller, Json, Path, Query};
-pub use server::Service;
+pub use server::{Readiness, Service};
 
 /// Result type of every handler in every service.
 pub type ApiResult<T, E = ApiError> = std::result::Result<T, E>;

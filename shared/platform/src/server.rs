@@ -4,6 +4,8 @@
 
 use std::{future::Future, net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
 
+use futures_util::future::BoxFuture;
+
 use axum::{
     Extension, Router,
     extract::{DefaultBodyLimit, State},
@@ -36,8 +38,8 @@ pub struct Service {
     pub name: &'static str,
     /// The documented API routes, state already applied.
     pub api: OpenApiRouter,
-    /// The service's own database; `/readyz` checks it.
-    pub db: PgPool,
+    /// What `/readyz` checks.
+    pub readiness: Readiness,
     /// Verifies the identity tokens minted by the gateway.
     pub identity_key: IdentityKey,
 }
@@ -46,7 +48,7 @@ impl Service {
     pub fn into_router(self) -> Router {
         // Installed before the first request, so no measurement is lost.
         crate::metrics::handle();
-        let (router, mut openapi) = self.api.merge(operations(self.db)).split_for_parts();
+        let (router, mut openapi) = self.api.merge(operations(self.readiness)).split_for_parts();
         crate::openapi::add_error_responses(&mut openapi);
         let openapi = Arc::new(openapi);
         router
@@ -86,12 +88,44 @@ async fn serve_openapi(openapi: Arc<OpenApi>) -> Response {
     axum::Json(openapi.as_ref()).into_response()
 }
 
-fn operations(db: PgPool) -> OpenApiRouter {
+/// What a service needs in order to take traffic. The gateway routes to an instance only
+/// while its `/readyz` says so, so a check should fail only for what the service cannot serve
+/// without: a service whose every request needs its database checks the database; one that
+/// can still answer from elsewhere (the search index) checks that instead.
+#[derive(Clone)]
+pub struct Readiness(Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>);
+
+impl Readiness {
+    /// The service's database answers.
+    pub fn database(db: PgPool) -> Self {
+        Self::check(move || {
+            let db = db.clone();
+            async move {
+                sqlx::query("SELECT 1")
+                    .execute(&db)
+                    .await
+                    .map(drop)
+                    .map_err(|e| format!("database: {e}"))
+            }
+        })
+    }
+
+    /// Any other check; `Err` says what is missing.
+    pub fn check<F, Fut>(check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        Self(Arc::new(move || Box::pin(check())))
+    }
+}
+
+fn operations(readiness: Readiness) -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(metrics))
-        .with_state(db)
+        .with_state(readiness)
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -105,16 +139,19 @@ async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// Readiness: the service's database answers.
+/// Readiness: what the service needs to serve answers (for most, its database).
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses(
     (status = 200, body = Health),
     (status = 503, description = "A dependency is unreachable", body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
-async fn readyz(State(db): State<PgPool>) -> Result<Json<Health>, ApiError> {
-    match tokio::time::timeout(READINESS_TIMEOUT, sqlx::query("SELECT 1").execute(&db)).await {
-        Ok(Ok(_)) => Ok(Json(Health { status: "ready" })),
-        Ok(Err(e)) => Err(ApiError::Unavailable(format!("database: {e}"))),
-        Err(_) => Err(ApiError::Unavailable("database: no answer within 2s".into())),
+async fn readyz(State(readiness): State<Readiness>) -> Result<Json<Health>, ApiError> {
+    match tokio::time::timeout(READINESS_TIMEOUT, (readiness.0)()).await {
+        Ok(Ok(())) => Ok(Json(Health { status: "ready" })),
+        Ok(Err(missing)) => Err(ApiError::Unavailable(missing)),
+        Err(_) => Err(ApiError::Unavailable(format!(
+            "no answer within {}s",
+            READINESS_TIMEOUT.as_secs()
+        ))),
     }
 }
 
