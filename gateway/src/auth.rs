@@ -7,7 +7,7 @@ use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use shop_contracts::{
     Identity, Role,
-    identity::{EndSessions, MAX_PASSWORD_CHARS, VERIFY_CREDENTIALS_PATH, VerifiedCredentials},
+    identity::{EndSessions, IDENTITY_HEADER, MAX_PASSWORD_CHARS, VERIFY_CREDENTIALS_PATH, VerifiedCredentials},
 };
 use shop_platform::{
     ApiError, ApiResult, Json,
@@ -18,7 +18,12 @@ use tower_sessions::Session;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::{client_ip::ClientIp, proxy::read_json, session::SessionEpochs, state::Upstreams};
+use crate::{
+    client_ip::ClientIp,
+    proxy::read_json,
+    session::SessionEpochs,
+    state::{IdentityTokens, Upstreams},
+};
 
 /// Where the signed-in user is kept in the session.
 const SESSION_USER: &str = "user";
@@ -111,6 +116,7 @@ impl SessionView {
 pub async fn login(
     State(upstreams): State<Upstreams>,
     State(epochs): State<Arc<SessionEpochs>>,
+    State(tokens): State<Arc<IdentityTokens>>,
     ClientIp(client): ClientIp,
     session: Session,
     Json(credentials): Json<Credentials>,
@@ -119,7 +125,7 @@ pub async fn login(
     if credentials.email.chars().count() > 254 || credentials.password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(ApiError::invalid("body", "email or password is too long").into_response());
     }
-    let verified = verify(&upstreams, client, &credentials).await?;
+    let verified = verify(&upstreams, &tokens, client, &credentials).await?;
     let epoch = epochs
         .current(verified.user_id)
         .await
@@ -141,6 +147,7 @@ pub async fn login(
 /// reach the client as they are.
 async fn verify(
     upstreams: &Upstreams,
+    tokens: &IdentityTokens,
     client: IpAddr,
     credentials: &Credentials,
 ) -> Result<VerifiedCredentials, axum::response::Response> {
@@ -151,6 +158,7 @@ async fn verify(
         .ok_or_else(|| ApiError::Unavailable("no healthy instance of the user service".into()).into_response())?;
     let request = axum::http::Request::post(VERIFY_CREDENTIALS_PATH)
         .header(axum::http::header::CONTENT_TYPE, "application/json")
+        .header(IDENTITY_HEADER, tokens.mint_service())
         .body(axum::body::Body::from(
             serde_json::to_vec(credentials).expect("credentials serialise"),
         ))

@@ -58,6 +58,11 @@ impl IdentityTokens {
     pub fn mint(&self, identity: &Identity) -> String {
         self.key.mint(identity, self.lifetime)
     }
+
+    /// The gateway's own service token, for the services' internal endpoints.
+    pub fn mint_service(&self) -> String {
+        self.key.mint_service("gateway", self.lifetime)
+    }
 }
 
 /// The rate limiter and the limits it enforces, per minute (0: no limit).

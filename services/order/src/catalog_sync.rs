@@ -6,8 +6,12 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use axum::{Router, body::Body, http::Request};
-use shop_contracts::catalog::{CATALOG_FEED_PATH, CatalogPage};
+use axum::{Extension, Router, body::Body, http::Request};
+use shop_contracts::{
+    IdentityKey,
+    catalog::{CATALOG_FEED_PATH, CatalogPage},
+    identity::IDENTITY_HEADER,
+};
 use shop_platform::config::ServiceUrl;
 use sqlx::PgPool;
 use tower::ServiceExt;
@@ -26,9 +30,16 @@ const QUIET_FOR: Duration = Duration::from_secs(10);
 /// Largest feed page read from a router in this process.
 const PAGE_READ_LIMIT: usize = 16 * 1024 * 1024;
 
-/// Where the catalog feed is read from.
+/// Where the catalog feed is read from, and the key its service tokens are signed with (the
+/// feed is an internal endpoint).
 #[derive(Clone)]
-pub enum Feed {
+pub struct Feed {
+    source: Source,
+    key: IdentityKey,
+}
+
+#[derive(Clone)]
+enum Source {
     /// The product service at `base_url`, with a client that gives up on a product service
     /// that does not answer.
     Http {
@@ -39,14 +50,28 @@ pub enum Feed {
     InProcess(Router),
 }
 
+/// How long a service token of the feed's requests is valid: one page's request.
+const TOKEN_LIFETIME: chrono::Duration = chrono::Duration::seconds(30);
+
 impl Feed {
-    pub fn http(base_url: ServiceUrl) -> anyhow::Result<Self> {
+    pub fn http(base_url: ServiceUrl, key: IdentityKey) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(10))
             .build()
             .context("cannot build the catalog feed's HTTP client")?;
-        Ok(Self::Http { client, base_url })
+        Ok(Self {
+            source: Source::Http { client, base_url },
+            key,
+        })
+    }
+
+    /// The product module's API router in this process, which verifies tokens with `key`.
+    pub fn in_process(router: Router, key: IdentityKey) -> Self {
+        Self {
+            source: Source::InProcess(router.layer(Extension(key.clone()))),
+            key,
+        }
     }
 
     /// The page of up to [`PAGE_SIZE`] products after `after`.
@@ -55,11 +80,13 @@ impl Feed {
         if let Some(after) = after {
             query.push_str(&format!("&after={after}"));
         }
-        match self {
-            Self::Http { client, base_url } => {
+        let token = self.key.mint_service(crate::events::SOURCE, TOKEN_LIFETIME);
+        match &self.source {
+            Source::Http { client, base_url } => {
                 let feed = base_url.join(CATALOG_FEED_PATH);
                 client
                     .get(format!("{feed}?{query}"))
+                    .header(IDENTITY_HEADER, token)
                     .send()
                     .await
                     .and_then(reqwest::Response::error_for_status)
@@ -68,8 +95,10 @@ impl Feed {
                     .await
                     .with_context(|| format!("the catalog feed {feed} sent a page that is not a CatalogPage"))
             }
-            Self::InProcess(router) => {
-                let request = Request::get(format!("{CATALOG_FEED_PATH}?{query}")).body(Body::empty())?;
+            Source::InProcess(router) => {
+                let request = Request::get(format!("{CATALOG_FEED_PATH}?{query}"))
+                    .header(IDENTITY_HEADER, token)
+                    .body(Body::empty())?;
                 let response = router.clone().oneshot(request).await?;
                 if !response.status().is_success() {
                     bail!("the catalog feed answered {}", response.status());
@@ -83,9 +112,9 @@ impl Feed {
 
 impl std::fmt::Display for Feed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Http { base_url, .. } => write!(f, "{}", base_url.join(CATALOG_FEED_PATH)),
-            Self::InProcess(_) => write!(f, "the in-process product module"),
+        match &self.source {
+            Source::Http { base_url, .. } => write!(f, "{}", base_url.join(CATALOG_FEED_PATH)),
+            Source::InProcess(_) => write!(f, "the in-process product module"),
         }
     }
 }

@@ -88,7 +88,7 @@ pub fn messaging<B: EventBus>(bus: B, db: PgPool, namespace: Namespace, pending_
 
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     tracing::debug!(?config, "starting order service");
-    let feed = catalog_sync::Feed::http(config.product_service_url.clone())?;
+    let feed = catalog_sync::Feed::http(config.product_service_url.clone(), config.service.identity_key.clone())?;
     let Connections { db, bus } = config.service.connect(&MIGRATOR).await?;
     let namespace = config.service.messaging.event_namespace.clone();
     let messaging = messaging(bus, db.clone(), namespace, config.pending_timeout());

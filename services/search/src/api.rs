@@ -14,7 +14,7 @@ use shop_contracts::{
     Currency, Money,
     search::{HitView, SearchParams, SearchQuery, SearchView},
 };
-use shop_platform::{ApiError, ApiResult, Json, Query, openapi::IdentitySecurity};
+use shop_platform::{ApiError, ApiResult, Internal, Json, Query, openapi::IdentitySecurity};
 use tokio::sync::mpsc;
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -104,9 +104,15 @@ pub enum ReindexLine {
 /// the gateway). Search keeps answering from the old index until the swap. The answer streams
 /// one JSON object per line: `{"progress":{"done":…,"total":…}}` after each batch, then
 /// `{"done":{"products":…,"elapsed_ms":…}}` or `{"failed":{"error":…}}`.
-#[utoipa::path(post, path = "/internal/reindex", tag = "internal",
-    responses((status = 200, body = ReindexLine, content_type = "application/x-ndjson")))]
-async fn reindex(State(state): State<AppState>) -> Response {
+///
+/// Only the shop's own services and its operators' tools may ask: a service token
+/// (`shop token --service`).
+#[utoipa::path(post, path = "/internal/reindex", tag = "internal", security(("identity" = [])),
+    responses(
+        (status = 200, body = ReindexLine, content_type = "application/x-ndjson"),
+        (status = 401, response = shop_platform::openapi::Unauthorized),
+    ))]
+async fn reindex(_: Internal, State(state): State<AppState>) -> Response {
     let (lines, received) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         let started = Instant::now();

@@ -20,7 +20,7 @@ use shop_contracts::{Identity, Role, identity::IDENTITY_HEADER};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use crate::launcher::{Configs, base_url};
+use crate::launcher::{Configs, base_url, service_token};
 use crate::stats::Percentiles;
 
 #[derive(Debug, Args)]
@@ -72,6 +72,7 @@ struct Target {
     search_url: String,
     product_url: String,
     admin_token: String,
+    service_token: String,
 }
 
 impl Target {
@@ -84,6 +85,7 @@ impl Target {
                 &Identity::new(Uuid::now_v7(), vec![Role::Admin]),
                 chrono::Duration::hours(1),
             ),
+            service_token: service_token(configs),
         })
     }
 
@@ -117,7 +119,7 @@ pub async fn run(args: BenchSearchArgs, configs: &Configs) -> anyhow::Result<()>
     wait_until_indexed(&target, products, Duration::from_secs(args.wait_seconds)).await?;
     if !args.queries_only {
         println!("\nfull reindex:");
-        let reindex = reindex_at(&target.client, &target.search_url).await?;
+        let reindex = reindex_at(&target.client, &target.search_url, &target.service_token).await?;
         println!("  {products} products in {:.2} s", reindex.as_secs_f64());
     }
 
@@ -173,16 +175,22 @@ pub async fn run(args: BenchSearchArgs, configs: &Configs) -> anyhow::Result<()>
 
 /// `shop reindex`: rebuilds the running search service's index, printing its progress.
 pub async fn reindex(configs: &Configs) -> anyhow::Result<()> {
-    let elapsed = reindex_at(&reqwest::Client::new(), &base_url(configs.search.service.listen_addr)).await?;
+    let elapsed = reindex_at(
+        &reqwest::Client::new(),
+        &base_url(configs.search.service.listen_addr),
+        &service_token(configs),
+    )
+    .await?;
     println!("reindexed in {:.2} s", elapsed.as_secs_f64());
     Ok(())
 }
 
 /// Runs a full reindex, printing its progress lines on one terminal line; returns its duration.
-async fn reindex_at(client: &reqwest::Client, search_url: &str) -> anyhow::Result<Duration> {
+async fn reindex_at(client: &reqwest::Client, search_url: &str, service_token: &str) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let mut response = client
         .post(format!("{search_url}/internal/reindex"))
+        .header(IDENTITY_HEADER, service_token)
         .send()
         .await
         .context("cannot reach the search service; is `shop up` running?")?

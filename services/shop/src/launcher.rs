@@ -7,7 +7,7 @@ use clap::{Args, Parser, ValueEnum};
 use nix::{sys::signal, unistd::Pid};
 use shop_contracts::{
     Identity,
-    identity::{VERIFY_CREDENTIALS_PATH, VerifiedCredentials},
+    identity::{IDENTITY_HEADER, VERIFY_CREDENTIALS_PATH, VerifiedCredentials},
 };
 use shop_platform::{config::DatabaseUrl, db, server, telemetry};
 
@@ -110,9 +110,27 @@ pub struct UpArgs {
 #[derive(Debug, Args)]
 pub struct TokenArgs {
     /// The account's email address.
-    pub email: String,
+    #[arg(required_unless_present = "service")]
+    pub email: Option<String>,
     /// The account's password.
-    pub password: String,
+    #[arg(required_unless_present = "service")]
+    pub password: Option<String>,
+    /// Print a service token instead, for the services' internal endpoints (such as the
+    /// search service's `/internal/reindex`), signed with the configured identity key.
+    #[arg(long, conflicts_with_all = ["email", "password"])]
+    pub service: bool,
+}
+
+/// How the `shop` command names itself in the service tokens it mints.
+pub const SERVICE_NAME: &str = "shop";
+
+/// A service token of the `shop` command for the services' internal endpoints.
+pub fn service_token(configs: &Configs) -> String {
+    configs
+        .user
+        .service
+        .identity_key
+        .mint_service(SERVICE_NAME, chrono::Duration::hours(1))
 }
 
 /// Each service's configuration as that service will read it: its own environment
@@ -280,12 +298,17 @@ pub async fn reset(confirmed: bool) -> anyhow::Result<()> {
 /// configured `IDENTITY_KEY`.
 pub async fn token(args: &TokenArgs) -> anyhow::Result<()> {
     let configs = Configs::from_env();
+    if args.service {
+        println!("{}", service_token(&configs));
+        return Ok(());
+    }
     let url = format!(
         "{}{VERIFY_CREDENTIALS_PATH}",
         base_url(configs.user.service.listen_addr)
     );
     let response = reqwest::Client::new()
         .post(&url)
+        .header(IDENTITY_HEADER, service_token(&configs))
         .json(&serde_json::json!({"email": args.email, "password": args.password}))
         .send()
         .await

@@ -77,7 +77,10 @@ pub async fn run(configs: Configs, shutdown: impl Future<Output = ()> + Send + '
         }
     };
     // The order module's replica of the catalog catches up from the product module directly.
-    let feed = order_service::catalog_sync::Feed::InProcess(product_api.clone().split_for_parts().0);
+    let feed = order_service::catalog_sync::Feed::in_process(
+        product_api.clone().split_for_parts().0,
+        configs.gateway.identity_key.clone(),
+    );
     let catch_up = tokio::spawn(order_service::catalog_sync::catch_up(order_db.clone(), feed));
 
     let identity_key = configs.gateway.identity_key.clone();

@@ -156,8 +156,16 @@ async fn a_reindex_while_updates_arrive_ends_with_the_index_equal_to_the_catalog
         }
     };
     let reindex = async {
-        let answer = search_app
+        search_app
             .post("/internal/reindex", &Actor::Anonymous, json!({}))
+            .await
+            .expect_problem(401, "unauthorized");
+        search_app
+            .post("/internal/reindex", &admin, json!({}))
+            .await
+            .expect_problem(401, "unauthorized");
+        let answer = search_app
+            .post("/internal/reindex", &Actor::Service, json!({}))
             .await
             .expect(200);
         let lines: Vec<Value> = answer

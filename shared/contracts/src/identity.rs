@@ -4,6 +4,12 @@
 //! [`Claims`] and signature is the base64url HMAC-SHA256 of `v1.<payload>` under a key shared
 //! by the gateway and the services. Services never trust a bare user-id header: a token that
 //! is missing, malformed, forged or expired identifies nobody.
+//!
+//! A service calling another's internal endpoints (the gateway asking the user service to
+//! check a password) sends a *service token* in the same header: `s1.<payload>.<signature>`,
+//! naming the calling service. The prefix is signed too, so neither kind of token passes for
+//! the other: a user's token never opens an internal endpoint, a service token never acts as
+//! a user.
 
 use std::fmt;
 
@@ -19,6 +25,7 @@ use uuid::Uuid;
 pub const IDENTITY_HEADER: &str = "x-shop-identity";
 
 const VERSION: &str = "v1";
+const SERVICE_VERSION: &str = "s1";
 /// Longer tokens are rejected before any decoding work is done.
 const MAX_TOKEN_LEN: usize = 2048;
 /// The longest a token may still be valid, in seconds: the hour of `shop token`, the
@@ -132,6 +139,30 @@ struct Claims {
     exp: i64,
 }
 
+#[derive(Serialize, Deserialize)]
+struct ServiceClaims {
+    /// The calling service, e.g. `gateway`.
+    service: String,
+    exp: i64,
+}
+
+/// When a token expires, in seconds since the Unix epoch.
+trait Expiring {
+    fn exp(&self) -> i64;
+}
+
+impl Expiring for Claims {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
+impl Expiring for ServiceClaims {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {
     #[error("identity token is malformed")]
@@ -183,10 +214,7 @@ impl IdentityKey {
             roles: identity.roles.clone(),
             exp: expires_at.timestamp(),
         };
-        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("claims serialize"));
-        let signed = format!("{VERSION}.{payload}");
-        let signature = URL_SAFE_NO_PAD.encode(self.mac(&signed).finalize().into_bytes());
-        format!("{signed}.{signature}")
+        self.sign(VERSION, &claims)
     }
 
     pub fn verify(&self, token: &str) -> Result<Identity, TokenError> {
@@ -194,12 +222,45 @@ impl IdentityKey {
     }
 
     pub fn verify_at(&self, token: &str, now: DateTime<Utc>) -> Result<Identity, TokenError> {
+        let claims: Claims = self.open(VERSION, token, now)?;
+        Ok(Identity::new(claims.sub, claims.roles))
+    }
+
+    /// A service token for the calling service `service`, valid for `ttl` from now.
+    pub fn mint_service(&self, service: &str, ttl: Duration) -> String {
+        let claims = ServiceClaims {
+            service: service.to_owned(),
+            exp: (Utc::now() + ttl).timestamp(),
+        };
+        self.sign(SERVICE_VERSION, &claims)
+    }
+
+    /// The name of the service a service token was minted for.
+    pub fn verify_service(&self, token: &str) -> Result<String, TokenError> {
+        let claims: ServiceClaims = self.open(SERVICE_VERSION, token, Utc::now())?;
+        Ok(claims.service)
+    }
+
+    fn sign(&self, version: &str, claims: &impl Serialize) -> String {
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialize"));
+        let signed = format!("{version}.{payload}");
+        let signature = URL_SAFE_NO_PAD.encode(self.mac(&signed).finalize().into_bytes());
+        format!("{signed}.{signature}")
+    }
+
+    /// The claims of a `version` token, once its signature and lifetime are checked.
+    fn open<C: serde::de::DeserializeOwned + Expiring>(
+        &self,
+        version: &str,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<C, TokenError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
         let (signed, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
-        let (version, payload) = signed.split_once('.').ok_or(TokenError::Malformed)?;
-        if version != VERSION || payload.is_empty() || signature.is_empty() {
+        let (prefix, payload) = signed.split_once('.').ok_or(TokenError::Malformed)?;
+        if prefix != version || payload.is_empty() || signature.is_empty() {
             return Err(TokenError::Malformed);
         }
         let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| TokenError::Malformed)?;
@@ -207,18 +268,18 @@ impl IdentityKey {
         self.mac(signed)
             .verify_slice(&signature)
             .map_err(|_| TokenError::BadSignature)?;
-        let claims: Claims = URL_SAFE_NO_PAD
+        let claims: C = URL_SAFE_NO_PAD
             .decode(payload)
             .ok()
             .and_then(|json| serde_json::from_slice(&json).ok())
             .ok_or(TokenError::Malformed)?;
-        if claims.exp <= now.timestamp() {
+        if claims.exp() <= now.timestamp() {
             return Err(TokenError::Expired);
         }
-        if claims.exp > now.timestamp() + MAX_TOKEN_LIFETIME_SECONDS {
+        if claims.exp() > now.timestamp() + MAX_TOKEN_LIFETIME_SECONDS {
             return Err(TokenError::TooLong);
         }
-        Ok(Identity::new(claims.sub, claims.roles))
+        Ok(claims)
     }
 
     fn mac(&self, message: &str) -> Hmac<Sha256> {
@@ -231,6 +292,23 @@ impl IdentityKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_tokens_name_their_service_and_never_pass_for_user_tokens() {
+        let key = key();
+        let service = key.mint_service("gateway", Duration::seconds(30));
+        assert_eq!(key.verify_service(&service).unwrap(), "gateway");
+        assert_eq!(key.verify(&service), Err(TokenError::Malformed));
+        let user = key.mint(&Identity::new(Uuid::now_v7(), vec![Role::Admin]), Duration::seconds(30));
+        assert_eq!(key.verify_service(&user), Err(TokenError::Malformed));
+        // The prefix is signed: relabelling a user token as a service token breaks it.
+        let relabelled = user.replacen(VERSION, SERVICE_VERSION, 1);
+        assert_eq!(key.verify_service(&relabelled), Err(TokenError::BadSignature));
+        let other = IdentityKey::new([b'o'; 32]).unwrap();
+        assert_eq!(other.verify_service(&service), Err(TokenError::BadSignature));
+        let long = key.mint_service("gateway", Duration::hours(2));
+        assert_eq!(key.verify_service(&long), Err(TokenError::TooLong));
+    }
 
     fn key() -> IdentityKey {
         IdentityKey::new([7u8; 32]).unwrap()

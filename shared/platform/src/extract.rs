@@ -232,20 +232,43 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let key = parts
-            .extensions
-            .get::<IdentityKey>()
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no IdentityKey extension on the router")))?;
-        let token = parts
-            .headers
-            .get(IDENTITY_HEADER)
-            .ok_or_else(|| ApiError::Unauthorized("this endpoint requires a signed-in user".into()))?
-            .to_str()
-            .map_err(|_| ApiError::Unauthorized("identity token is malformed".into()))?;
+        let (key, token) = identity_token(parts, "this endpoint requires a signed-in user")?;
         key.verify(token)
             .map(Caller)
             .map_err(|e| ApiError::Unauthorized(e.to_string()))
     }
+}
+
+/// Another service of the shop calling an internal endpoint, with a valid service token (see
+/// `shop_contracts::identity`); holds the caller's name. Anyone else, users included → 401.
+#[derive(Debug, Clone)]
+pub struct Internal(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Internal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let (key, token) = identity_token(parts, "this endpoint is for the shop's own services")?;
+        key.verify_service(token)
+            .map(Internal)
+            .map_err(|e| ApiError::Unauthorized(format!("{e} (a service token is required)")))
+    }
+}
+
+/// The router's key and the request's token; `missing` says why a request without one is
+/// refused.
+fn identity_token<'a>(parts: &'a Parts, missing: &str) -> Result<(&'a IdentityKey, &'a str), ApiError> {
+    let key = parts
+        .extensions
+        .get::<IdentityKey>()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no IdentityKey extension on the router")))?;
+    let token = parts
+        .headers
+        .get(IDENTITY_HEADER)
+        .ok_or_else(|| ApiError::Unauthorized(missing.into()))?
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("identity token is malformed".into()))?;
+    Ok((key, token))
 }
 
 /// An authenticated caller with the admin role; anyone else signed in → 403.

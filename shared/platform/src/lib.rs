@@ -17,7 +17,7 @@ pub mod startup;
 pub mod telemetry;
 
 pub use error::{ApiError, ResultExt};
-pub use extract::{Admin, Caller, Json, Path, Query};
+pub use extract::{Admin, Caller, Internal, Json, Path, Query};
 pub use server::{Readiness, Service};
 
 /// Result type of every handler in every service.

@@ -122,8 +122,9 @@ impl Modify for IdentitySecurity {
         let components = openapi.components.get_or_insert_with(Default::default);
         let mut scheme = ApiKeyValue::new(IDENTITY_HEADER);
         scheme.description = Some(
-            "Short-lived token signed by the gateway for the signed-in user; services reject \
-             requests whose token is missing, forged or expired."
+            "Short-lived token signed by the gateway for the signed-in user, or on internal \
+             endpoints a service token naming the calling service; services reject requests \
+             whose token is missing, forged, expired or of the other kind."
                 .into(),
         );
         components.add_security_scheme(IDENTITY_SCHEME, SecurityScheme::ApiKey(ApiKey::Header(scheme)));

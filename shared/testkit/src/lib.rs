@@ -27,6 +27,12 @@ pub fn token(identity: &Identity) -> String {
     identity_key().mint(identity, chrono::Duration::minutes(5))
 }
 
+/// A service token of the gateway signed with [`identity_key`], valid for five minutes: what
+/// one service sends another's internal endpoints.
+pub fn service_token() -> String {
+    identity_key().mint_service("gateway", chrono::Duration::minutes(5))
+}
+
 /// A service's configuration from `args` alone, as if none of its environment variables were
 /// set: what a developer has exported (`LB_POLICY`, `SEARCH_UPSTREAMS`…) must not change what a
 /// test runs.
@@ -41,6 +47,8 @@ pub fn config_from_args<C: clap::Parser>(args: impl IntoIterator<Item = impl Int
 pub enum Actor {
     Anonymous,
     User(Identity),
+    /// Another service of the shop, with a service token (internal endpoints).
+    Service,
     /// Sends this raw value as the identity header (forged or garbage tokens).
     RawToken(String),
 }
@@ -154,6 +162,7 @@ impl TestApp {
         match actor {
             Actor::Anonymous => request,
             Actor::User(identity) => request.header(IDENTITY_HEADER, token(identity)),
+            Actor::Service => request.header(IDENTITY_HEADER, service_token()),
             Actor::RawToken(token) => request.header(IDENTITY_HEADER, token),
         }
     }

@@ -63,12 +63,7 @@ async fn sync_pages_through_the_whole_feed() {
     ];
     let (url, requests) = catalog_feed(pages).await;
 
-    assert_eq!(
-        catalog_sync::sync_catalog_once(&db, &Feed::http(url.clone()).unwrap())
-            .await
-            .unwrap(),
-        5
-    );
+    assert_eq!(catalog_sync::sync_catalog_once(&db, &feed(&url)).await.unwrap(), 5);
 
     let expected: Vec<_> = products.iter().map(|p| (p.id, 1, p.price.amount_minor, true)).collect();
     assert_eq!(replica(&db).await, expected);
@@ -81,12 +76,7 @@ async fn sync_pages_through_the_whole_feed() {
     assert!(requests.iter().all(|q| q["limit"] == "500"), "{requests:?}");
 
     // A second round finds nothing new.
-    assert_eq!(
-        catalog_sync::sync_catalog_once(&db, &Feed::http(url.clone()).unwrap())
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(catalog_sync::sync_catalog_once(&db, &feed(&url)).await.unwrap(), 0);
     assert_eq!(replica(&db).await, expected);
 }
 
@@ -104,9 +94,7 @@ async fn sync_skips_snapshots_older_than_the_replica() {
     }])
     .await;
 
-    let changed = catalog_sync::sync_catalog_once(&db, &Feed::http(url.clone()).unwrap())
-        .await
-        .unwrap();
+    let changed = catalog_sync::sync_catalog_once(&db, &feed(&url)).await.unwrap();
 
     assert_eq!(changed, 1);
     let mut expected = vec![(kept.id, 3, 900, true), (fresh.id, 1, 500, true)];
@@ -121,7 +109,7 @@ async fn sync_failures_are_errors_not_panics() {
     let unreachable: shop_platform::config::ServiceUrl = format!("http://127.0.0.1:{}", shop_testkit::free_port())
         .parse()
         .unwrap();
-    let error = catalog_sync::sync_catalog_once(&db, &Feed::http(unreachable.clone()).unwrap())
+    let error = catalog_sync::sync_catalog_once(&db, &feed(&unreachable))
         .await
         .unwrap_err();
     assert!(
@@ -131,18 +119,10 @@ async fn sync_failures_are_errors_not_panics() {
 
     let failing =
         serve(Router::new().route(CATALOG_FEED_PATH, get(|| async { StatusCode::SERVICE_UNAVAILABLE }))).await;
-    assert!(
-        catalog_sync::sync_catalog_once(&db, &Feed::http(failing.clone()).unwrap())
-            .await
-            .is_err()
-    );
+    assert!(catalog_sync::sync_catalog_once(&db, &feed(&failing)).await.is_err());
 
     let garbage = serve(Router::new().route(CATALOG_FEED_PATH, get(|| async { "{\"items\": 42}" }))).await;
-    assert!(
-        catalog_sync::sync_catalog_once(&db, &Feed::http(garbage.clone()).unwrap())
-            .await
-            .is_err()
-    );
+    assert!(catalog_sync::sync_catalog_once(&db, &feed(&garbage)).await.is_err());
 
     // A feed whose cursor never moves on would otherwise be read forever.
     let product = snapshot(100, "USD");
@@ -158,9 +138,7 @@ async fn sync_failures_are_errors_not_panics() {
         }),
     ))
     .await;
-    let error = catalog_sync::sync_catalog_once(&db, &Feed::http(stuck.clone()).unwrap())
-        .await
-        .unwrap_err();
+    let error = catalog_sync::sync_catalog_once(&db, &feed(&stuck)).await.unwrap_err();
     assert!(format!("{error:#}").contains("cursor"), "{error:#}");
 
     assert_eq!(
@@ -217,7 +195,7 @@ async fn a_product_service_that_answers_after_a_few_retries_is_not_a_warning() {
         .finish();
     let _capturing = tracing::subscriber::set_default(subscriber);
 
-    catalog_sync::catch_up(db.clone(), Feed::http(feed).unwrap()).await;
+    catalog_sync::catch_up(db.clone(), self::feed(&feed)).await;
 
     assert_eq!(replica(&db).await, [(product.id, 1, 100, true)]);
     let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
@@ -227,4 +205,9 @@ async fn a_product_service_that_answers_after_a_few_retries_is_not_a_warning() {
         "{logs}"
     );
     assert!(logs.contains("attempts=3"), "{logs}");
+}
+
+/// The feed at `url`, read with the test key's service tokens.
+fn feed(url: &shop_platform::config::ServiceUrl) -> Feed {
+    Feed::http(url.clone(), shop_testkit::identity_key()).unwrap()
 }

@@ -170,7 +170,10 @@ async fn the_start_up_catch_up_waits_for_the_product_service() {
 
     tokio::time::timeout(
         Duration::from_secs(20),
-        catalog_sync::catch_up(db.clone(), catalog_sync::Feed::http(feed).unwrap()),
+        catalog_sync::catch_up(
+            db.clone(),
+            catalog_sync::Feed::http(feed, shop_testkit::identity_key()).unwrap(),
+        ),
     )
     .await
     .expect("the catch-up finishes once the feed answers");

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use serde::Deserialize;
 use shop_contracts::catalog::{CATALOG_FEED_PATH, CatalogPage, ProductSnapshot};
-use shop_platform::{ApiError, ApiResult, Json, Query, openapi as responses};
+use shop_platform::{ApiError, ApiResult, Internal, Json, Query, openapi as responses};
 use sqlx::PgPool;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -28,10 +28,19 @@ struct FeedParams {
     limit: Option<u32>,
 }
 
-/// Every product, inactive ones included, as replicable snapshots in id order.
-#[utoipa::path(get, path = CATALOG_FEED_PATH, tag = "internal", params(FeedParams),
-    responses((status = 200, body = CatalogPage), (status = 422, response = responses::Invalid)))]
-async fn catalog_feed(State(db): State<PgPool>, Query(params): Query<FeedParams>) -> ApiResult<Json<CatalogPage>> {
+/// Every product, inactive ones included, as replicable snapshots in id order. For the shop's
+/// own services (a service token).
+#[utoipa::path(get, path = CATALOG_FEED_PATH, tag = "internal", params(FeedParams), security(("identity" = [])),
+    responses(
+        (status = 200, body = CatalogPage),
+        (status = 401, response = responses::Unauthorized),
+        (status = 422, response = responses::Invalid),
+    ))]
+async fn catalog_feed(
+    _: Internal,
+    State(db): State<PgPool>,
+    Query(params): Query<FeedParams>,
+) -> ApiResult<Json<CatalogPage>> {
     let limit = params.limit.unwrap_or(500);
     if !(1..=MAX_FEED_PAGE).contains(&limit) {
         return Err(ApiError::invalid(

@@ -24,7 +24,7 @@ async fn the_feed_pages_through_every_product_including_inactive_ones() {
     let mut seen = Vec::new();
     let mut path = format!("{CATALOG_FEED_PATH}?limit=2");
     loop {
-        let page: CatalogPage = serde_json::from_value(app.get(&path, &Actor::Anonymous).await.expect(200)).unwrap();
+        let page: CatalogPage = serde_json::from_value(app.get(&path, &Actor::Service).await.expect(200)).unwrap();
         seen.extend(page.items);
         match page.next_after {
             Some(after) => path = format!("{CATALOG_FEED_PATH}?limit=2&after={after}"),
@@ -46,15 +46,15 @@ async fn the_feed_pages_through_every_product_including_inactive_ones() {
 async fn feed_parameters_are_checked() {
     let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
-    app.get(&format!("{CATALOG_FEED_PATH}?limit=0"), &Actor::Anonymous)
+    app.get(&format!("{CATALOG_FEED_PATH}?limit=0"), &Actor::Service)
         .await
         .expect_invalid("limit");
-    app.get(&format!("{CATALOG_FEED_PATH}?limit=1001"), &Actor::Anonymous)
+    app.get(&format!("{CATALOG_FEED_PATH}?limit=1001"), &Actor::Service)
         .await
         .expect_invalid("limit");
-    app.get(&format!("{CATALOG_FEED_PATH}?after=nope"), &Actor::Anonymous)
+    app.get(&format!("{CATALOG_FEED_PATH}?after=nope"), &Actor::Service)
         .await
         .expect_invalid("after");
-    let empty = app.get(CATALOG_FEED_PATH, &Actor::Anonymous).await.expect(200);
+    let empty = app.get(CATALOG_FEED_PATH, &Actor::Service).await.expect(200);
     assert_eq!(empty, json!({"items": [], "next_after": null}));
 }

@@ -116,7 +116,7 @@ pub async fn clear_outbox(db: &PgPool) {
 /// The catalog feed's snapshot of a product, as JSON.
 pub async fn feed_snapshot(app: &TestApp, product_id: &str) -> Value {
     let page = app
-        .get("/internal/catalog/products?limit=1000", &Actor::Anonymous)
+        .get("/internal/catalog/products?limit=1000", &Actor::Service)
         .await
         .expect(200);
     page["items"]

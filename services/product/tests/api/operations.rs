@@ -164,3 +164,14 @@ async fn the_schemas_are_as_strict_as_the_validators() {
         "{pattern}"
     );
 }
+
+#[tokio::test]
+async fn the_catalog_feed_is_for_the_shops_own_services() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
+    let app = spawn(&db).await;
+    let path = "/internal/catalog/products?limit=10";
+    for actor in [Actor::Anonymous, Actor::stranger(), Actor::admin(uuid::Uuid::now_v7())] {
+        app.get(path, &actor).await.expect_problem(401, "unauthorized");
+    }
+    app.get(path, &Actor::Service).await.expect(200);
+}

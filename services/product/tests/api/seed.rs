@@ -44,7 +44,7 @@ async fn every_seeded_product_is_announced_once_with_its_snapshot() {
 
     let app = spawn(&db).await;
     let feed = app
-        .get("/internal/catalog/products?limit=1000", &Actor::Anonymous)
+        .get("/internal/catalog/products?limit=1000", &Actor::Service)
         .await
         .expect(200);
     let snapshots: HashMap<String, Value> = feed["items"]

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use serde::Deserialize;
 use shop_contracts::identity::{VERIFY_CREDENTIALS_PATH, VerifiedCredentials};
-use shop_platform::{ApiError, ApiResult, Json};
+use shop_platform::{ApiError, ApiResult, Internal, Json};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
@@ -23,8 +23,10 @@ pub struct VerifyCredentialsRequest {
 
 /// Check an e-mail address and password (for the gateway's sign-in; not routed publicly).
 ///
-/// Unknown addresses and wrong passwords get the same answer, in the same time.
-#[utoipa::path(post, path = VERIFY_CREDENTIALS_PATH, tag = "internal",
+/// Only the shop's own services may ask (a service token; the gateway rate-limits the
+/// sign-ins it asks for), so nobody can try passwords here at the database's speed. Unknown
+/// addresses and wrong passwords get the same answer, in the same time.
+#[utoipa::path(post, path = VERIFY_CREDENTIALS_PATH, tag = "internal", security(("identity" = [])),
     request_body = VerifyCredentialsRequest,
     responses(
         (status = 200, description = "The credentials are right", body = VerifiedCredentials),
@@ -33,6 +35,7 @@ pub struct VerifyCredentialsRequest {
         (status = 422, response = shop_platform::openapi::Invalid),
     ))]
 pub(super) async fn verify_credentials(
+    _: Internal,
     State(db): State<PgPool>,
     Json(request): Json<VerifyCredentialsRequest>,
 ) -> ApiResult<Json<VerifiedCredentials>> {

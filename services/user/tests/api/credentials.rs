@@ -62,19 +62,46 @@ async fn bad_credential_requests_are_rejected_without_side_effects() {
         ("password", json!({"email": "ada@example.com", "password": null})),
     ];
     for (field, body) in cases {
-        app.post(PATH, &Actor::Anonymous, body).await.expect_invalid(field);
+        app.post(PATH, &Actor::Service, body).await.expect_invalid(field);
     }
     for body in [
         json!({"email": "ada@example.com"}),
         json!({"password": PASSWORD}),
         json!({"email": "ada@example.com", "password": PASSWORD, "otp": 1}),
     ] {
-        app.post(PATH, &Actor::Anonymous, body)
+        app.post(PATH, &Actor::Service, body)
             .await
             .expect_problem(422, "validation");
     }
-    assert_rejects_malformed_bodies(&app, Method::POST, PATH, &Actor::Anonymous).await;
+    assert_rejects_malformed_bodies(&app, Method::POST, PATH, &Actor::Service).await;
     assert_eq!(snapshot(&db).await, before);
+}
+
+/// Nobody but the shop's own services may try passwords here: not an anonymous client, not a
+/// user's token (an administrator's included), not a token signed with another key.
+#[tokio::test]
+async fn only_the_shops_services_may_ask() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("user", &user_service::MIGRATOR).await;
+    let app = spawn(&db).await;
+    let ada = register(&app, "ada@example.com").await;
+    let body = json!({"email": "ada@example.com", "password": PASSWORD});
+    let foreign = shop_contracts::IdentityKey::new([b'f'; 32])
+        .unwrap()
+        .mint_service("gateway", chrono::Duration::minutes(1));
+    for actor in [
+        Actor::Anonymous,
+        ada.clone(),
+        Actor::admin(ada.user_id()),
+        Actor::RawToken(foreign),
+        Actor::RawToken("s1.garbage.garbage".into()),
+    ] {
+        let problem = app
+            .post(PATH, &actor, body.clone())
+            .await
+            .expect_problem(401, "unauthorized");
+        assert_ne!(problem["detail"], "invalid email or password", "{actor:?}");
+    }
+    app.post(PATH, &Actor::Service, body).await.expect(200);
 }
 
 #[tokio::test]

@@ -91,7 +91,7 @@ pub async fn assert_rejects_malformed_bodies(app: &TestApp, method: Method, path
 pub async fn verify(app: &TestApp, email: &str, password: &str) -> shop_testkit::TestResponse {
     app.post(
         "/internal/credentials/verify",
-        &Actor::Anonymous,
+        &Actor::Service,
         json!({"email": email, "password": password}),
     )
     .await

@@ -12,8 +12,9 @@ async fn every_operation_is_documented_with_its_security() {
     let doc = app.get("/openapi.json", &Actor::Anonymous).await.expect(200);
     let operation = |path: &str, method: &str| -> Value { doc["paths"][path][method].clone() };
 
-    let public = [("/api/users", "post"), ("/internal/credentials/verify", "post")];
+    let public = [("/api/users", "post")];
     let protected = [
+        ("/internal/credentials/verify", "post"),
         ("/api/users/me", "get"),
         ("/api/users/me", "patch"),
         ("/api/users/me/addresses", "get"),
