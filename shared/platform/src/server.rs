@@ -111,7 +111,7 @@ async fn healthz() -> Json<Health> {
     (status = 503, description = "A dependency is unreachable", body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
 async fn readyz(State(db): State<PgPool>) -> Result<Json<Health>, ApiError> {
-    match tokio::time::timeout(READINESS_TIMEOUT, sqlx::query("SELECT 1").execute(&db)).await {
+    match tokio::time::timeout(READINESS_TIMEOUT, crate::db::ping(&db)).await {
         Ok(Ok(_)) => Ok(Json(Health { status: "ready" })),
         Ok(Err(e)) => Err(ApiError::Unavailable(format!("database: {e}"))),
         Err(_) => Err(ApiError::Unavailable("database: no answer within 2s".into())),
