@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::document::{Change, ProductDocument};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct CatalogRow {
     pub product_id: Uuid,
     pub sku: String,

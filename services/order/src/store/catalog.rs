@@ -39,7 +39,6 @@ pub async fn apply_snapshot(db: impl PgExecutor<'_>, snapshot: &ProductSnapshot)
     Ok(result.rows_affected() == 1)
 }
 
-#[derive(sqlx::FromRow)]
 pub(super) struct ProductRow {
     pub(super) product_id: Uuid,
     pub(super) sku: String,

@@ -85,7 +85,6 @@ pub struct OrderSummary {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
 struct SummaryRow {
     id: Uuid,
     status: String,
@@ -150,7 +149,6 @@ pub struct OrderDetails {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
 struct OrderRow {
     id: Uuid,
     user_id: Uuid,
@@ -162,7 +160,6 @@ struct OrderRow {
     updated_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
 struct LineRow {
     product_id: Uuid,
     sku: String,
@@ -172,7 +169,6 @@ struct LineRow {
     line_total_minor: i64,
 }
 
-#[derive(sqlx::FromRow)]
 struct StatusRow {
     status: String,
     reason: Option<String>,
@@ -248,7 +244,7 @@ async fn lines(db: impl PgExecutor<'_>, order_id: Uuid, currency: &str) -> sqlx:
 
 /// The order a user placed with an idempotency key, and the fingerprint of the request
 /// that placed it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct KeyedOrder {
     pub id: Uuid,
     pub request_fingerprint: String,
@@ -278,7 +274,6 @@ pub struct OrderState {
     pub payment_token: PaymentToken,
 }
 
-#[derive(sqlx::FromRow)]
 struct StateRow {
     id: Uuid,
     user_id: Uuid,
@@ -309,7 +304,7 @@ pub async fn lock(tx: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<OrderS
 }
 
 /// An order that has just changed status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transitioned {
     pub user_id: Uuid,
     /// The order's version after the change: the `aggregate_version` of its event.

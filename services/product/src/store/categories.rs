@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::domain::category::{CategoryDescription, CategoryName, CategorySlug};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct CategoryRow {
     pub id: Uuid,
     pub slug: String,

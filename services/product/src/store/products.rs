@@ -279,7 +279,7 @@ pub async fn update(db: impl PgExecutor<'_>, id: Uuid, changes: ProductChanges<'
     Ok(updated.rows_affected() == 1)
 }
 
-#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy)]
 pub struct InventoryRow {
     pub product_id: Uuid,
     pub on_hand: i32,
@@ -349,7 +349,7 @@ pub async fn adjust_stock(
 }
 
 /// A product's stock as locked for a reservation.
-#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy)]
 pub struct LockedStock {
     pub product_id: Uuid,
     pub active: bool,

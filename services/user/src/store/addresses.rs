@@ -9,7 +9,7 @@ use shop_contracts::{
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct AddressRow {
     pub id: Uuid,
     pub recipient: String,

@@ -10,7 +10,7 @@ use crate::domain::{DisplayName, Email, HashedPassword};
 /// The unique index on `lower(email)`.
 pub const EMAIL_TAKEN: &str = "users_email_key";
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct UserRow {
     pub id: Uuid,
     pub email: String,
@@ -21,7 +21,6 @@ pub struct UserRow {
 }
 
 /// What signing in needs to know about an account.
-#[derive(sqlx::FromRow)]
 pub struct CredentialsRow {
     pub id: Uuid,
     pub email: String,
