@@ -11,7 +11,7 @@ pub mod events;
 pub mod idempotency;
 pub mod store;
 
-use std::{future::Future, time::Duration};
+use std::{future::Future, sync::LazyLock, time::Duration};
 
 use axum::Router;
 use clap::Parser;
@@ -24,7 +24,9 @@ use shop_platform::{
 };
 use sqlx::{PgPool, migrate::Migrator};
 
-pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/order");
+/// The order database's migrations: its own, and the shared messaging tables at version 4.
+pub static MIGRATOR: LazyLock<Migrator> =
+    LazyLock::new(|| shop_messaging::schema::migrator(&sqlx::migrate!("../../migrations/order"), 4));
 
 #[derive(Debug, Clone, Parser)]
 #[command(

@@ -8,7 +8,7 @@ pub mod events;
 pub mod seed;
 pub mod store;
 
-use std::future::Future;
+use std::{future::Future, sync::LazyLock};
 
 use axum::Router;
 use clap::Parser;
@@ -21,7 +21,9 @@ use shop_platform::{
 };
 use sqlx::{PgPool, migrate::Migrator};
 
-pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/product");
+/// The product database's migrations: its own, and the shared messaging tables at version 2.
+pub static MIGRATOR: LazyLock<Migrator> =
+    LazyLock::new(|| shop_messaging::schema::migrator(&sqlx::migrate!("../../migrations/product"), 2));
 
 #[derive(Debug, Clone, Parser)]
 #[command(name = "product-service", about = "Catalog, categories, prices and inventory")]

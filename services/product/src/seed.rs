@@ -24,14 +24,14 @@ pub async fn demo_catalog(db: &PgPool, product_count: usize) -> anyhow::Result<S
     let mut tx = db.begin().await?;
     let mut seeded = Seeded::default();
     for category in catalog::categories() {
-        seeded.categories += sqlx::query(
+        seeded.categories += sqlx::query!(
             "INSERT INTO categories (id, slug, name, description) VALUES ($1, $2, $3, $4)
              ON CONFLICT (slug) DO NOTHING",
+            Uuid::now_v7(),
+            category.slug,
+            category.name,
+            category.description,
         )
-        .bind(Uuid::now_v7())
-        .bind(category.slug)
-        .bind(category.name)
-        .bind(category.description)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -39,7 +39,7 @@ pub async fn demo_catalog(db: &PgPool, product_count: usize) -> anyhow::Result<S
     for batch in catalog::products(product_count).chunks(BATCH) {
         let ids: Vec<Uuid> = batch.iter().map(|_| Uuid::now_v7()).collect();
         let column = |f: fn(&catalog::ProductSeed) -> String| batch.iter().map(f).collect::<Vec<_>>();
-        let inserted: Vec<Uuid> = sqlx::query_scalar(
+        let inserted: Vec<Uuid> = sqlx::query_scalar!(
             "WITH input AS (
                  SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
                                       $6::int8[], $7::text[], $8::text[], $9::int4[])
@@ -53,16 +53,16 @@ pub async fn demo_catalog(db: &PgPool, product_count: usize) -> anyhow::Result<S
              INSERT INTO inventory (product_id, on_hand)
              SELECT t.id, t.stock FROM input t JOIN inserted USING (id)
              RETURNING product_id",
+            &ids,
+            &column(|p| p.sku.clone()),
+            &column(|p| p.name.clone()),
+            &column(|p| p.description.clone()),
+            &column(|p| p.category_slug.to_owned()),
+            &batch.iter().map(|p| p.price_minor).collect::<Vec<_>>(),
+            &column(|p| p.currency.to_owned()),
+            &column(|p| p.image_url.clone()),
+            &batch.iter().map(|p| p.stock).collect::<Vec<_>>(),
         )
-        .bind(&ids)
-        .bind(column(|p| p.sku.clone()))
-        .bind(column(|p| p.name.clone()))
-        .bind(column(|p| p.description.clone()))
-        .bind(column(|p| p.category_slug.to_owned()))
-        .bind(batch.iter().map(|p| p.price_minor).collect::<Vec<_>>())
-        .bind(column(|p| p.currency.to_owned()))
-        .bind(column(|p| p.image_url.clone()))
-        .bind(batch.iter().map(|p| p.stock).collect::<Vec<_>>())
         .fetch_all(&mut *tx)
         .await?;
         seeded.products += inserted.len() as u64;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::document::{Change, ProductDocument};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct CatalogRow {
     pub product_id: Uuid,
     pub sku: String,
@@ -57,9 +57,6 @@ impl CatalogRow {
     }
 }
 
-const COLUMNS: &str = "product_id, sku, name, description, category, price_minor, currency, active, created_at,
-    updated_at, product_version, on_hand, reserved, revision, changed_at";
-
 /// Applies a product snapshot, as of `occurred_at`, unless an equal or newer version is already
 /// known. Returns whether it was applied.
 pub async fn apply_product(
@@ -67,10 +64,10 @@ pub async fn apply_product(
     product: &ProductSnapshot,
     occurred_at: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    let query = sqlx::query(
+    let query = sqlx::query!(
         "INSERT INTO catalog AS c (product_id, sku, name, description, category, price_minor, currency, active,
                                    created_at, updated_at, product_version, changed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, $10), $10, $11, $12)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9::timestamptz, $10), $10, $11, $12)
          ON CONFLICT (product_id) DO UPDATE SET
              sku = EXCLUDED.sku, name = EXCLUDED.name, description = EXCLUDED.description,
              category = EXCLUDED.category, price_minor = EXCLUDED.price_minor, currency = EXCLUDED.currency,
@@ -78,19 +75,19 @@ pub async fn apply_product(
              product_version = EXCLUDED.product_version, changed_at = EXCLUDED.changed_at,
              revision = c.revision + 1
          WHERE c.product_version < EXCLUDED.product_version",
-    )
-    .bind(product.id)
-    .bind(&product.sku)
-    .bind(&product.name)
-    .bind(&product.description)
-    .bind(&product.category)
-    .bind(product.price.amount_minor)
-    .bind(product.price.currency.as_str())
-    .bind(product.active)
-    .bind(product.created_at)
-    .bind(product.updated_at)
-    .bind(product.version)
-    .bind(occurred_at);
+        product.id,
+        &product.sku,
+        &product.name,
+        &product.description,
+        &product.category,
+        product.price.amount_minor,
+        product.price.currency.as_str(),
+        product.active,
+        product.created_at,
+        product.updated_at,
+        product.version,
+        occurred_at,
+    );
     merge(tx, query).await
 }
 
@@ -102,7 +99,7 @@ pub async fn apply_stock(
     inventory_version: i64,
     occurred_at: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    let query = sqlx::query(
+    let query = sqlx::query!(
         "INSERT INTO catalog AS c (product_id, on_hand, reserved, inventory_version, changed_at)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (product_id) DO UPDATE SET
@@ -110,12 +107,12 @@ pub async fn apply_stock(
              inventory_version = EXCLUDED.inventory_version, changed_at = EXCLUDED.changed_at,
              revision = c.revision + 1
          WHERE c.inventory_version < EXCLUDED.inventory_version",
-    )
-    .bind(stock.product_id)
-    .bind(stock.on_hand)
-    .bind(stock.reserved)
-    .bind(inventory_version)
-    .bind(occurred_at);
+        stock.product_id,
+        stock.on_hand,
+        stock.reserved,
+        inventory_version,
+        occurred_at,
+    );
     merge(tx, query).await
 }
 
@@ -124,10 +121,7 @@ pub async fn apply_stock(
 async fn merge(tx: &mut PgConnection, upsert: Query<'_, Postgres, PgArguments>) -> sqlx::Result<bool> {
     let applied = upsert.execute(&mut *tx).await?.rows_affected() > 0;
     if applied {
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(CHANGED)
-            .execute(tx)
-            .await?;
+        sqlx::query!("SELECT pg_notify($1, '')", CHANGED).execute(tx).await?;
     }
     Ok(applied)
 }
@@ -135,22 +129,24 @@ async fn merge(tx: &mut PgConnection, upsert: Query<'_, Postgres, PgArguments>) 
 /// Locks up to `limit` rows changed since their last projection, skipping rows another
 /// projector holds. Their content cannot change until the transaction ends.
 pub async fn lock_unprojected(tx: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<CatalogRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM catalog WHERE projected_revision < revision
-         ORDER BY product_id LIMIT $1 FOR UPDATE SKIP LOCKED"
-    ))
-    .bind(limit)
+    sqlx::query_as!(
+CatalogRow,
+"SELECT product_id, sku, name, description, category, price_minor, currency, active, created_at,
+    updated_at, product_version, on_hand, reserved, revision, changed_at FROM catalog WHERE projected_revision < revision
+         ORDER BY product_id LIMIT $1 FOR UPDATE SKIP LOCKED",
+limit,
+)
     .fetch_all(tx)
     .await
 }
 
 /// Records that the rows (locked by [`lock_unprojected`]) are in the index at their revision.
 pub async fn mark_projected(tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE catalog SET projected_revision = revision, projected_at = clock_timestamp()
          WHERE product_id = ANY($1)",
+        ids,
     )
-    .bind(ids)
     .execute(tx)
     .await?;
     Ok(())
@@ -158,29 +154,39 @@ pub async fn mark_projected(tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result
 
 /// The database's clock (projection times are on it).
 pub async fn now(db: &PgPool) -> sqlx::Result<DateTime<Utc>> {
-    sqlx::query_scalar("SELECT clock_timestamp()").fetch_one(db).await
+    sqlx::query_scalar!(r#"SELECT clock_timestamp() AS "now!""#)
+        .fetch_one(db)
+        .await
 }
 
 /// Rows projected at or after `since`.
 pub async fn projected_since(tx: &mut PgConnection, since: DateTime<Utc>) -> sqlx::Result<Vec<CatalogRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM catalog WHERE projected_at >= $1"))
-        .bind(since)
-        .fetch_all(tx)
-        .await
+    sqlx::query_as!(
+        CatalogRow,
+        "SELECT product_id, sku, name, description, category, price_minor, currency, active, created_at,
+    updated_at, product_version, on_hand, reserved, revision, changed_at FROM catalog WHERE projected_at >= $1",
+        since,
+    )
+    .fetch_all(tx)
+    .await
 }
 
 pub async fn count(db: &PgPool) -> sqlx::Result<u64> {
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM catalog").fetch_one(db).await?;
+    let count: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM catalog"#)
+        .fetch_one(db)
+        .await?;
     Ok(count as u64)
 }
 
 /// Rows after `after` in id order (keyset paging for the reindex).
 pub async fn page(db: &PgPool, after: Option<Uuid>, limit: i64) -> sqlx::Result<Vec<CatalogRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM catalog WHERE ($1::uuid IS NULL OR product_id > $1) ORDER BY product_id LIMIT $2"
-    ))
-    .bind(after)
-    .bind(limit)
+    sqlx::query_as!(
+CatalogRow,
+"SELECT product_id, sku, name, description, category, price_minor, currency, active, created_at,
+    updated_at, product_version, on_hand, reserved, revision, changed_at FROM catalog WHERE ($1::uuid IS NULL OR product_id > $1) ORDER BY product_id LIMIT $2",
+after,
+limit,
+)
     .fetch_all(db)
     .await
 }

@@ -32,8 +32,7 @@ pub(crate) const PROJECTION_LOCK: i64 = i64::from_be_bytes(*b"srchproj");
 /// Projects one batch; returns how many rows it wrote.
 pub async fn project_batch(db: &PgPool, index: &SearchIndex) -> anyhow::Result<usize> {
     let mut tx = db.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
-        .bind(PROJECTION_LOCK)
+    sqlx::query!("SELECT FROM pg_advisory_xact_lock_shared($1)", PROJECTION_LOCK)
         .execute(&mut *tx)
         .await?;
     let rows = catalog::lock_unprojected(&mut tx, BATCH).await?;

@@ -59,8 +59,7 @@ pub async fn reindex(
         tracing::info!(done, total, "reindexing");
     }
     let mut tx = db.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(PROJECTION_LOCK)
+    sqlx::query!("SELECT FROM pg_advisory_xact_lock($1)", PROJECTION_LOCK)
         .execute(&mut *tx)
         .await?;
     index.swap_in(rebuild).await?;

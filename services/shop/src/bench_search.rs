@@ -219,10 +219,7 @@ async fn active_products(configs: &Configs) -> anyhow::Result<u64> {
     let db = sqlx::PgPool::connect(configs.product.service.database_url.expose())
         .await
         .context("cannot reach the product database")?;
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM products WHERE active")
-        .fetch_one(&db)
-        .await?;
-    Ok(count as u64)
+    Ok(product_service::store::products::count_active(&db).await?)
 }
 
 async fn wait_until_indexed(target: &Target, products: u64, patience: Duration) -> anyhow::Result<()> {

@@ -228,7 +228,7 @@ async fn prepare_all(configs: &Configs) -> anyhow::Result<(Databases, Prepared)>
         .databases
         .push((name(&configs.product.service.database_url), created));
     for (url, migrator) in [
-        (&configs.order.service.database_url, &order_service::MIGRATOR),
+        (&configs.order.service.database_url, &*order_service::MIGRATOR),
         (&configs.search.service.database_url, &search_service::MIGRATOR),
     ] {
         let (pool, created) = prepare(url, migrator).await?;

@@ -9,7 +9,7 @@ pub mod events;
 pub mod seed;
 pub mod store;
 
-use std::future::Future;
+use std::{future::Future, sync::LazyLock};
 
 use axum::Router;
 use clap::Parser;
@@ -22,7 +22,9 @@ use shop_platform::{
 };
 use sqlx::{PgPool, migrate::Migrator};
 
-pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/user");
+/// The user database's migrations: its own, and the shared messaging tables at version 2.
+pub static MIGRATOR: LazyLock<Migrator> =
+    LazyLock::new(|| shop_messaging::schema::migrator(&sqlx::migrate!("../../migrations/user"), 2));
 
 #[derive(Debug, Clone, Parser)]
 #[command(

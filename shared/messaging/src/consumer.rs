@@ -446,12 +446,12 @@ pub async fn apply_batch<H: Handler>(
 ) -> anyhow::Result<Vec<bool>> {
     let mut tx = db.begin().await?;
     let ids: Vec<_> = envelopes.iter().map(|envelope| envelope.id).collect();
-    let mut fresh: HashSet<uuid::Uuid> = sqlx::query_scalar(
+    let mut fresh: HashSet<uuid::Uuid> = sqlx::query_scalar!(
         "INSERT INTO inbox (consumer, event_id) SELECT $1, id FROM UNNEST($2::uuid[]) AS id
          ON CONFLICT DO NOTHING RETURNING event_id",
+        consumer,
+        &ids,
     )
-    .bind(consumer)
-    .bind(&ids)
     .fetch_all(&mut *tx)
     .await?
     .into_iter()

@@ -8,6 +8,7 @@
 //!   back-off a bounded number of times, then the event goes to a dead-letter subject.
 //! - [`bus`]: the broker behind one trait — NATS JetStream ([`jetstream`]), or an in-process
 //!   bus ([`in_process`]) with the same delivery semantics for a single-process system.
+//! - [`schema`]: the outbox and inbox tables, which every publishing service's migrator adds.
 
 pub mod bus;
 pub mod consumer;
@@ -17,6 +18,7 @@ pub mod jetstream;
 pub mod lag;
 pub mod outbox;
 pub mod runtime;
+pub mod schema;
 pub mod topology;
 pub mod wakeup;
 

@@ -28,12 +28,14 @@ const KEEP_PUBLISHED: Duration = Duration::from_secs(24 * 3600);
 
 /// Stores `envelope` for publication when the surrounding transaction commits.
 pub async fn enqueue(tx: &mut PgConnection, envelope: &Envelope) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO outbox (event_id, subject, envelope) VALUES ($1, $2, $3)")
-        .bind(envelope.id)
-        .bind(&envelope.event_type)
-        .bind(sqlx::types::Json(envelope))
-        .execute(tx)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO outbox (event_id, subject, envelope) VALUES ($1, $2, $3)",
+        envelope.id,
+        envelope.event_type,
+        sqlx::types::Json(envelope) as _,
+    )
+    .execute(tx)
+    .await?;
     Ok(())
 }
 
@@ -42,15 +44,15 @@ pub async fn enqueue_all(tx: &mut PgConnection, envelopes: &[Envelope]) -> sqlx:
     if envelopes.is_empty() {
         return Ok(());
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO outbox (event_id, subject, envelope)
          SELECT e.id, e.subject, e.envelope
          FROM UNNEST($1::uuid[], $2::text[], $3::jsonb[]) WITH ORDINALITY AS e(id, subject, envelope, n)
          ORDER BY e.n",
+        &envelopes.iter().map(|e| e.id).collect::<Vec<_>>(),
+        &envelopes.iter().map(|e| e.event_type.clone()).collect::<Vec<_>>(),
+        envelopes.iter().map(sqlx::types::Json).collect::<Vec<_>>() as _,
     )
-    .bind(envelopes.iter().map(|e| e.id).collect::<Vec<_>>())
-    .bind(envelopes.iter().map(|e| e.event_type.clone()).collect::<Vec<_>>())
-    .bind(envelopes.iter().map(sqlx::types::Json).collect::<Vec<_>>())
     .execute(tx)
     .await?;
     Ok(())
@@ -121,19 +123,25 @@ impl<B: EventBus> Relay<B> {
         let mut tx = self.db.begin().await?;
         // One lock per outbox: the monolith stages keep several modules' outboxes in one
         // database, a schema each.
-        let publishing: bool =
-            sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended(current_schema(), $1))")
-                .bind(RELAY_LOCK)
-                .fetch_one(&mut *tx)
-                .await?;
+        let publishing: bool = sqlx::query_scalar!(
+            r#"SELECT pg_try_advisory_xact_lock(hashtextextended(current_schema(), $1)) AS "locked!""#,
+            RELAY_LOCK
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         if !publishing {
             return Ok(0);
         }
-        let rows: Vec<(i64, sqlx::types::Json<Envelope>)> =
-            sqlx::query_as("SELECT id, envelope FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1")
-                .bind(BATCH)
-                .fetch_all(&mut *tx)
-                .await?;
+        let rows: Vec<(i64, sqlx::types::Json<Envelope>)> = sqlx::query!(
+            r#"SELECT id, envelope AS "envelope: sqlx::types::Json<Envelope>"
+               FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1"#,
+            BATCH
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row.envelope))
+        .collect();
         if rows.is_empty() {
             return Ok(0);
         }
@@ -147,8 +155,7 @@ impl<B: EventBus> Relay<B> {
         let failure = self.bus.publish_all(messages).await.err();
         let stored = failure.as_ref().map_or(rows.len(), |failure| failure.stored);
         let ids: Vec<i64> = rows[..stored].iter().map(|(id, _)| *id).collect();
-        sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
-            .bind(&ids)
+        sqlx::query!("UPDATE outbox SET published_at = now() WHERE id = ANY($1)", &ids)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -165,12 +172,13 @@ impl<B: EventBus> Relay<B> {
 
     /// Records the backlog (count and age of the oldest pending event) in the metrics.
     pub async fn record_backlog(&self) -> Result<(i64, f64), sqlx::Error> {
-        let (pending, oldest): (i64, Option<f64>) = sqlx::query_as(
-            "SELECT count(*), EXTRACT(EPOCH FROM now() - min(created_at))::float8
-             FROM outbox WHERE published_at IS NULL",
+        let row = sqlx::query!(
+            r#"SELECT count(*) AS "pending!", EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest
+               FROM outbox WHERE published_at IS NULL"#,
         )
         .fetch_one(&self.db)
         .await?;
+        let (pending, oldest) = (row.pending, row.oldest);
         let age = oldest.unwrap_or(0.0);
         metrics::gauge!("outbox_pending_events", "service" => self.service).set(pending as f64);
         metrics::gauge!("outbox_oldest_pending_age_seconds", "service" => self.service).set(age);
@@ -234,10 +242,12 @@ impl<B: EventBus> Relay<B> {
     /// Deletes rows published more than a day ago (kept that long to look into); returns how
     /// many. Rows not yet published are never deleted.
     pub async fn purge(&self) -> sqlx::Result<u64> {
-        let deleted = sqlx::query("DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)")
-            .bind(KEEP_PUBLISHED.as_secs_f64())
-            .execute(&self.db)
-            .await?;
+        let deleted = sqlx::query!(
+            "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)",
+            KEEP_PUBLISHED.as_secs_f64()
+        )
+        .execute(&self.db)
+        .await?;
         Ok(deleted.rows_affected())
     }
 }

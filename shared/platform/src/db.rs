@@ -5,12 +5,17 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::{
-    Connection, PgConnection, PgPool,
+    Connection, PgConnection, PgExecutor, PgPool,
     migrate::Migrator,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
 use crate::config::DatabaseUrl;
+
+/// One round trip: the database answers a query.
+pub async fn ping(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
+    sqlx::query_scalar!("SELECT 1 AS one").fetch_one(db).await.map(drop)
+}
 
 /// Connects to `url` and applies `migrator` (in the URL's schema, created if missing), failing
 /// with one clear line if the database is unreachable instead of retrying forever.

@@ -100,13 +100,7 @@ impl Readiness {
     pub fn database(db: PgPool) -> Self {
         Self::check(move || {
             let db = db.clone();
-            async move {
-                sqlx::query("SELECT 1")
-                    .execute(&db)
-                    .await
-                    .map(drop)
-                    .map_err(|e| format!("database: {e}"))
-            }
+            async move { crate::db::ping(&db).await.map_err(|e| format!("database: {e}")) }
         })
     }
 

@@ -481,11 +481,12 @@ impl Drop for TestBus {
 
 /// The events a service's outbox holds, oldest first.
 pub async fn outbox_events(db: &sqlx::PgPool) -> Vec<shop_contracts::events::Envelope> {
-    let rows: Vec<sqlx::types::Json<shop_contracts::events::Envelope>> =
-        sqlx::query_scalar("SELECT envelope FROM outbox ORDER BY id")
-            .fetch_all(db)
-            .await
-            .expect("read the outbox");
+    let rows: Vec<sqlx::types::Json<shop_contracts::events::Envelope>> = sqlx::query_scalar!(
+        r#"SELECT envelope AS "envelope: sqlx::types::Json<shop_contracts::events::Envelope>" FROM outbox ORDER BY id"#
+    )
+    .fetch_all(db)
+    .await
+    .expect("read the outbox");
     rows.into_iter().map(|row| row.0).collect()
 }
 

@@ -10,7 +10,7 @@ use crate::domain::cart::Product;
 /// Stores `snapshot` unless the replica already holds this version of the product or a newer
 /// one, so stale or repeated deliveries change nothing. Returns whether the row changed.
 pub async fn apply_snapshot(db: impl PgExecutor<'_>, snapshot: &ProductSnapshot) -> sqlx::Result<bool> {
-    let result = sqlx::query(
+    let result = sqlx::query!(
         "INSERT INTO product_replica
              (product_id, sku, name, category, price_minor, currency, active, version, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -24,29 +24,28 @@ pub async fn apply_snapshot(db: impl PgExecutor<'_>, snapshot: &ProductSnapshot)
              version = EXCLUDED.version,
              updated_at = EXCLUDED.updated_at
          WHERE product_replica.version < EXCLUDED.version",
+        snapshot.id,
+        &snapshot.sku,
+        &snapshot.name,
+        &snapshot.category,
+        snapshot.price.amount_minor,
+        snapshot.price.currency.as_str(),
+        snapshot.active,
+        snapshot.version,
+        snapshot.updated_at,
     )
-    .bind(snapshot.id)
-    .bind(&snapshot.sku)
-    .bind(&snapshot.name)
-    .bind(&snapshot.category)
-    .bind(snapshot.price.amount_minor)
-    .bind(snapshot.price.currency.as_str())
-    .bind(snapshot.active)
-    .bind(snapshot.version)
-    .bind(snapshot.updated_at)
     .execute(db)
     .await?;
     Ok(result.rows_affected() == 1)
 }
 
-#[derive(sqlx::FromRow)]
 pub(super) struct ProductRow {
-    product_id: Uuid,
-    sku: String,
-    name: String,
-    price_minor: i64,
-    currency: String,
-    active: bool,
+    pub(super) product_id: Uuid,
+    pub(super) sku: String,
+    pub(super) name: String,
+    pub(super) price_minor: i64,
+    pub(super) currency: String,
+    pub(super) active: bool,
 }
 
 impl TryFrom<ProductRow> for Product {
@@ -64,10 +63,11 @@ impl TryFrom<ProductRow> for Product {
 
 /// The product as the replica has it now, inactive or not.
 pub async fn find_product(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<Product>> {
-    sqlx::query_as::<_, ProductRow>(
+    sqlx::query_as!(
+        ProductRow,
         "SELECT product_id, sku, name, price_minor, currency, active FROM product_replica WHERE product_id = $1",
+        id
     )
-    .bind(id)
     .fetch_optional(db)
     .await?
     .map(Product::try_from)

@@ -18,47 +18,43 @@ use crate::domain::{
 /// `orders_user_idempotency_key`.
 pub async fn insert_order<'c>(db: impl Acquire<'c, Database = Postgres>, order: &NewOrder) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO orders (id, user_id, status, currency, total_minor, shipping_address,
                              idempotency_key, request_fingerprint, payment_token, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        order.id,
+        order.user_id,
+        NewOrder::INITIAL_STATUS.as_str(),
+        order.total.currency.as_str(),
+        order.total.amount_minor,
+        Json(&order.shipping_address) as _,
+        order.idempotency_key.as_str(),
+        &order.request_fingerprint,
+        order.payment_token.as_str(),
+        order.placed_at,
     )
-    .bind(order.id)
-    .bind(order.user_id)
-    .bind(NewOrder::INITIAL_STATUS.as_str())
-    .bind(order.total.currency.as_str())
-    .bind(order.total.amount_minor)
-    .bind(Json(&order.shipping_address))
-    .bind(order.idempotency_key.as_str())
-    .bind(&order.request_fingerprint)
-    .bind(order.payment_token.as_str())
-    .bind(order.placed_at)
     .execute(&mut *tx)
     .await?;
 
     let line_numbers: Vec<i32> = (1..).take(order.lines.len()).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO order_items (order_id, line_no, product_id, sku, product_name,
                                   unit_price_minor, quantity, line_total_minor)
          SELECT $1, line.*
          FROM UNNEST($2::integer[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::integer[], $8::bigint[])
               AS line",
-    )
-    .bind(order.id)
-    .bind(line_numbers)
-    .bind(order.lines.iter().map(|l| l.product_id).collect::<Vec<_>>())
-    .bind(order.lines.iter().map(|l| l.sku.as_str()).collect::<Vec<_>>())
-    .bind(order.lines.iter().map(|l| l.product_name.as_str()).collect::<Vec<_>>())
-    .bind(
-        order
+        order.id,
+        &line_numbers,
+        &order.lines.iter().map(|l| l.product_id).collect::<Vec<_>>(),
+        &order.lines.iter().map(|l| l.sku.as_str()).collect::<Vec<_>>() as _,
+        &order.lines.iter().map(|l| l.product_name.as_str()).collect::<Vec<_>>() as _,
+        &order
             .lines
             .iter()
             .map(|l| l.unit_price.amount_minor)
             .collect::<Vec<_>>(),
-    )
-    .bind(order.lines.iter().map(|l| i32::from(l.quantity)).collect::<Vec<_>>())
-    .bind(
-        order
+        &order.lines.iter().map(|l| i32::from(l.quantity)).collect::<Vec<_>>(),
+        &order
             .lines
             .iter()
             .map(|l| l.line_total.amount_minor)
@@ -67,12 +63,14 @@ pub async fn insert_order<'c>(db: impl Acquire<'c, Database = Postgres>, order: 
     .execute(&mut *tx)
     .await?;
 
-    sqlx::query("INSERT INTO order_status_history (order_id, status, occurred_at) VALUES ($1, $2, $3)")
-        .bind(order.id)
-        .bind(NewOrder::INITIAL_STATUS.as_str())
-        .bind(order.placed_at)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO order_status_history (order_id, status, occurred_at) VALUES ($1, $2, $3)",
+        order.id,
+        NewOrder::INITIAL_STATUS.as_str(),
+        order.placed_at,
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await
 }
 
@@ -87,7 +85,6 @@ pub struct OrderSummary {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
 struct SummaryRow {
     id: Uuid,
     status: String,
@@ -108,19 +105,20 @@ pub async fn list_for_user(
     limit: i64,
 ) -> sqlx::Result<Vec<OrderSummary>> {
     let (after_created, after_id) = after.unzip();
-    sqlx::query_as::<_, SummaryRow>(
+    sqlx::query_as!(
+        SummaryRow,
         "SELECT o.id, o.status, o.currency, o.total_minor, o.created_at,
                 (SELECT COALESCE(sum(i.quantity), 0) FROM order_items i WHERE i.order_id = o.id)::bigint
-                    AS item_count
+                    AS \"item_count!\"
          FROM orders o
          WHERE o.user_id = $1 AND ($2::timestamptz IS NULL OR (o.created_at, o.id) < ($2, $3))
          ORDER BY o.created_at DESC, o.id DESC
          LIMIT $4",
+        user_id,
+        after_created,
+        after_id,
+        limit,
     )
-    .bind(user_id)
-    .bind(after_created)
-    .bind(after_id)
-    .bind(limit)
     .fetch_all(db)
     .await?
     .into_iter()
@@ -151,7 +149,6 @@ pub struct OrderDetails {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
 struct OrderRow {
     id: Uuid,
     user_id: Uuid,
@@ -163,7 +160,6 @@ struct OrderRow {
     updated_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
 struct LineRow {
     product_id: Uuid,
     sku: String,
@@ -173,7 +169,6 @@ struct LineRow {
     line_total_minor: i64,
 }
 
-#[derive(sqlx::FromRow)]
 struct StatusRow {
     status: String,
     reason: Option<String>,
@@ -183,21 +178,23 @@ struct StatusRow {
 /// The order with this id, whoever it belongs to: the caller decides who may see it.
 pub async fn find(db: &PgPool, id: Uuid) -> sqlx::Result<Option<OrderDetails>> {
     let mut conn = db.acquire().await?;
-    let Some(order) = sqlx::query_as::<_, OrderRow>(
-        "SELECT id, user_id, status, currency, total_minor, shipping_address, created_at, updated_at
+    let Some(order) = sqlx::query_as!(
+OrderRow,
+"SELECT id, user_id, status, currency, total_minor, shipping_address AS \"shipping_address: Json<Address>\", created_at, updated_at
          FROM orders WHERE id = $1",
-    )
-    .bind(id)
+id,
+)
     .fetch_optional(&mut *conn)
     .await?
     else {
         return Ok(None);
     };
     let lines = lines(&mut *conn, id, &order.currency).await?;
-    let history = sqlx::query_as::<_, StatusRow>(
+    let history = sqlx::query_as!(
+        StatusRow,
         "SELECT status, reason, occurred_at FROM order_status_history WHERE order_id = $1 ORDER BY id",
+        id
     )
-    .bind(id)
     .fetch_all(&mut *conn)
     .await?
     .into_iter()
@@ -223,11 +220,12 @@ pub async fn find(db: &PgPool, id: Uuid) -> sqlx::Result<Option<OrderDetails>> {
 }
 
 async fn lines(db: impl PgExecutor<'_>, order_id: Uuid, currency: &str) -> sqlx::Result<Vec<OrderLine>> {
-    sqlx::query_as::<_, LineRow>(
+    sqlx::query_as!(
+        LineRow,
         "SELECT product_id, sku, product_name, unit_price_minor, quantity, line_total_minor
          FROM order_items WHERE order_id = $1 ORDER BY line_no",
+        order_id,
     )
-    .bind(order_id)
     .fetch_all(db)
     .await?
     .into_iter()
@@ -246,7 +244,7 @@ async fn lines(db: impl PgExecutor<'_>, order_id: Uuid, currency: &str) -> sqlx:
 
 /// The order a user placed with an idempotency key, and the fingerprint of the request
 /// that placed it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct KeyedOrder {
     pub id: Uuid,
     pub request_fingerprint: String,
@@ -257,11 +255,12 @@ pub async fn find_by_idempotency_key(
     user_id: Uuid,
     key: &IdempotencyKey,
 ) -> sqlx::Result<Option<KeyedOrder>> {
-    sqlx::query_as::<_, KeyedOrder>(
+    sqlx::query_as!(
+        KeyedOrder,
         "SELECT id, request_fingerprint FROM orders WHERE user_id = $1 AND idempotency_key = $2",
+        user_id,
+        key.as_str()
     )
-    .bind(user_id)
-    .bind(key.as_str())
     .fetch_optional(db)
     .await
 }
@@ -275,7 +274,6 @@ pub struct OrderState {
     pub payment_token: PaymentToken,
 }
 
-#[derive(sqlx::FromRow)]
 struct StateRow {
     id: Uuid,
     user_id: Uuid,
@@ -286,24 +284,27 @@ struct StateRow {
 /// The order's current state, locked until the transaction ends so that no other change
 /// interleaves with the one about to be decided.
 pub async fn lock(tx: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<OrderState>> {
-    sqlx::query_as::<_, StateRow>("SELECT id, user_id, status, payment_token FROM orders WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .fetch_optional(tx)
-        .await?
-        .map(|row| {
-            Ok(OrderState {
-                id: row.id,
-                user_id: row.user_id,
-                status: super::status(&row.status)?,
-                payment_token: PaymentToken::parse(&row.payment_token)
-                    .map_err(|e| super::decode_error(format!("stored payment token: {e}")))?,
-            })
+    sqlx::query_as!(
+        StateRow,
+        "SELECT id, user_id, status, payment_token FROM orders WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(tx)
+    .await?
+    .map(|row| {
+        Ok(OrderState {
+            id: row.id,
+            user_id: row.user_id,
+            status: super::status(&row.status)?,
+            payment_token: PaymentToken::parse(&row.payment_token)
+                .map_err(|e| super::decode_error(format!("stored payment token: {e}")))?,
         })
-        .transpose()
+    })
+    .transpose()
 }
 
 /// An order that has just changed status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transitioned {
     pub user_id: Uuid,
     /// The order's version after the change: the `aggregate_version` of its event.
@@ -320,47 +321,53 @@ pub async fn apply_transition(
 ) -> sqlx::Result<Option<Transitioned>> {
     let target = transition.target();
     let from: Vec<&str> = transition.allowed_from().iter().map(|s| s.as_str()).collect();
-    let Some(changed) = sqlx::query_as::<_, Transitioned>(
+    let Some(changed) = sqlx::query_as!(
+        Transitioned,
         "UPDATE orders SET status = $2, version = version + 1, updated_at = $4
          WHERE id = $1 AND status = ANY($3)
          RETURNING user_id, version",
+        id,
+        target.as_str(),
+        &from as _,
+        at,
     )
-    .bind(id)
-    .bind(target.as_str())
-    .bind(&from)
-    .bind(at)
     .fetch_optional(&mut *tx)
     .await?
     else {
         return Ok(None);
     };
-    sqlx::query("INSERT INTO order_status_history (order_id, status, reason, occurred_at) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(target.as_str())
-        .bind(transition.reason())
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO order_status_history (order_id, status, reason, occurred_at) VALUES ($1, $2, $3, $4)",
+        id,
+        target.as_str(),
+        transition.reason(),
+        at,
+    )
+    .execute(&mut *tx)
+    .await?;
     Ok(Some(changed))
 }
 
 /// Up to `limit` orders pending since before `placed_before`, oldest first, locked. Orders
 /// another transaction holds are skipped, so several sweepers never wait for each other.
 pub async fn lock_overdue(tx: &mut PgConnection, placed_before: DateTime<Utc>, limit: i64) -> sqlx::Result<Vec<Uuid>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "SELECT id FROM orders WHERE status = 'pending' AND created_at < $1
          ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+        placed_before,
+        limit,
     )
-    .bind(placed_before)
-    .bind(limit)
     .fetch_all(tx)
     .await
 }
 
 /// The order's `(product id, product name)` pairs, in line order.
 pub async fn product_names(db: impl PgExecutor<'_>, order_id: Uuid) -> sqlx::Result<Vec<(Uuid, String)>> {
-    sqlx::query_as("SELECT product_id, product_name FROM order_items WHERE order_id = $1 ORDER BY line_no")
-        .bind(order_id)
-        .fetch_all(db)
-        .await
+    let rows = sqlx::query!(
+        "SELECT product_id, product_name FROM order_items WHERE order_id = $1 ORDER BY line_no",
+        order_id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|row| (row.product_id, row.product_name)).collect())
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::domain::category::{CategoryDescription, CategoryName, CategorySlug};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct CategoryRow {
     pub id: Uuid,
     pub slug: String,
@@ -16,24 +16,31 @@ pub struct CategoryRow {
     pub created_at: DateTime<Utc>,
 }
 
-const SELECT: &str = "SELECT c.id, c.slug, c.name, c.description, c.created_at,
-        (SELECT count(*) FROM products p WHERE p.category_id = c.id AND p.active) AS product_count
-    FROM categories c";
-
 pub async fn list(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<CategoryRow>> {
-    sqlx::query_as(&format!("{SELECT} ORDER BY c.name")).fetch_all(db).await
+    sqlx::query_as!(
+        CategoryRow,
+        "SELECT c.id, c.slug, c.name, c.description, c.created_at,
+        (SELECT count(*) FROM products p WHERE p.category_id = c.id AND p.active) AS \"product_count!\"
+    FROM categories c ORDER BY c.name",
+    )
+    .fetch_all(db)
+    .await
 }
 
 pub async fn find(db: impl PgExecutor<'_>, slug: &str) -> sqlx::Result<Option<CategoryRow>> {
-    sqlx::query_as(&format!("{SELECT} WHERE c.slug = $1"))
-        .bind(slug)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as!(
+        CategoryRow,
+        "SELECT c.id, c.slug, c.name, c.description, c.created_at,
+        (SELECT count(*) FROM products p WHERE p.category_id = c.id AND p.active) AS \"product_count!\"
+    FROM categories c WHERE c.slug = $1",
+        slug,
+    )
+    .fetch_optional(db)
+    .await
 }
 
 pub async fn id_of(db: impl PgExecutor<'_>, slug: &CategorySlug) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar("SELECT id FROM categories WHERE slug = $1")
-        .bind(slug.as_str())
+    sqlx::query_scalar!("SELECT id FROM categories WHERE slug = $1", slug.as_str())
         .fetch_optional(db)
         .await
 }
@@ -45,11 +52,13 @@ pub async fn insert(
     name: &CategoryName,
     description: &CategoryDescription,
 ) -> sqlx::Result<Uuid> {
-    sqlx::query_scalar("INSERT INTO categories (id, slug, name, description) VALUES ($1, $2, $3, $4) RETURNING id")
-        .bind(Uuid::now_v7())
-        .bind(slug.as_str())
-        .bind(name.as_str())
-        .bind(description.as_str())
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar!(
+        "INSERT INTO categories (id, slug, name, description) VALUES ($1, $2, $3, $4) RETURNING id",
+        Uuid::now_v7(),
+        slug.as_str(),
+        name.as_str(),
+        description.as_str(),
+    )
+    .fetch_one(db)
+    .await
 }

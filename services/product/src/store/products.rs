@@ -140,28 +140,58 @@ pub async fn list(db: impl PgExecutor<'_>, listing: Listing<'_>) -> sqlx::Result
     query.build_query_as().fetch_all(db).await
 }
 
+/// How many products are on sale.
+pub async fn count_active(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
+    let count = sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM products WHERE active"#)
+        .fetch_one(db)
+        .await?;
+    Ok(count as u64)
+}
+
 pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<ProductRow>> {
-    sqlx::query_as(&format!("{SELECT} WHERE p.id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as!(
+        ProductRow,
+        "SELECT p.id, p.sku, p.name, p.description, c.slug AS category_slug,
+        c.name AS category_name, p.price_minor, p.currency, p.image_url, p.active, p.version,
+        i.on_hand, i.reserved, p.created_at, p.updated_at
+    FROM products p
+    JOIN categories c ON c.id = p.category_id
+    JOIN inventory i ON i.product_id = p.id WHERE p.id = $1",
+        id,
+    )
+    .fetch_optional(db)
+    .await
 }
 
 /// The given products, in id order.
 pub async fn find_all(db: impl PgExecutor<'_>, ids: &[Uuid]) -> sqlx::Result<Vec<ProductRow>> {
-    sqlx::query_as(&format!("{SELECT} WHERE p.id = ANY($1) ORDER BY p.id"))
-        .bind(ids)
-        .fetch_all(db)
-        .await
+    sqlx::query_as!(
+        ProductRow,
+        "SELECT p.id, p.sku, p.name, p.description, c.slug AS category_slug,
+        c.name AS category_name, p.price_minor, p.currency, p.image_url, p.active, p.version,
+        i.on_hand, i.reserved, p.created_at, p.updated_at
+    FROM products p
+    JOIN categories c ON c.id = p.category_id
+    JOIN inventory i ON i.product_id = p.id WHERE p.id = ANY($1) ORDER BY p.id",
+        ids,
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// Every product, inactive ones included, in id order: the feed replicas are built from.
 pub async fn feed(db: impl PgExecutor<'_>, after: Option<Uuid>, limit: u32) -> sqlx::Result<Vec<ProductRow>> {
-    sqlx::query_as(&format!(
-        "{SELECT} WHERE ($1::uuid IS NULL OR p.id > $1) ORDER BY p.id LIMIT $2"
-    ))
-    .bind(after)
-    .bind(i64::from(limit))
+    sqlx::query_as!(
+        ProductRow,
+        "SELECT p.id, p.sku, p.name, p.description, c.slug AS category_slug,
+        c.name AS category_name, p.price_minor, p.currency, p.image_url, p.active, p.version,
+        i.on_hand, i.reserved, p.created_at, p.updated_at
+    FROM products p
+    JOIN categories c ON c.id = p.category_id
+    JOIN inventory i ON i.product_id = p.id WHERE ($1::uuid IS NULL OR p.id > $1) ORDER BY p.id LIMIT $2",
+        after,
+        i64::from(limit),
+    )
     .fetch_all(db)
     .await
 }
@@ -180,25 +210,27 @@ pub struct NewProduct<'a> {
 /// constraint is `products_sku_key`.
 pub async fn insert(tx: &mut sqlx::PgConnection, product: NewProduct<'_>) -> sqlx::Result<Uuid> {
     let id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO products (id, sku, name, description, category_id, price_minor, currency, image_url)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        id,
+        product.sku.as_str(),
+        product.name.as_str(),
+        product.description.map_or("", Description::as_str),
+        product.category_id,
+        product.price.amount_minor,
+        product.price.currency.as_str(),
+        product.image_url.map(ImageUrl::as_str),
     )
-    .bind(id)
-    .bind(product.sku.as_str())
-    .bind(product.name.as_str())
-    .bind(product.description.map_or("", Description::as_str))
-    .bind(product.category_id)
-    .bind(product.price.amount_minor)
-    .bind(product.price.currency.as_str())
-    .bind(product.image_url.map(ImageUrl::as_str))
     .execute(&mut *tx)
     .await?;
-    sqlx::query("INSERT INTO inventory (product_id, on_hand) VALUES ($1, $2)")
-        .bind(id)
-        .bind(product.initial_stock.units())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO inventory (product_id, on_hand) VALUES ($1, $2)",
+        id,
+        product.initial_stock.units()
+    )
+    .execute(&mut *tx)
+    .await?;
     Ok(id)
 }
 
@@ -216,7 +248,7 @@ pub struct ProductChanges<'a> {
 /// so repeating a request (deactivating twice, setting the same price) is not a new version.
 /// Returns whether it changed anything.
 pub async fn update(db: impl PgExecutor<'_>, id: Uuid, changes: ProductChanges<'_>) -> sqlx::Result<bool> {
-    let updated = sqlx::query(
+    let updated = sqlx::query!(
         "UPDATE products SET
              name = COALESCE($2, name),
              description = COALESCE($3, description),
@@ -233,21 +265,21 @@ pub async fn update(db: impl PgExecutor<'_>, id: Uuid, changes: ProductChanges<'
                (COALESCE($2, name), COALESCE($3, description), COALESCE($4, category_id),
                 COALESCE($5, image_url), COALESCE($6, price_minor), COALESCE($7, currency),
                 COALESCE($8, active))",
+        id,
+        changes.name.map(ProductName::as_str),
+        changes.description.map(Description::as_str),
+        changes.category_id,
+        changes.image_url.map(ImageUrl::as_str),
+        changes.price.map(|p| p.amount_minor),
+        changes.price.map(|p| p.currency.to_string()),
+        changes.active,
     )
-    .bind(id)
-    .bind(changes.name.map(ProductName::as_str))
-    .bind(changes.description.map(Description::as_str))
-    .bind(changes.category_id)
-    .bind(changes.image_url.map(ImageUrl::as_str))
-    .bind(changes.price.map(|p| p.amount_minor))
-    .bind(changes.price.map(|p| p.currency.to_string()))
-    .bind(changes.active)
     .execute(db)
     .await?;
     Ok(updated.rows_affected() == 1)
 }
 
-#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy)]
 pub struct InventoryRow {
     pub product_id: Uuid,
     pub on_hand: i32,
@@ -257,13 +289,14 @@ pub struct InventoryRow {
     pub version: i64,
 }
 
-const INVENTORY: &str = "product_id, on_hand, reserved, sold, version";
-
 pub async fn inventory(db: impl PgExecutor<'_>, product_id: Uuid) -> sqlx::Result<Option<InventoryRow>> {
-    sqlx::query_as(&format!("SELECT {INVENTORY} FROM inventory WHERE product_id = $1"))
-        .bind(product_id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as!(
+        InventoryRow,
+        "SELECT product_id, on_hand, reserved, sold, version FROM inventory WHERE product_id = $1",
+        product_id
+    )
+    .fetch_optional(db)
+    .await
 }
 
 pub enum StockChange {
@@ -281,10 +314,11 @@ pub async fn adjust_stock(
     reason: &str,
     adjusted_by: Uuid,
 ) -> sqlx::Result<StockChange> {
-    let Some(current) = sqlx::query_as::<_, InventoryRow>(&format!(
-        "SELECT {INVENTORY} FROM inventory WHERE product_id = $1 FOR UPDATE"
-    ))
-    .bind(product_id)
+    let Some(current) = sqlx::query_as!(
+        InventoryRow,
+        "SELECT product_id, on_hand, reserved, sold, version FROM inventory WHERE product_id = $1 FOR UPDATE",
+        product_id
+    )
     .fetch_optional(&mut *tx)
     .await?
     else {
@@ -293,26 +327,29 @@ pub async fn adjust_stock(
     let Some(on_hand) = current.on_hand.checked_add(delta).filter(|n| *n >= current.reserved) else {
         return Ok(StockChange::BelowReserved(current));
     };
-    let updated = sqlx::query_as(&format!(
+    let updated = sqlx::query_as!(
+        InventoryRow,
         "UPDATE inventory SET on_hand = $2, version = version + 1, updated_at = now() WHERE product_id = $1
-         RETURNING {INVENTORY}"
-    ))
-    .bind(product_id)
-    .bind(on_hand)
+         RETURNING product_id, on_hand, reserved, sold, version",
+        product_id,
+        on_hand,
+    )
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query("INSERT INTO stock_adjustments (product_id, delta, reason, adjusted_by) VALUES ($1, $2, $3, $4)")
-        .bind(product_id)
-        .bind(delta)
-        .bind(reason)
-        .bind(adjusted_by)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO stock_adjustments (product_id, delta, reason, adjusted_by) VALUES ($1, $2, $3, $4)",
+        product_id,
+        delta,
+        reason,
+        adjusted_by,
+    )
+    .execute(&mut *tx)
+    .await?;
     Ok(StockChange::Applied(updated))
 }
 
 /// A product's stock as locked for a reservation.
-#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy)]
 pub struct LockedStock {
     pub product_id: Uuid,
     pub active: bool,
@@ -324,14 +361,15 @@ pub struct LockedStock {
 /// transaction, so concurrent checkouts of overlapping products queue instead of deadlocking.
 /// Products that do not exist are missing from the result.
 pub async fn lock_stock(tx: &mut sqlx::PgConnection, product_ids: &[Uuid]) -> sqlx::Result<Vec<LockedStock>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        LockedStock,
         "SELECT i.product_id, p.active, i.on_hand, i.reserved
          FROM inventory i JOIN products p ON p.id = i.product_id
          WHERE i.product_id = ANY($1)
          ORDER BY i.product_id
          FOR UPDATE OF i",
+        product_ids,
     )
-    .bind(product_ids)
     .fetch_all(tx)
     .await
 }
@@ -340,17 +378,18 @@ pub async fn lock_stock(tx: &mut sqlx::PgConnection, product_ids: &[Uuid]) -> sq
 /// with [`lock_stock`] first. Returns the new levels in product-id order.
 pub async fn move_stock(tx: &mut sqlx::PgConnection, changes: &[(Uuid, Levels)]) -> sqlx::Result<Vec<InventoryRow>> {
     let column = |f: fn(&Levels) -> i32| changes.iter().map(|(_, levels)| f(levels)).collect::<Vec<_>>();
-    let mut rows: Vec<InventoryRow> = sqlx::query_as(
+    let mut rows: Vec<InventoryRow> = sqlx::query_as!(
+        InventoryRow,
         "UPDATE inventory i SET on_hand = i.on_hand + c.on_hand, reserved = i.reserved + c.reserved,
                                 sold = i.sold + c.sold, version = i.version + 1, updated_at = now()
          FROM UNNEST($1::uuid[], $2::int4[], $3::int4[], $4::int4[]) AS c(product_id, on_hand, reserved, sold)
          WHERE i.product_id = c.product_id
          RETURNING i.product_id, i.on_hand, i.reserved, i.sold, i.version",
+        &changes.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        &column(|l| l.on_hand),
+        &column(|l| l.reserved),
+        &column(|l| l.sold),
     )
-    .bind(changes.iter().map(|(id, _)| *id).collect::<Vec<_>>())
-    .bind(column(|l| l.on_hand))
-    .bind(column(|l| l.reserved))
-    .bind(column(|l| l.sold))
     .fetch_all(tx)
     .await?;
     rows.sort_by_key(|row| row.product_id);

@@ -8,10 +8,12 @@ use crate::domain::reservation::ReservationStatus;
 
 /// The order's reservation status, locking the row (if any) until the transaction ends.
 pub async fn status_for_update(db: impl PgExecutor<'_>, order_id: Uuid) -> sqlx::Result<Option<ReservationStatus>> {
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM reservations WHERE order_id = $1 FOR UPDATE")
-        .bind(order_id)
-        .fetch_optional(db)
-        .await?;
+    let status: Option<String> = sqlx::query_scalar!(
+        "SELECT status FROM reservations WHERE order_id = $1 FOR UPDATE",
+        order_id
+    )
+    .fetch_optional(db)
+    .await?;
     status
         .map(|s| s.parse().map_err(|e| sqlx::Error::Decode(Box::new(e))))
         .transpose()
@@ -20,32 +22,36 @@ pub async fn status_for_update(db: impl PgExecutor<'_>, order_id: Uuid) -> sqlx:
 /// Records the order's reservation. A concurrent insert for the same order makes this fail
 /// (primary key), so only one of two racing events takes effect; the other is retried.
 pub async fn insert(db: impl PgExecutor<'_>, order_id: Uuid, status: ReservationStatus) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO reservations (order_id, status) VALUES ($1, $2)")
-        .bind(order_id)
-        .bind(status.as_str())
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO reservations (order_id, status) VALUES ($1, $2)",
+        order_id,
+        status.as_str()
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
 pub async fn set_status(db: impl PgExecutor<'_>, order_id: Uuid, status: ReservationStatus) -> sqlx::Result<()> {
-    sqlx::query("UPDATE reservations SET status = $2, updated_at = now() WHERE order_id = $1")
-        .bind(order_id)
-        .bind(status.as_str())
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "UPDATE reservations SET status = $2, updated_at = now() WHERE order_id = $1",
+        order_id,
+        status.as_str()
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
 /// Lines must be one per product with a positive quantity that fits the column.
 pub async fn insert_lines(db: impl PgExecutor<'_>, order_id: Uuid, lines: &[(Uuid, i32)]) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO reservation_lines (order_id, product_id, quantity)
          SELECT $1, product_id, quantity FROM UNNEST($2::uuid[], $3::int4[]) AS l(product_id, quantity)",
+        order_id,
+        &lines.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        &lines.iter().map(|(_, quantity)| *quantity).collect::<Vec<_>>(),
     )
-    .bind(order_id)
-    .bind(lines.iter().map(|(id, _)| *id).collect::<Vec<_>>())
-    .bind(lines.iter().map(|(_, quantity)| *quantity).collect::<Vec<_>>())
     .execute(db)
     .await?;
     Ok(())
@@ -53,15 +59,19 @@ pub async fn insert_lines(db: impl PgExecutor<'_>, order_id: Uuid, lines: &[(Uui
 
 /// What the reservation holds, in product-id order.
 pub async fn lines(db: impl PgExecutor<'_>, order_id: Uuid) -> sqlx::Result<Vec<OrderLine>> {
-    let rows: Vec<(Uuid, i32)> =
-        sqlx::query_as("SELECT product_id, quantity FROM reservation_lines WHERE order_id = $1 ORDER BY product_id")
-            .bind(order_id)
-            .fetch_all(db)
-            .await?;
+    let rows = sqlx::query!(
+        "SELECT product_id, quantity FROM reservation_lines WHERE order_id = $1 ORDER BY product_id",
+        order_id
+    )
+    .fetch_all(db)
+    .await?;
     rows.into_iter()
-        .map(|(product_id, quantity)| {
-            let quantity = u32::try_from(quantity).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-            Ok(OrderLine { product_id, quantity })
+        .map(|row| {
+            let quantity = u32::try_from(row.quantity).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+            Ok(OrderLine {
+                product_id: row.product_id,
+                quantity,
+            })
         })
         .collect()
 }

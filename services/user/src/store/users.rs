@@ -10,7 +10,7 @@ use crate::domain::{DisplayName, Email, HashedPassword};
 /// The unique index on `lower(email)`.
 pub const EMAIL_TAKEN: &str = "users_email_key";
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct UserRow {
     pub id: Uuid,
     pub email: String,
@@ -21,7 +21,6 @@ pub struct UserRow {
 }
 
 /// What signing in needs to know about an account.
-#[derive(sqlx::FromRow)]
 pub struct CredentialsRow {
     pub id: Uuid,
     pub email: String,
@@ -38,30 +37,33 @@ pub struct NewUser<'a> {
 
 /// Fails with a violation of [`EMAIL_TAKEN`] when the address is already registered, in any case.
 pub async fn insert(db: impl PgExecutor<'_>, user: NewUser<'_>) -> sqlx::Result<UserRow> {
-    sqlx::query_as::<_, UserRow>(
+    sqlx::query_as!(
+        UserRow,
         "INSERT INTO users (id, email, display_name, role, password_hash)
          VALUES ($1, $2, $3, $4, $5)
          RETURNING id, email, display_name, role, created_at, version",
+        Uuid::now_v7(),
+        user.email.as_str(),
+        user.display_name.as_str(),
+        user.role.as_str(),
+        user.password_hash.as_str(),
     )
-    .bind(Uuid::now_v7())
-    .bind(user.email.as_str())
-    .bind(user.display_name.as_str())
-    .bind(user.role.as_str())
-    .bind(user.password_hash.as_str())
     .fetch_one(db)
     .await
 }
 
 pub async fn find(db: &PgPool, id: Uuid) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as::<_, UserRow>("SELECT id, email, display_name, role, created_at, version FROM users WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as!(
+        UserRow,
+        "SELECT id, email, display_name, role, created_at, version FROM users WHERE id = $1",
+        id
+    )
+    .fetch_optional(db)
+    .await
 }
 
 pub async fn exists(db: &PgPool, id: Uuid) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)")
-        .bind(id)
+    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM users WHERE id = $1) AS "exists!""#, id)
         .fetch_one(db)
         .await
 }
@@ -69,8 +71,7 @@ pub async fn exists(db: &PgPool, id: Uuid) -> sqlx::Result<bool> {
 /// Locks the account row until the transaction ends, serialising changes to what it owns.
 /// False when there is no such account.
 pub async fn lock(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<bool> {
-    let locked: Option<i32> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
-        .bind(id)
+    let locked: Option<i32> = sqlx::query_scalar!(r#"SELECT 1 AS "locked!" FROM users WHERE id = $1 FOR UPDATE"#, id)
         .fetch_optional(db)
         .await?;
     Ok(locked.is_some())
@@ -79,26 +80,29 @@ pub async fn lock(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<bool> {
 /// Locks the account row until the transaction ends and returns its version; `None` when
 /// there is no such account.
 pub async fn lock_version(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("SELECT version FROM users WHERE id = $1 FOR UPDATE")
-        .bind(id)
+    sqlx::query_scalar!("SELECT version FROM users WHERE id = $1 FOR UPDATE", id)
         .fetch_optional(db)
         .await
 }
 
 pub async fn credentials_by_email(db: &PgPool, email: &Email) -> sqlx::Result<Option<CredentialsRow>> {
-    sqlx::query_as::<_, CredentialsRow>(
+    sqlx::query_as!(
+        CredentialsRow,
         "SELECT id, email, role, password_hash FROM users WHERE lower(email) = lower($1)",
+        email.as_str()
     )
-    .bind(email.as_str())
     .fetch_optional(db)
     .await
 }
 
 pub async fn credentials_by_id(db: &PgPool, id: Uuid) -> sqlx::Result<Option<CredentialsRow>> {
-    sqlx::query_as::<_, CredentialsRow>("SELECT id, email, role, password_hash FROM users WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as!(
+        CredentialsRow,
+        "SELECT id, email, role, password_hash FROM users WHERE id = $1",
+        id
+    )
+    .fetch_optional(db)
+    .await
 }
 
 /// Sets whichever of the display name and password hash are given, bumping the version when
@@ -109,7 +113,8 @@ pub async fn update_profile(
     display_name: Option<&DisplayName>,
     password_hash: Option<&HashedPassword>,
 ) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as::<_, UserRow>(
+    sqlx::query_as!(
+        UserRow,
         "UPDATE users
          SET display_name = COALESCE($2, display_name),
              password_hash = COALESCE($3, password_hash),
@@ -117,22 +122,23 @@ pub async fn update_profile(
              updated_at = now()
          WHERE id = $1
          RETURNING id, email, display_name, role, created_at, version",
+        id,
+        display_name.map(DisplayName::as_str),
+        password_hash.map(HashedPassword::as_str),
     )
-    .bind(id)
-    .bind(display_name.map(DisplayName::as_str))
-    .bind(password_hash.map(HashedPassword::as_str))
     .fetch_optional(db)
     .await
 }
 
 /// Sets the account's role; `None` when there is no such account.
 pub async fn set_role(db: &PgPool, id: Uuid, role: &str) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as::<_, UserRow>(
+    sqlx::query_as!(
+        UserRow,
         "UPDATE users SET role = $2, updated_at = now() WHERE id = $1
          RETURNING id, email, display_name, role, created_at, version",
+        id,
+        role,
     )
-    .bind(id)
-    .bind(role)
     .fetch_optional(db)
     .await
 }

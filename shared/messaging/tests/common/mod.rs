@@ -16,8 +16,9 @@ use shop_messaging::{
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-/// A schema with the messaging tables these tests use; the user service's has them.
-pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/user");
+/// The messaging tables alone.
+pub static MIGRATIONS: std::sync::LazyLock<sqlx::migrate::Migrator> =
+    std::sync::LazyLock::new(|| shop_messaging::schema::migrator(&sqlx::migrate::Migrator::DEFAULT, 1));
 
 /// A test event: `poison` ones always fail.
 #[derive(Debug, Clone, Serialize, Deserialize)]
