@@ -17,7 +17,7 @@
 #
 # FAULTS picks the components (user product order search gateway nats redis postgres),
 # FAULTS_RATE the journeys per second, FAULTS_SPACING the seconds from one fault to the
-# next. The report goes to stdout and $FAULTS_OUT/report.md (default: a temporary folder,
+# next, FAULTS_BUILD the binaries (debug or release). The report goes to stdout and $FAULTS_OUT/report.md (default: a temporary folder,
 # kept), the load test's own to $FAULTS_OUT/loadtest/. Everything the suite started is
 # stopped and deleted at the end, failed or not. Exits non-zero if a goal or a check failed.
 set -euo pipefail
@@ -31,17 +31,20 @@ case "${1:-}" in
     *) echo "usage: $0 [--ci]" >&2; exit 2 ;;
 esac
 if [ "$MODE" = ci ]; then
-    PROFILE=debug
+    PROFILE=${FAULTS_BUILD:-debug}
     FAULTS=${FAULTS:-order nats postgres}
     RATE=${FAULTS_RATE:-6}
     SPACING=${FAULTS_SPACING:-15}
-    cargo build -q -p shop -p loadtest
 else
-    PROFILE=release
+    PROFILE=${FAULTS_BUILD:-release}
     FAULTS=${FAULTS:-user product order search gateway nats redis postgres}
     RATE=${FAULTS_RATE:-15}
     SPACING=${FAULTS_SPACING:-20}
+fi
+if [ "$PROFILE" = release ]; then
     cargo build --release -q -p shop -p loadtest
+else
+    cargo build -q -p shop -p loadtest
 fi
 OUTAGE=${FAULTS_OUTAGE:-3}
 WARM_UP=10
@@ -149,6 +152,9 @@ restart_component() {
     esac
 }
 
+# A cluster running for a while has checkpointed recently; a fresh one would replay all of
+# its set-up (databases, migrations, the demo data) after the crash.
+psql "postgres://postgres@127.0.0.1:$PG_PORT/postgres" -qc CHECKPOINT
 # Stock before the load, for the SQL checks.
 psql "$PRODUCT_DATABASE_URL" -Atq -F $'\t' -c "select product_id, on_hand, reserved, sold from inventory" >"$OUT/stock-before.tsv"
 

@@ -212,7 +212,7 @@ def main():
         f"# Fault suite ({args.mode})",
         "",
         f"{summary['load_seconds']:.0f} s of load at {summary['target_rate']:.1f} journeys/s "
-        f"(mix {summary['profile']['mix']}), {requests['count']} requests, {requests['errors']} failed; "
+        f"(mix {','.join(f'{j}={w}' for j, w in summary['profile']['mix'])}), {requests['count']} requests, {requests['errors']} failed; "
         f"{business['orders_placed']} orders placed ({business['confirmed']} confirmed, "
         f"{business['cancelled_by_customer']} cancelled by the shopper, "
         f"{business['cancelled_payment_declined']} declined, {business['rejected']} rejected, "
