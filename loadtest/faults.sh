@@ -62,6 +62,9 @@ cleanup() {
     [ -n "$REDIS" ] && kill "$REDIS" 2>/dev/null
     [ -f "$WORK/pg/postmaster.pid" ] && as_postgres "$PG_BIN/pg_ctl" -D "$WORK/pg" stop -m immediate >/dev/null 2>&1
     wait 2>/dev/null || true
+    # The logs, to tell what happened.
+    cp "$WORK/shop.log" "$OUT/shop.log" 2>/dev/null
+    cp "$WORK/pg/server.log" "$OUT/postgres.log" 2>/dev/null
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -165,7 +168,7 @@ SECONDS_OF_LOAD=$((WARM_UP + $# * SPACING + 5))
     --mix browse=20,search=15,buy=50,orders=10,cancel=5 --users 60 --products 40 --fail-on-errors false \
     --settle-seconds 30 --out "$OUT/loadtest" >"$OUT/loadtest.txt" 2>"$OUT/loadtest.log" &
 LOADTEST=$!
-until grep -q "products in the working set" "$OUT/loadtest.log"; do
+until grep -qs "products in the working set" "$OUT/loadtest.log"; do
     kill -0 "$LOADTEST" 2>/dev/null || { cat "$OUT/loadtest.log"; exit 1; }
     sleep 0.2
 done

@@ -64,8 +64,9 @@ def per_fault(faults, timeline, load_start, load_end, all_orders):
     for n, fault in enumerate(faults):
         start = fault["killed"] - load_start
         end = (faults[n + 1]["killed"] if n + 1 < len(faults) else load_start + load_end) - load_start
-        # Point t covers the second (t - 1, t] of the load.
-        window = [p for p in timeline if p["t"] > start and p["t"] - 1 < end]
+        # Point t covers the second (t - 1, t] of the load; the one under way at the next
+        # fault is that fault's.
+        window = [p for p in timeline if start < p["t"] <= end]
         errors = sum(p["errors"] for p in window)
         error_seconds = [p["t"] for p in window if p["errors"] > 0]
         recovery = 0.0
@@ -76,7 +77,8 @@ def per_fault(faults, timeline, load_start, load_end, all_orders):
             recovery = None if clean is None else float(clean - first)
             if clean is not None:
                 recovered_at = max(recovered_at, load_start + clean - 1)
-        # Every order pending at some time in the window: how long it stayed pending past recovery.
+        # Every order pending at some time in the window: how long it stayed pending past
+        # recovery, up to the next fault (which counts it from then on).
         settle = 0.0
         unsettled = 0
         for _, _, created, settled in all_orders:
@@ -85,7 +87,7 @@ def per_fault(faults, timeline, load_start, load_end, all_orders):
             if settled is None:
                 unsettled += 1
                 continue
-            settle = max(settle, settled - max(created, recovered_at))
+            settle = max(settle, min(settled, load_start + end) - max(created, recovered_at))
         passed = (len(error_seconds) <= MAX_ERROR_SECONDS and recovery is not None
                   and settle <= MAX_SETTLE_SECONDS and unsettled == 0)
         results.append({

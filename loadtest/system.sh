@@ -37,7 +37,7 @@ start_shop() {
     shift 2
     "$bin" up "$@" >"$log" 2>&1 &
     SHOP_PID=$!
-    until grep -q "Ctrl-C" "$log"; do
+    until grep -qs "Ctrl-C" "$log"; do
         kill -0 "$SHOP_PID" 2>/dev/null || { cat "$log"; exit 1; }
         sleep 1
     done
