@@ -56,15 +56,15 @@ WORK=$(mktemp -d -t faults.XXXXXX)
 chmod 755 "$WORK"
 SHOP= LOADTEST= NATS= REDIS=
 cleanup() {
-    [ -n "$LOADTEST" ] && kill "$LOADTEST" 2>/dev/null
+    [ -n "$LOADTEST" ] && kill "$LOADTEST" 2>/dev/null || true
     [ -n "$SHOP" ] && { kill -INT "$SHOP" 2>/dev/null && wait "$SHOP" || true; }
-    [ -n "$NATS" ] && kill "$NATS" 2>/dev/null
-    [ -n "$REDIS" ] && kill "$REDIS" 2>/dev/null
-    [ -f "$WORK/pg/postmaster.pid" ] && as_postgres "$PG_BIN/pg_ctl" -D "$WORK/pg" stop -m immediate >/dev/null 2>&1
+    [ -n "$NATS" ] && kill "$NATS" 2>/dev/null || true
+    [ -n "$REDIS" ] && kill "$REDIS" 2>/dev/null || true
+    [ -f "$WORK/pg/postmaster.pid" ] && as_postgres "$PG_BIN/pg_ctl" -D "$WORK/pg" stop -m immediate >/dev/null 2>&1 || true
     wait 2>/dev/null || true
     # The logs, to tell what happened.
-    cp "$WORK/shop.log" "$OUT/shop.log" 2>/dev/null
-    cp "$WORK/pg/server.log" "$OUT/postgres.log" 2>/dev/null
+    cp "$WORK/shop.log" "$OUT/shop.log" 2>/dev/null || true
+    cp "$WORK/pg/server.log" "$OUT/postgres.log" 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
