@@ -72,8 +72,11 @@ def per_fault(faults, timeline, load_start, load_end, all_orders):
         recovery = 0.0
         recovered_at = fault["back"]
         if error_seconds:
-            first = error_seconds[0]
-            clean = next((p["t"] for p in window if p["t"] > first and p["errors"] == 0 and p["requests"] > 0), None)
+            # From the first second with errors to the first clean one after the last: a clean
+            # second in between (anonymous search answers from its index without the
+            # database, say) is not a recovery.
+            first, last = error_seconds[0], error_seconds[-1]
+            clean = next((p["t"] for p in window if p["t"] > last and p["errors"] == 0 and p["requests"] > 0), None)
             recovery = None if clean is None else float(clean - first)
             if clean is not None:
                 recovered_at = max(recovered_at, load_start + clean - 1)
