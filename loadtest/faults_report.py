@@ -2,7 +2,8 @@
 """The fault suite's verdict (loadtest/faults.sh runs it): per fault, from the load test's
 per-second timeline and the orders' status history, the client errors, the time to recovery
 and the worst settle time, against the goals; then direct SQL checks of the suite's
-databases. Writes OUT/report.md, prints it, exits 1 if a goal or a check failed.
+databases. Writes OUT/report.md, prints it, exits 1 if a check failed or (except with
+--mode ci) a goal was missed.
 
 Reads OUT/faults.tsv (component, killed, back: Unix times), OUT/loadtest/summary.json,
 OUT/stock-before.tsv, and the databases the *_DATABASE_URL variables name (through psql).
@@ -239,9 +240,14 @@ def main():
                  f"{'pass' if reconciliation['passed'] else 'FAIL: ' + '; '.join(reconciliation['violations'][:5])} |")
     for name, problems in checks:
         lines.append(f"| {name} | {'pass' if not problems else 'FAIL: ' + '; '.join(problems[:5])} |")
-    passed = (all(r["passed"] for r in results) and reconciliation["passed"]
-              and all(not problems for _, problems in checks))
-    lines += ["", f"**{'PASSED' if passed else 'FAILED'}**", ""]
+    goals_met = all(r["passed"] for r in results)
+    consistent = reconciliation["passed"] and all(not problems for _, problems in checks)
+    # CI's machine is shared and small: its timings are reported, only consistency gates.
+    passed = consistent and (goals_met or args.mode == "ci")
+    verdict = "PASSED" if passed else "FAILED"
+    if not goals_met:
+        verdict += " (goals missed" + (": reported, not gating in CI)" if args.mode == "ci" else ")")
+    lines += ["", f"**{verdict}**", ""]
     if summary["measurements"]["error_samples"]:
         lines += ["First failed requests:", ""] + [f"- `{s}`" for s in summary["measurements"]["error_samples"][:10]] + [""]
 
