@@ -14,6 +14,7 @@
 # Exits non-zero if any check failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source loadtest/system.sh
 
 MODE=${1:-ci}
 case "$MODE" in
@@ -48,11 +49,7 @@ fi
 cargo build -q -p shop
 BIN=${CARGO_TARGET_DIR:-target}/debug/shop
 
-read -r GW US PS OS SS < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(5)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])')
+read -r GW US PS OS SS < <(free_ports 5)
 ID=$(python3 -c 'import uuid; print(uuid.uuid4().hex[:8])')
 export GATEWAY_LISTEN_ADDR=127.0.0.1:$GW USER_LISTEN_ADDR=127.0.0.1:$US PRODUCT_LISTEN_ADDR=127.0.0.1:$PS
 export ORDER_LISTEN_ADDR=127.0.0.1:$OS SEARCH_LISTEN_ADDR=127.0.0.1:$SS
@@ -62,23 +59,18 @@ done
 INDEX=$(mktemp -d)
 export EVENT_NAMESPACE=fz$ID REDIS_KEY_PREFIX=fz$ID:gateway: SEARCH_INDEX_DIR=$INDEX/index SHOP_DATA_DIR=$INDEX/data
 export LOG_FORMAT=json RUST_LOG=warn
-unset PRODUCT_SERVICE_URL USER_UPSTREAMS PRODUCT_UPSTREAMS ORDER_UPSTREAMS SEARCH_UPSTREAMS
+unset_stage_env
 
 LOG=$(mktemp)
-"$BIN" up --products 64 --no-rate-limits >"$LOG" 2>&1 &
-SHOP=$!
+SHOP_PID=
 cleanup() {
-    kill -INT "$SHOP" 2>/dev/null && wait "$SHOP" || true
+    [ -n "$SHOP_PID" ] && { kill -INT "$SHOP_PID" 2>/dev/null && wait "$SHOP_PID" || true; }
     "$BIN" reset --yes >/dev/null || true
     redis-cli --scan --pattern "${REDIS_KEY_PREFIX}*" | xargs -r redis-cli del >/dev/null || true
     rm -rf "$LOG" "$INDEX"
 }
 trap cleanup EXIT
-
-until grep -q "Ctrl-C" "$LOG"; do
-    kill -0 "$SHOP" 2>/dev/null || { cat "$LOG"; exit 1; }
-    sleep 1
-done
+start_shop "$BIN" "$LOG" --products 64 --no-rate-limits
 
 token() { "$BIN" token "$1" "$2"; }
 CUSTOMER=$(token customer@shop.local customer-password-123)

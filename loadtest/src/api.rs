@@ -47,6 +47,7 @@ impl Shop {
 
 /// One request: the endpoint it counts under (a path template), the journey step it belongs
 /// to, and what to send. Unrecorded sessions ignore the two names; they pass `""`.
+#[derive(Clone)]
 pub struct Request {
     pub endpoint: &'static str,
     pub step: &'static str,
@@ -104,6 +105,11 @@ impl Reply {
         (200..300).contains(&self.status)
     }
 
+    /// A 5xx: the shop (or a part of it) is failing, and the same request may work later.
+    pub fn is_server_error(&self) -> bool {
+        self.status >= 500
+    }
+
     /// The start of the body, for error messages.
     pub fn excerpt(&self) -> String {
         String::from_utf8_lossy(&self.body[..self.body.len().min(300)]).into_owned()
@@ -137,6 +143,29 @@ pub struct Session {
     /// The intended start of the journey: the first request's latency is measured from it,
     /// so a late start shows as latency (no coordinated omission).
     due: Option<Instant>,
+    /// Checking traffic that must outlast a fault (see [`Session::checking`]).
+    patience: Option<Patience>,
+}
+
+/// How a checking session rides out a fault: whom to sign in as again when the session is
+/// lost, and how long to keep retrying a request that got no answer or a 5xx.
+struct Patience {
+    email: String,
+    password: String,
+    limit: Duration,
+}
+
+/// Pause between the retries of a checking session.
+const RETRY_PAUSE: Duration = Duration::from_millis(250);
+
+fn login(step: &'static str, email: &str, password: &str) -> Request {
+    Request::with_body(
+        Method::POST,
+        "POST /api/auth/login",
+        step,
+        "/api/auth/login",
+        serde_json::json!({"email": email, "password": password}),
+    )
 }
 
 impl Session {
@@ -147,6 +176,7 @@ impl Session {
             cookie: None,
             context: Some(context),
             due: Some(due),
+            patience: None,
         }
     }
 
@@ -157,7 +187,25 @@ impl Session {
             cookie: None,
             context: None,
             due: None,
+            patience: None,
         }
+    }
+
+    /// Checking traffic (the stock snapshot, the reconciliation, the freshness probe) that
+    /// outlasts faults, signed in as `email`: a lost session (401, e.g. the session store
+    /// restarted empty) is signed in again, and a request that got no answer or a 5xx is
+    /// retried, for up to `limit` per request. Unrecorded.
+    pub async fn checking(shop: Arc<Shop>, email: &str, password: &str, limit: Duration) -> anyhow::Result<Self> {
+        let mut session = Self {
+            patience: Some(Patience {
+                email: email.to_owned(),
+                password: password.to_owned(),
+                limit,
+            }),
+            ..Self::unrecorded(shop)
+        };
+        session.sign_in("", email, password).await?;
+        Ok(session)
     }
 
     /// Sends `request`; any answer but a 2xx is an error (recorded first).
@@ -165,8 +213,30 @@ impl Session {
         self.send(request).await?.success()
     }
 
-    /// Sends `request` and records how it went; an error only when no answer came.
+    /// Sends `request` and records how it went; an error only when no answer came. A checking
+    /// session retries as [`Session::checking`] says.
     pub async fn send(&mut self, request: Request) -> anyhow::Result<Reply> {
+        let Some(limit) = self.patience.as_ref().map(|patience| patience.limit) else {
+            return self.attempt(request).await;
+        };
+        let give_up = Instant::now() + limit;
+        loop {
+            let result = self.attempt(request.clone()).await;
+            let lost_session = matches!(&result, Ok(reply) if reply.status == 401);
+            let failed = result.as_ref().map_or(true, Reply::is_server_error);
+            if !(lost_session || failed) || Instant::now() >= give_up {
+                return result;
+            }
+            tokio::time::sleep(RETRY_PAUSE).await;
+            if lost_session && let Some(patience) = &self.patience {
+                let login = login("", &patience.email, &patience.password);
+                // A sign-in that fails too is tried again with the next retry.
+                let _ = self.attempt(login).await;
+            }
+        }
+    }
+
+    async fn attempt(&mut self, request: Request) -> anyhow::Result<Reply> {
         let Request {
             endpoint,
             step,
@@ -243,14 +313,7 @@ impl Session {
     }
 
     pub async fn sign_in(&mut self, step: &'static str, email: &str, password: &str) -> anyhow::Result<()> {
-        self.call(Request::with_body(
-            Method::POST,
-            "POST /api/auth/login",
-            step,
-            "/api/auth/login",
-            serde_json::json!({"email": email, "password": password}),
-        ))
-        .await?;
+        self.call(login(step, email, password)).await?;
         if self.cookie.is_none() {
             bail!("signed in as {email}, but the gateway set no session cookie");
         }

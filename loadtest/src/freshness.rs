@@ -28,6 +28,9 @@ pub struct Freshness {
     pub changes: u64,
     /// Changes not searchable within 30 s.
     pub missed: u64,
+    /// Probes that failed (the change or a search got no answer, even after retrying): during
+    /// a fault the probe goes on with the next one.
+    pub failed: u64,
     pub lag_ms: Option<LatencySummary>,
 }
 
@@ -80,6 +83,7 @@ pub async fn probe(
         product_id: product.as_ref().map(|p| p.id),
         changes: 0,
         missed: 0,
+        failed: 0,
         lag_ms: None,
     };
     let Some(product) = product else {
@@ -97,13 +101,23 @@ pub async fn probe(
             amount_minor: original.amount_minor + (result.changes as i64 + 1) % 2,
             currency: original.currency.clone(),
         };
-        set_price(&mut admin, product.id, &price).await?;
+        if set_price(&mut admin, product.id, &price).await.is_err() {
+            result.failed += 1;
+            continue;
+        }
         let changed = Instant::now();
         result.changes += 1;
         loop {
-            if searchable(&mut admin, &product, price.amount_minor).await? {
-                lags.record(changed.elapsed(), Outcome::Status(200));
-                break;
+            match searchable(&mut admin, &product, price.amount_minor).await {
+                Ok(true) => {
+                    lags.record(changed.elapsed(), Outcome::Status(200));
+                    break;
+                }
+                Ok(false) => {}
+                Err(_) => {
+                    result.failed += 1;
+                    break;
+                }
             }
             if changed.elapsed() > GIVE_UP {
                 result.missed += 1;

@@ -2,7 +2,10 @@
 //! step depending on what the previous answer showed; steps follow one another without
 //! think time, and a journey stops at its first failed step.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use clap::ValueEnum;
 use rand::{Rng, rngs::SmallRng, seq::IndexedRandom};
@@ -12,7 +15,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    api::{Request, Session, Shop},
+    api::{Reply, Request, Session, Shop},
     catalog::{Catalog, ProductPage, with_typo},
     ledger::Ledger,
     stats::Context,
@@ -125,6 +128,15 @@ struct Order {
     id: Uuid,
     status: String,
 }
+
+/// The pauses before each retry of a checkout that got no answer (about 15 s in all: longer
+/// than the faults loadtest/faults.sh causes last).
+const CHECKOUT_RETRIES: [Duration; 4] = [
+    Duration::from_millis(1000),
+    Duration::from_millis(2000),
+    Duration::from_millis(4000),
+    Duration::from_millis(8000),
+];
 
 const SORTS: [&str; 4] = ["newest", "price_asc", "price_desc", "name"];
 const SEARCH_SORTS: [&str; 4] = ["relevance", "price_asc", "price_desc", "newest"];
@@ -333,25 +345,19 @@ impl Shopper {
             .await?;
 
         let token = if self.chance(0.1) { "tok_decline" } else { "tok_visa" };
-        let checkout = self
-            .session
-            .send(
-                Request::with_body(
-                    Method::POST,
-                    "POST /api/orders",
-                    "checkout",
-                    "/api/orders",
-                    json!({
-                        "shipping_address": {"recipient": "Load Test Shopper", "line1": "1 Load Street",
-                                             "city": "Testville", "postal_code": "12345", "country": "US"},
-                        "payment_token": token,
-                    }),
-                )
-                .idempotency_key(Uuid::now_v7().to_string()),
-            )
-            .await
-            .inspect_err(|_| self.world.ledger.unknown_checkout())?;
-        let order: Order = checkout.success()?.json()?;
+        let checkout = Request::with_body(
+            Method::POST,
+            "POST /api/orders",
+            "checkout",
+            "/api/orders",
+            json!({
+                "shipping_address": {"recipient": "Load Test Shopper", "line1": "1 Load Street",
+                                     "city": "Testville", "postal_code": "12345", "country": "US"},
+                "payment_token": token,
+            }),
+        )
+        .idempotency_key(Uuid::now_v7().to_string());
+        let order: Order = self.check_out(checkout).await?.json()?;
         self.world.ledger.placed(order.id);
         if let Some(account) = &mut self.account {
             account.orders.push(order.id);
@@ -364,6 +370,26 @@ impl Shopper {
             ))
             .await?;
         self.leave().await
+    }
+
+    /// Checks out as a shop's client should: a checkout that got no answer or a 5xx may
+    /// have placed the order, so it is sent again with the same idempotency key (which
+    /// answers with that order if it was placed) a few times, backing off. Still no
+    /// answer: the run cannot account for an order that may exist.
+    async fn check_out(&mut self, checkout: Request) -> anyhow::Result<Reply> {
+        let mut attempt = 0;
+        loop {
+            let result = self.session.send(checkout.clone()).await;
+            let answered = result.as_ref().is_ok_and(|reply| !reply.is_server_error());
+            if answered || attempt == CHECKOUT_RETRIES.len() {
+                if !answered {
+                    self.world.ledger.unknown_checkout();
+                }
+                return result?.success();
+            }
+            tokio::time::sleep(CHECKOUT_RETRIES[attempt]).await;
+            attempt += 1;
+        }
     }
 
     async fn orders(&mut self) -> anyhow::Result<()> {

@@ -137,6 +137,10 @@ impl RunArgs {
     }
 }
 
+/// How long the checking traffic (preparation, freshness probe, reconciliation) keeps
+/// retrying one request through a fault before the run gives up.
+const CHECK_PATIENCE: Duration = Duration::from_secs(30);
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Verdict {
     pub passed: bool,
@@ -150,6 +154,8 @@ pub struct Summary {
     pub base_url: String,
     pub started_at: chrono::DateTime<Utc>,
     pub seed: u64,
+    /// When the load began: the timeline's second `t` covers `t - 1` to `t` seconds after it.
+    pub load_started_at: chrono::DateTime<Utc>,
     /// Seconds the load ran.
     pub load_seconds: f64,
     pub target_rate: f64,
@@ -178,9 +184,7 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<Summary> {
         args,
         format_args!("preparing {:?} against {}…", profile.name, args.base_url),
     );
-    let mut admin = Session::unrecorded(shop.clone());
-    admin
-        .sign_in("", &args.admin_email, &args.admin_password)
+    let mut admin = Session::checking(shop.clone(), &args.admin_email, &args.admin_password, CHECK_PATIENCE)
         .await
         .with_context(|| {
             format!(
@@ -220,12 +224,11 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<Summary> {
     };
     let (stop_probes, probes_stopped) = watch::channel(false);
     let freshness = (args.freshness_interval > 0).then(|| {
-        let mut prober = Session::unrecorded(shop.clone());
-        let (email, password) = (args.admin_email.clone(), args.admin_password.clone());
+        let (shop, email, password) = (shop.clone(), args.admin_email.clone(), args.admin_password.clone());
         let interval = Duration::from_secs(args.freshness_interval);
         let stopped = probes_stopped.clone();
         tokio::spawn(async move {
-            prober.sign_in("", &email, &password).await?;
+            let prober = Session::checking(shop, &email, &password, CHECK_PATIENCE).await?;
             freshness::probe(prober, probe_product, interval, stopped).await
         })
     });
@@ -233,6 +236,7 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<Summary> {
     let in_flight = Arc::new(InFlight::new(profile.phases.len()));
     let stop_arrivals = Arc::new(AtomicBool::new(false));
     let load_started = Instant::now();
+    let load_started_at = Utc::now();
     let monitor = tokio::spawn(
         Monitor {
             profile: profile.clone(),
@@ -286,6 +290,7 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<Summary> {
             product_id: None,
             changes: 0,
             missed: 0,
+            failed: 0,
             lag_ms: None,
         },
     };
@@ -307,6 +312,7 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<Summary> {
         base_url: args.base_url.clone(),
         started_at,
         seed: args.seed,
+        load_started_at,
         load_seconds,
         target_rate: intended / load_seconds.max(f64::EPSILON),
         achieved_rate: measurements.started as f64 / load_seconds.max(f64::EPSILON),

@@ -18,10 +18,26 @@ struct System {
     gateway_url: String,
     /// In start-up order; stopped in reverse.
     services: Vec<RunningService>,
+    /// To start the product service again after a test stopped it (`services[PRODUCT]`).
+    product_config: product_service::Config,
     _databases: [TestDatabase; 4],
     _bus: TestBus,
-    _redis: RedisPrefix,
+    redis: RedisPrefix,
     _index: TempDir,
+}
+
+/// The product service's place in [`System::services`].
+const PRODUCT: usize = 1;
+
+impl System {
+    async fn stop(self) {
+        for service in self.services.into_iter().rev() {
+            tokio::time::timeout(Duration::from_secs(30), service.stop())
+                .await
+                .expect("stops in time")
+                .expect("stops cleanly");
+        }
+    }
 }
 
 fn addr(port: u16) -> String {
@@ -72,7 +88,8 @@ async fn start_system() -> System {
     let mut services = Vec::new();
     let config = config_from_args::<user_service::Config>(common(ports[0], &databases[0]));
     services.push(RunningService::start(ports[0], |stop| user_service::run(config, stop)).await);
-    let config = config_from_args::<product_service::Config>(common(ports[1], &databases[1]));
+    let product_config = config_from_args::<product_service::Config>(common(ports[1], &databases[1]));
+    let config = product_config.clone();
     services.push(RunningService::start(ports[1], |stop| product_service::run(config, stop)).await);
     let mut args = common(ports[2], &databases[2]);
     args.extend(["--product-service-url".into(), url(ports[1])]);
@@ -113,9 +130,10 @@ async fn start_system() -> System {
     let system = System {
         gateway_url: url(ports[4]),
         services,
+        product_config,
         _databases: databases,
         _bus: bus,
-        _redis: redis,
+        redis,
         _index: index,
     };
     wait_for_catalog_replica(&system.gateway_url).await;
@@ -244,10 +262,98 @@ async fn the_smoke_profile_runs_without_errors_and_reconciles() {
         "the report loads nothing"
     );
 
-    for service in system.services.into_iter().rev() {
-        tokio::time::timeout(Duration::from_secs(30), service.stop())
-            .await
-            .expect("stops in time")
-            .expect("stops cleanly");
+    system.stop().await;
+}
+
+/// The run outlasts a fault it did not cause: the product service stops for a few seconds
+/// mid-run. Requests fail meanwhile (counted, in the timeline), the run goes on, and the
+/// checking traffic (freshness probe, reconciliation) waits the outage out: the orders settle
+/// and the stock adds up once the service is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_outlasts_a_service_outage_and_still_reconciles() {
+    let mut system = start_system().await;
+    let out = TempDir::new("loadtest-report");
+    let args = config_from_args::<Cli>([
+        "loadtest",
+        "--base-url",
+        &system.gateway_url,
+        "--seconds",
+        "12",
+        "--rate",
+        "4",
+        "--mix",
+        "browse=1,buy=2",
+        "--users",
+        "6",
+        "--products",
+        "12",
+        "--freshness-interval",
+        "1",
+        "--settle-seconds",
+        "60",
+        "--fail-on-errors",
+        "false",
+        "--quiet",
+        "--out",
+        out.path.to_str().unwrap(),
+    ])
+    .run;
+    let run = tokio::spawn(async move { loadtest::run(&args).await });
+
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let product = system.services.remove(PRODUCT);
+    let port: u16 = product.base_url.rsplit(':').next().unwrap().parse().unwrap();
+    product.stop().await.expect("the product service stops cleanly");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let config = system.product_config.clone();
+    let restarted = RunningService::start(port, |stop| product_service::run(config, stop)).await;
+    system.services.insert(PRODUCT, restarted);
+
+    let summary = run.await.unwrap().expect("the run completes despite the outage");
+    let terminal = loadtest::report::terminal::render(&summary);
+    assert!(
+        summary.measurements.requests.errors > 0,
+        "the outage went unnoticed:\n{terminal}"
+    );
+    assert!(
+        summary.measurements.timeline.iter().any(|second| second.errors > 0),
+        "{terminal}"
+    );
+    assert!(summary.reconciliation.passed, "{terminal}");
+    assert!(summary.business.orders_placed > 0, "{terminal}");
+    system.stop().await;
+}
+
+/// The reconciliation's administrator session is lost (the session store forgot it, as a
+/// Redis restart without persistence does): it signs in again instead of failing with 401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_checking_session_signs_in_again_when_its_session_is_lost() {
+    let system = start_system().await;
+    let recorder = std::sync::Arc::new(loadtest::stats::Recorder::new(1));
+    let shop = loadtest::api::Shop::new(&system.gateway_url, Duration::from_secs(10), recorder).unwrap();
+    let mut admin = loadtest::api::Session::checking(
+        shop,
+        user_service::seed::ADMIN_EMAIL,
+        user_service::seed::ADMIN_PASSWORD,
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    let product = {
+        let page: Value = admin.get("", "", "/api/products?limit=1").await.unwrap();
+        page["items"][0]["id"].as_str().unwrap().to_owned()
+    };
+    let inventory = format!("/api/products/{product}/inventory");
+    admin.get::<Value>("", "", inventory.clone()).await.unwrap();
+
+    let mut redis = system.redis.connection().await;
+    for key in system.redis.keys().await {
+        let _: () = redis::cmd("DEL").arg(key).query_async(&mut redis).await.unwrap();
     }
+    let stock: Value = admin
+        .get("", "", inventory)
+        .await
+        .expect("signed in again after the session was lost");
+    assert!(stock["on_hand"].is_i64(), "{stock}");
+    system.stop().await;
 }

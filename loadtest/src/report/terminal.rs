@@ -70,8 +70,8 @@ pub fn render(summary: &Summary) -> String {
         });
         let _ = writeln!(
             out,
-            "  search freshness: {lag}{} price changes, {} not searchable within 30 s",
-            f.changes, f.missed
+            "  search freshness: {lag}{} price changes, {} not searchable within 30 s, {} probes failed",
+            f.changes, f.missed, f.failed
         );
     }
     if let Some(stress) = &summary.stress {
