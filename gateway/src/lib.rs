@@ -21,6 +21,7 @@ pub mod guards;
 pub mod limits;
 pub mod operations;
 pub mod proxy;
+pub mod response_headers;
 pub mod routes;
 pub mod session;
 pub mod site;
@@ -88,6 +89,7 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn(shop_platform::input::refuse_nul_in_uri))
         .layer(from_fn_with_state(state.clone(), guards::time_limit))
         .layer(overload)
+        .layer(from_fn(response_headers::set))
         .layer(from_fn(|request, next| {
             shop_platform::metrics::track_requests(State("gateway"), request, next)
         }))

@@ -157,6 +157,51 @@ async fn paths_go_to_the_service_that_owns_them_and_internal_ones_nowhere() {
     }
 }
 
+/// Whichever service answers: no type sniffing, no framing; personal answers (and anything
+/// for a session) never cached.
+#[tokio::test]
+async fn answers_carry_the_security_headers_and_personal_ones_are_not_cached() {
+    let (users, products, orders) = (echo("users").await, echo("products").await, echo("orders").await);
+    let gw = gateway(&[
+        "--user-upstreams",
+        &users,
+        "--product-upstreams",
+        &products,
+        "--order-upstreams",
+        &orders,
+    ])
+    .await;
+    let get = |path: &str, cookie: Option<&str>| {
+        let mut request = gw.client.get(format!("{}{path}", gw.url));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send()
+    };
+    for path in [
+        "/api/users/me",
+        "/api/cart",
+        "/api/orders",
+        "/api/auth/session",
+        "/api/products",
+        "/nope",
+    ] {
+        let response = get(path, None).await.unwrap();
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(headers["content-security-policy"], "frame-ancestors 'none'", "{path}");
+        let personal = !matches!(path, "/api/products" | "/nope");
+        assert_eq!(
+            headers.get("cache-control").map(|v| v.to_str().unwrap()),
+            personal.then_some("no-store"),
+            "{path}"
+        );
+    }
+    let with_session = get("/api/products", Some("shop_session=whatever")).await.unwrap();
+    assert_eq!(with_session.headers()["cache-control"], "no-store");
+}
+
 #[tokio::test]
 async fn a_nul_in_the_path_or_query_is_refused_at_the_gateway() {
     let products = echo("products").await;

@@ -14,12 +14,23 @@ pub struct Currency(LetterCode<3>);
 pub enum MoneyError {
     #[error("currency must be a three-letter upper-case ISO 4217 code, like USD")]
     Currency,
+    #[error("currency must be money: {0} is an ISO 4217 code for no currency, a test, a metal or a unit of account")]
+    NotMoney(&'static str),
     #[error("amount must not be negative")]
     Negative,
 }
 
+/// The ISO 4217 codes that name no money anyone pays with: no currency (`XXX`), testing
+/// (`XTS`), precious metals, bond-market units and units of account.
+const NOT_MONEY: [&str; 12] = [
+    "XXX", "XTS", "XAU", "XAG", "XPD", "XPT", "XBA", "XBB", "XBC", "XBD", "XDR", "XSU",
+];
+
 impl Currency {
     pub fn parse(code: &str) -> Result<Self, MoneyError> {
+        if let Some(code) = NOT_MONEY.iter().find(|not_money| **not_money == code) {
+            return Err(MoneyError::NotMoney(code));
+        }
         LetterCode::parse(code).map(Self).ok_or(MoneyError::Currency)
     }
 }
@@ -86,6 +97,12 @@ mod tests {
         assert_eq!(usd().as_str(), "USD");
         for bad in ["usd", "US", "USDX", "U$D", "", "ÜSD"] {
             assert_eq!(Currency::parse(bad), Err(MoneyError::Currency), "{bad:?}");
+        }
+        assert_eq!(Currency::parse("XXX"), Err(MoneyError::NotMoney("XXX")));
+        assert_eq!(Currency::parse("XTS"), Err(MoneyError::NotMoney("XTS")));
+        // Real currencies with an X: the CFA francs, the East Caribbean dollar.
+        for real in ["XAF", "XOF", "XCD", "XPF"] {
+            assert!(Currency::parse(real).is_ok(), "{real}");
         }
     }
 

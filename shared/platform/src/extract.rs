@@ -14,7 +14,10 @@ use serde_json::{Value, error::Category};
 use shop_contracts::{Identity, IdentityKey, identity::IDENTITY_HEADER};
 use utoipa::{
     PartialSchema,
-    openapi::{RefOr, Schema},
+    openapi::{
+        RefOr, Schema,
+        schema::{SchemaType, Type},
+    },
 };
 
 use crate::error::{ApiError, FieldError};
@@ -59,6 +62,7 @@ impl<T: DeserializeOwned + PartialSchema, S: Send + Sync> FromRequest<S> for Jso
 /// Deserializes `bytes`, reporting every field of the document that was rejected, and where.
 /// A NUL in any string is a 422 on its field (see [`crate::input`]).
 pub fn parse_json<T: DeserializeOwned + PartialSchema>(bytes: &[u8]) -> Result<T, ApiError> {
+    refuse_array_for_object::<T>(bytes)?;
     let bytes = &*integral_numbers_as_integers(bytes);
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
@@ -85,6 +89,23 @@ pub fn parse_json<T: DeserializeOwned + PartialSchema>(bytes: &[u8]) -> Result<T
         return Err(error);
     }
     Ok(value)
+}
+
+/// serde lets a struct be written as the array of its fields' values, in order, so that
+/// `["ada@example.com","secret"]` would pass for `{"email":…,"password":…}`. A body whose
+/// schema is an object must be one.
+fn refuse_array_for_object<T: PartialSchema>(bytes: &[u8]) -> Result<(), ApiError> {
+    let RefOr::T(Schema::Object(schema)) = T::schema() else {
+        return Ok(());
+    };
+    let is_array = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    if is_array && schema.schema_type == SchemaType::Type(Type::Object) {
+        return Err(ApiError::Validation(vec![FieldError {
+            field: "body".into(),
+            message: "expected a JSON object, not an array".into(),
+        }]));
+    }
+    Ok(())
 }
 
 /// The field a data error is about. serde reports a missing or unknown field at its parent's
@@ -366,6 +387,16 @@ mod tests {
 
     fn set(fields: &[&str]) -> BTreeSet<String> {
         fields.iter().map(|&field| field.to_owned()).collect()
+    }
+
+    #[test]
+    fn an_object_written_as_an_array_of_its_values_is_refused() {
+        assert_eq!(
+            fields(parse_json::<Item>(br#" ["lamp", 2]"#)),
+            ("body".into(), set(&["body"]))
+        );
+        assert!(parse_json::<Item>(br#"{"name":"lamp","quantity":2}"#).is_ok());
+        assert!(parse_json::<Vec<u8>>(b"[1, 2]").is_ok());
     }
 
     #[test]

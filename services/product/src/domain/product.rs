@@ -88,7 +88,7 @@ impl utoipa::PartialSchema for Price {
                 "amount_minor",
                 ObjectBuilder::new()
                     .schema_type(Type::Integer)
-                    .minimum(Some(0))
+                    .minimum(Some(1))
                     .maximum(Some(Self::MAX_MINOR))
                     .description(Some("Amount in minor units, e.g. 1999 for USD 19.99")),
             )
@@ -110,6 +110,8 @@ pub enum InvalidPrice {
     Money(#[from] MoneyError),
     #[error("must be at most {} minor units", Price::MAX_MINOR)]
     TooHigh,
+    #[error("must be more than zero: nothing in the shop is free")]
+    Zero,
 }
 
 impl Price {
@@ -118,6 +120,9 @@ impl Price {
     pub fn new(money: Money) -> Result<Self, InvalidPrice> {
         if money.amount_minor > Self::MAX_MINOR {
             return Err(InvalidPrice::TooHigh);
+        }
+        if money.amount_minor == 0 {
+            return Err(InvalidPrice::Zero);
         }
         Ok(Self(money))
     }
@@ -286,6 +291,8 @@ mod tests {
             Price::new(Money::new(Price::MAX_MINOR + 1, usd).unwrap()),
             Err(InvalidPrice::TooHigh)
         );
+        assert_eq!(Price::new(Money::new(0, usd).unwrap()), Err(InvalidPrice::Zero));
+        assert!(Price::new(Money::new(1, usd).unwrap()).is_ok());
     }
 
     #[test]

@@ -1,0 +1,71 @@
+//! Headers every answer of the gateway carries, whichever service made it: browsers must not
+//! guess a type other than the declared one, nor show the shop inside another site's frame;
+//! and nothing personal — a session, a profile, a cart, an order — may be kept by a browser
+//! or a cache along the way. The storefront's pages set the same, and more, themselves.
+
+use axum::{
+    extract::Request,
+    http::{HeaderMap, HeaderValue, header},
+    middleware::Next,
+    response::Response,
+};
+
+use crate::session::SESSION_COOKIE;
+
+/// API paths whose answers are always someone's own data.
+const PERSONAL: [&str; 4] = ["/api/auth/", "/api/users", "/api/cart", "/api/orders"];
+
+pub async fn set(request: Request, next: Next) -> Response {
+    let personal = is_personal(request.uri().path()) || has_session_cookie(request.headers());
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let personal = personal || headers.contains_key(header::SET_COOKIE);
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static("frame-ancestors 'none'"));
+    if personal {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+fn is_personal(path: &str) -> bool {
+    PERSONAL.iter().any(|prefix| path.starts_with(prefix))
+}
+
+fn has_session_cookie(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .any(|pair| pair.trim_start().split('=').next() == Some(SESSION_COOKIE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn personal_paths_and_session_cookies_are_recognised() {
+        for path in [
+            "/api/auth/session",
+            "/api/users/me",
+            "/api/cart",
+            "/api/cart/items/x",
+            "/api/orders/1",
+        ] {
+            assert!(is_personal(path), "{path}");
+        }
+        for path in ["/api/products", "/api/search", "/api/categories", "/"] {
+            assert!(!is_personal(path), "{path}");
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("theme=dark; shop_session=abc"));
+        assert!(has_session_cookie(&headers));
+        headers.insert(header::COOKIE, HeaderValue::from_static("not_shop_session=abc"));
+        assert!(!has_session_cookie(&headers));
+    }
+}
