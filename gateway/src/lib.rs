@@ -72,6 +72,7 @@ pub fn app(state: AppState) -> Router {
         .merge(docs::router(&state.upstreams.pools))
         .merge(operations::router())
         .fallback(forward::forward)
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(from_fn_with_state(state.clone(), guards::csrf))
         .layer(from_fn_with_state(state.clone(), guards::rate_limit));
     let api = match &state.sessions {

@@ -203,6 +203,15 @@ async fn answers_carry_the_security_headers_and_personal_ones_are_not_cached() {
 }
 
 #[tokio::test]
+async fn the_gateways_own_routes_answer_a_wrong_method_with_a_405_problem() {
+    let gw = gateway(&[]).await;
+    let (status, body) = gw.get("/api/auth/login").await;
+    assert_eq!(status, 405);
+    assert_eq!(body["type"], "urn:shop:problem:method-not-allowed", "{body}");
+    assert_eq!(body["status"], 405);
+}
+
+#[tokio::test]
 async fn a_nul_in_the_path_or_query_is_refused_at_the_gateway() {
     let products = echo("products").await;
     let gw = gateway(&["--product-upstreams", &products]).await;

@@ -54,13 +54,7 @@ impl Service {
         router
             .route("/openapi.json", get(move || serve_openapi(openapi.clone())))
             .fallback(|| async { ApiError::NotFound("route") })
-            .method_not_allowed_fallback(|| async {
-                (
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    ApiError::BadRequest("method not allowed on this route".into()),
-                )
-                    .into_response()
-            })
+            .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
             .layer(middleware::from_fn(crate::input::refuse_nul_in_uri))
             .layer(Extension(self.identity_key))
             .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))

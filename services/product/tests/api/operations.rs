@@ -59,6 +59,7 @@ async fn unknown_routes_and_methods_are_problems() {
     let response = app.send(Method::DELETE, "/api/products", &Actor::Anonymous, None).await;
     assert_eq!(response.status.as_u16(), 405);
     assert_eq!(response.content_type, "application/problem+json");
+    assert_eq!(response.expect_problem(405, "method-not-allowed")["status"], 405);
 }
 
 #[tokio::test]
