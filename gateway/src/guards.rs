@@ -8,6 +8,8 @@
 //! the user), or, from browsers that do not send that header, an `Origin` equal to the
 //! gateway's own origin or one of `ALLOWED_ORIGINS`. Requests with neither header come from
 //! non-browser clients (curl, other services), which cannot be tricked into sending a cookie.
+//! A request with two `Origin` or two `Sec-Fetch-Site` headers is refused: no browser sends
+//! that, and it hopes a check reads the harmless one.
 
 use std::{sync::Arc, time::Duration};
 
@@ -116,6 +118,13 @@ pub async fn csrf(State(allowed): State<Arc<AllowedOrigins>>, request: Request, 
 }
 
 fn same_origin(headers: &HeaderMap, allowed: &[String]) -> bool {
+    // A browser sends each at most once; two are a forgery that hopes one of them is read.
+    if ["sec-fetch-site", "origin"]
+        .iter()
+        .any(|name| headers.get_all(*name).iter().count() > 1)
+    {
+        return false;
+    }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     match (header("sec-fetch-site"), header("origin")) {
         (Some("same-origin" | "none"), _) => true,

@@ -483,6 +483,23 @@ async fn cross_site_state_changes_with_the_session_cookie_are_refused() {
         .await
         .unwrap();
     assert_eq!(login.status(), 403);
+    // Two of a header a browser sends once: whichever is read first, refused.
+    for (name, values) in [
+        ("origin", [own, "https://evil.example"]),
+        ("origin", ["https://evil.example", own]),
+        ("sec-fetch-site", ["same-origin", "cross-site"]),
+        ("sec-fetch-site", ["cross-site", "same-origin"]),
+    ] {
+        let mut request = gw
+            .client
+            .post(format!("{}/api/products", gw.url))
+            .header("cookie", "shop_session=whatever")
+            .json(&json!({}));
+        for value in values {
+            request = request.header(name, value);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 403, "{name}: {values:?}");
+    }
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use futures_util::future::BoxFuture;
 use axum::{
     Extension, Router,
     extract::{DefaultBodyLimit, State},
-    http::{Request, StatusCode},
+    http::Request,
     middleware,
     response::{IntoResponse, Response},
     routing::get,
