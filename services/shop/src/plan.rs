@@ -7,7 +7,7 @@ use std::{net::SocketAddr, path::PathBuf};
 use anyhow::{Context, bail};
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
-use shop_platform::config::DatabaseUrl;
+use shop_platform::config::{DEV_IDENTITY_KEY, DatabaseUrl};
 
 use crate::{
     database_host::DatabaseHost,
@@ -230,6 +230,12 @@ impl Plan {
             println!(
                 "    {:<16} NATS {}, namespace {}{reachable}",
                 "events", messaging.nats_url, messaging.event_namespace
+            );
+        }
+        if self.configs.gateway.identity_key.has_secret(DEV_IDENTITY_KEY) {
+            println!(
+                "    {:<16} the public development key: this machine only (set IDENTITY_KEY anywhere else)",
+                "identity key"
             );
         }
         println!();

@@ -10,8 +10,10 @@ use crate::config::LogFormat;
 /// tantivy's segment manager warns when a background merge ends after one of its segments was
 /// dropped for holding only deleted documents (a later commit deleted the last one). The merge
 /// is simply discarded and the index stays correct — tantivy's own error text says it is not a
-/// bug — so in normal operation that warning is noise (docs/reliability.md).
-const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=info,tantivy::indexer::segment_manager=error";
+/// bug — so in normal operation that warning is noise (docs/reliability.md). The NATS client
+/// logs every connection event at info, three per process at start; a lost broker shows
+/// anyway, as the relay's and the consumers' own warnings.
+const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=info,async_nats=warn,tantivy::indexer::segment_manager=error";
 
 /// Installs the global subscriber and the metrics recorder, before anything logs or counts;
 /// later calls (several services in one process) are no-ops.
