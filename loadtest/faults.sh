@@ -171,10 +171,7 @@ SECONDS_OF_LOAD=$((WARM_UP + $# * SPACING + 5))
     --mix browse=20,search=15,buy=50,orders=10,cancel=5 --users 60 --products 40 --fail-on-errors false \
     --settle-seconds 30 --out "$OUT/loadtest" >"$OUT/loadtest.txt" 2>"$OUT/loadtest.log" &
 LOADTEST=$!
-until grep -qs "products in the working set" "$OUT/loadtest.log"; do
-    kill -0 "$LOADTEST" 2>/dev/null || { cat "$OUT/loadtest.log"; exit 1; }
-    sleep 0.2
-done
+wait_for_log "$LOADTEST" "$OUT/loadtest.log" "products in the working set"
 echo "faults: load running ($RATE journeys/s for $SECONDS_OF_LOAD s); faults every $SPACING s: $FAULTS"
 sleep "$WARM_UP"
 now() { date +%s.%N; }

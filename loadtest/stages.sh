@@ -24,6 +24,7 @@
 # on the same two CPUs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source loadtest/system.sh
 
 MODE=stages
 if [ "${1:-}" = search ]; then
@@ -133,10 +134,7 @@ start_stage() {
     echo "== stage $stage: ${stage_env[*]:1} shop ${args[*]}"
     env "${stage_env[@]}" "$BIN/shop" "${args[@]}" >"$WORK/$stage.log" 2>&1 &
     SHOP=$!
-    until grep -q "Ctrl-C" "$WORK/$stage.log"; do
-        kill -0 "$SHOP" 2>/dev/null || { cat "$WORK/$stage.log"; exit 1; }
-        sleep 1
-    done
+    wait_for_log "$SHOP" "$WORK/$stage.log" "Ctrl-C"
     wait_for_consumers "$METRICS"
 }
 

@@ -1,5 +1,5 @@
-# Sourced by the scripts that start a system of their own (fuzz_api.sh, faults.sh): free
-# ports, the environment `shop up` must not inherit, and starting `shop up` in the background.
+# Sourced by the scripts that start a system of their own (fuzz_api.sh, faults.sh, stages.sh):
+# free ports, the environment `shop up` must not inherit, and starting `shop up` in the background.
 
 # free_ports [LOW HIGH] COUNT: COUNT free local ports, between LOW and HIGH when given.
 free_ports() {
@@ -30,6 +30,16 @@ unset_stage_env() {
     unset LB_POLICY SESSION_STORE SHOP_SEARCH SHOP_STAGE_DATABASE_URL
 }
 
+# wait_for_log PID LOG PATTERN: returns once LOG holds PATTERN, or shows the log and exits if
+# process PID stopped first.
+wait_for_log() {
+    local pid=$1 log=$2 pattern=$3
+    until grep -qs "$pattern" "$log"; do
+        kill -0 "$pid" 2>/dev/null || { cat "$log"; exit 1; }
+        sleep 0.2
+    done
+}
+
 # start_shop BIN LOG ARGS...: `BIN up ARGS...` in the background, logging to LOG; returns once
 # it serves (SHOP_PID is its pid), or shows the log and exits if it stopped.
 start_shop() {
@@ -37,10 +47,7 @@ start_shop() {
     shift 2
     "$bin" up "$@" >"$log" 2>&1 &
     SHOP_PID=$!
-    until grep -qs "Ctrl-C" "$log"; do
-        kill -0 "$SHOP_PID" 2>/dev/null || { cat "$log"; exit 1; }
-        sleep 1
-    done
+    wait_for_log "$SHOP_PID" "$log" "Ctrl-C"
 }
 
 # The directory of PostgreSQL's initdb and pg_ctl: `pg_config --bindir`, else Debian's newest.

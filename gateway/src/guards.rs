@@ -26,7 +26,7 @@ use crate::{
     client_body,
     client_ip::ClientIp,
     limits::{self, Decision},
-    session::SESSION_COOKIE,
+    session,
     state::{AllowedOrigins, RateLimits, RequestLimits},
 };
 
@@ -39,17 +39,6 @@ const MINUTE: Duration = Duration::from_secs(60);
 /// oversized values a client sends (those are no session, and never reach Redis).
 fn session_id(request: &Request) -> Option<Id> {
     request.extensions().get::<Session>()?.id()
-}
-
-/// Whether the request carries a session cookie at all, well-formed or not: the CSRF check
-/// is strict and does not care which.
-fn carries_session_cookie(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .any(|pair| pair.trim().starts_with(&format!("{SESSION_COOKIE}=")))
 }
 
 fn is_login(request: &Request) -> bool {
@@ -108,7 +97,7 @@ pub async fn client_body(State(limits): State<RequestLimits>, request: Request, 
 /// See the module documentation.
 pub async fn csrf(State(allowed): State<Arc<AllowedOrigins>>, request: Request, next: Next) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let needs_check = !safe && (carries_session_cookie(request.headers()) || is_login(&request));
+    let needs_check = !safe && (session::carries_cookie(request.headers()) || is_login(&request));
     if needs_check && !same_origin(request.headers(), &allowed.0) {
         metrics::counter!("gateway_csrf_rejected_total").increment(1);
         return ApiError::Forbidden("cross-site request refused: it must come from the shop's own pages")

@@ -5,18 +5,18 @@
 
 use axum::{
     extract::Request,
-    http::{HeaderMap, HeaderValue, header},
+    http::{HeaderValue, header},
     middleware::Next,
     response::Response,
 };
 
-use crate::session::SESSION_COOKIE;
+use crate::session;
 
 /// API paths whose answers are always someone's own data.
 const PERSONAL: [&str; 4] = ["/api/auth/", "/api/users", "/api/cart", "/api/orders"];
 
 pub async fn set(request: Request, next: Next) -> Response {
-    let personal = is_personal(request.uri().path()) || has_session_cookie(request.headers());
+    let personal = is_personal(request.uri().path()) || session::carries_cookie(request.headers());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let personal = personal || headers.contains_key(header::SET_COOKIE);
@@ -35,21 +35,12 @@ fn is_personal(path: &str) -> bool {
     PERSONAL.iter().any(|prefix| path.starts_with(prefix))
 }
 
-fn has_session_cookie(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .any(|pair| pair.trim_start().split('=').next() == Some(SESSION_COOKIE))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn personal_paths_and_session_cookies_are_recognised() {
+    fn personal_paths_are_recognised() {
         for path in [
             "/api/auth/session",
             "/api/users/me",
@@ -62,10 +53,5 @@ mod tests {
         for path in ["/api/products", "/api/search", "/api/categories", "/"] {
             assert!(!is_personal(path), "{path}");
         }
-        let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_static("theme=dark; shop_session=abc"));
-        assert!(has_session_cookie(&headers));
-        headers.insert(header::COOKIE, HeaderValue::from_static("not_shop_session=abc"));
-        assert!(!has_session_cookie(&headers));
     }
 }

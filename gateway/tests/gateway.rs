@@ -125,10 +125,10 @@ impl Gateway {
     }
 }
 
-#[tokio::test]
-async fn paths_go_to_the_service_that_owns_them_and_internal_ones_nowhere() {
+/// A gateway in front of one echoing instance each of the user, product and order services.
+async fn gateway_over_echoes() -> Gateway {
     let (users, products, orders) = (echo("users").await, echo("products").await, echo("orders").await);
-    let gw = gateway(&[
+    gateway(&[
         "--user-upstreams",
         &users,
         "--product-upstreams",
@@ -136,7 +136,12 @@ async fn paths_go_to_the_service_that_owns_them_and_internal_ones_nowhere() {
         "--order-upstreams",
         &orders,
     ])
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn paths_go_to_the_service_that_owns_them_and_internal_ones_nowhere() {
+    let gw = gateway_over_echoes().await;
     for (path, instance) in [
         ("/api/users/me", "users"),
         ("/api/products?limit=3", "products"),
@@ -161,16 +166,7 @@ async fn paths_go_to_the_service_that_owns_them_and_internal_ones_nowhere() {
 /// for a session) never cached.
 #[tokio::test]
 async fn answers_carry_the_security_headers_and_personal_ones_are_not_cached() {
-    let (users, products, orders) = (echo("users").await, echo("products").await, echo("orders").await);
-    let gw = gateway(&[
-        "--user-upstreams",
-        &users,
-        "--product-upstreams",
-        &products,
-        "--order-upstreams",
-        &orders,
-    ])
-    .await;
+    let gw = gateway_over_echoes().await;
     let get = |path: &str, cookie: Option<&str>| {
         let mut request = gw.client.get(format!("{}{path}", gw.url));
         if let Some(cookie) = cookie {

@@ -36,6 +36,17 @@ pub enum Sessions {
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "shop_session";
 
+/// Whether the request carries a session cookie at all, well-formed or not: the CSRF check
+/// and the personal-data headers are strict and do not care which.
+pub fn carries_cookie(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .any(|pair| pair.trim().starts_with(&format!("{SESSION_COOKIE}=")))
+}
+
 /// The session middleware: an HttpOnly, SameSite=Lax cookie for the whole site whose session
 /// expires after `idle_timeout` without a request, renewed on activity as [`renewal`]
 /// describes. `secure` marks it HTTPS-only; turn it off only when the gateway is served over
@@ -85,5 +96,19 @@ pub async fn count_active(sessions: Sessions, mut stopped: tokio::sync::watch::R
             _ = stopped.wait_for(|stopped| *stopped) => return,
             () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    #[test]
+    fn a_session_cookie_is_found_among_others_and_not_in_a_longer_name() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("theme=dark; shop_session=abc"));
+        assert!(super::carries_cookie(&headers));
+        headers.insert(header::COOKIE, HeaderValue::from_static("not_shop_session=abc"));
+        assert!(!super::carries_cookie(&headers));
     }
 }
