@@ -1,5 +1,5 @@
 //! Turns a service's API router into a complete HTTP service — health, readiness, metrics,
-//! OpenAPI document, tracing, body limit, problem+json fallbacks — and serves it with
+//! OpenAPI document, tracing, the body read whole within its limit, problem+json fallbacks — and serves it with
 //! graceful shutdown.
 
 use std::{future::Future, net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
@@ -8,7 +8,7 @@ use futures_util::future::BoxFuture;
 
 use axum::{
     Extension, Router,
-    extract::{DefaultBodyLimit, State},
+    extract::State,
     http::Request,
     middleware,
     response::{IntoResponse, Response},
@@ -57,7 +57,7 @@ impl Service {
             .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
             .layer(middleware::from_fn(crate::input::refuse_nul_in_uri))
             .layer(Extension(self.identity_key))
-            .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+            .layer(middleware::from_fn(crate::request_body::read_whole))
             .layer(middleware::from_fn_with_state(
                 self.name,
                 crate::metrics::track_requests,
