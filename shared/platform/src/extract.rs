@@ -1,6 +1,7 @@
 //! Request extractors whose rejections are the project's problem+json errors rather than
 //! axum's plain-text ones, plus the verified caller identity.
 
+mod arrays_as_objects;
 mod every_field;
 
 use axum::{
@@ -13,11 +14,8 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, error::Category};
 use shop_contracts::{Identity, IdentityKey, identity::IDENTITY_HEADER};
 use utoipa::{
-    PartialSchema,
-    openapi::{
-        RefOr, Schema,
-        schema::{SchemaType, Type},
-    },
+    PartialSchema, ToSchema,
+    openapi::{RefOr, Schema},
 };
 
 use crate::error::{ApiError, FieldError};
@@ -28,7 +26,7 @@ use crate::error::{ApiError, FieldError};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
 
-impl<T: DeserializeOwned + PartialSchema, S: Send + Sync> FromRequest<S> for Json<T> {
+impl<T: DeserializeOwned + ToSchema, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -61,8 +59,8 @@ impl<T: DeserializeOwned + PartialSchema, S: Send + Sync> FromRequest<S> for Jso
 
 /// Deserializes `bytes`, reporting every field of the document that was rejected, and where.
 /// A NUL in any string is a 422 on its field (see [`crate::input`]).
-pub fn parse_json<T: DeserializeOwned + PartialSchema>(bytes: &[u8]) -> Result<T, ApiError> {
-    refuse_array_for_object::<T>(bytes)?;
+pub fn parse_json<T: DeserializeOwned + ToSchema>(bytes: &[u8]) -> Result<T, ApiError> {
+    refuse_arrays_for_objects::<T>(bytes)?;
     let bytes = &*integral_numbers_as_integers(bytes);
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
@@ -91,21 +89,22 @@ pub fn parse_json<T: DeserializeOwned + PartialSchema>(bytes: &[u8]) -> Result<T
     Ok(value)
 }
 
-/// serde lets a struct be written as the array of its fields' values, in order, so that
-/// `["ada@example.com","secret"]` would pass for `{"email":…,"password":…}`. A body whose
-/// schema is an object must be one.
-fn refuse_array_for_object<T: PartialSchema>(bytes: &[u8]) -> Result<(), ApiError> {
-    let RefOr::T(Schema::Object(schema)) = T::schema() else {
+/// An array where the schema has an object is a 422 on that field ([`arrays_as_objects`]).
+fn refuse_arrays_for_objects<T: ToSchema>(bytes: &[u8]) -> Result<(), ApiError> {
+    // No array anywhere (most bodies): nothing to look at.
+    if !bytes.contains(&b'[') {
         return Ok(());
-    };
-    let is_array = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
-    if is_array && schema.schema_type == SchemaType::Type(Type::Object) {
-        return Err(ApiError::Validation(vec![FieldError {
-            field: "body".into(),
-            message: "expected a JSON object, not an array".into(),
-        }]));
     }
-    Ok(())
+    let Ok(document) = serde_json::from_slice::<Value>(bytes) else {
+        return Ok(()); // not JSON: the parse below says so
+    };
+    match arrays_as_objects::find::<T>(&document) {
+        None => Ok(()),
+        Some(field) => Err(ApiError::Validation(vec![FieldError {
+            field,
+            message: "expected a JSON object, not an array".into(),
+        }])),
+    }
 }
 
 /// The field a data error is about. serde reports a missing or unknown field at its parent's
@@ -397,6 +396,26 @@ mod tests {
         );
         assert!(parse_json::<Item>(br#"{"name":"lamp","quantity":2}"#).is_ok());
         assert!(parse_json::<Vec<u8>>(b"[1, 2]").is_ok());
+    }
+
+    #[derive(Debug, Deserialize, utoipa::ToSchema)]
+    #[allow(dead_code)]
+    struct Basket {
+        items: Vec<Item>,
+        gift: Option<Item>,
+        note: Vec<String>,
+    }
+
+    #[test]
+    fn an_object_inside_the_body_written_as_an_array_is_refused_where_it_is() {
+        let refused = |body: &[u8]| fields(parse_json::<Basket>(body)).0;
+        assert_eq!(refused(br#"{"items":[["lamp",2]],"gift":null,"note":[]}"#), "items[0]");
+        assert_eq!(
+            refused(br#"{"items":[{"name":"lamp","quantity":2}],"gift":["lamp",1],"note":["x"]}"#),
+            "gift"
+        );
+        assert!(parse_json::<Basket>(br#"{"items":[{"name":"lamp","quantity":2}],"gift":null,"note":["x"]}"#).is_ok());
+        assert!(parse_json::<Basket>(br#"{"items":[],"gift":{"name":"lamp","quantity":1},"note":[]}"#).is_ok());
     }
 
     #[test]
