@@ -1,8 +1,16 @@
 //! E-mail addresses as accounts are known by: a sane syntax check, not full RFC 5322 (quoted
 //! local parts, comments and IP-literal domains are refused; nobody signs up to a shop with
-//! them). Kept as entered apart from trimming; compared case-insensitively.
+//! them). Kept as entered apart from trimming and Unicode normalization (NFC); compared
+//! case-insensitively.
+//!
+//! Look-alikes are refused: no word of the address (a domain label, or a piece of the local
+//! part between `.`, `+`, `-` and `_`) may mix scripts (UTS #39's single-script test), so
+//! `pаypal@example.com` with a Cyrillic `а` is no account; and `zoë` typed as `o` + a combining
+//! diaeresis is the same account as `zoë` typed as one character.
 
 use shop_contracts::text_newtype;
+use unicode_normalization::UnicodeNormalization;
+use unicode_security::MixedScript;
 use utoipa::ToSchema;
 
 pub const MAX_LENGTH: usize = 254;
@@ -27,6 +35,8 @@ pub enum EmailError {
     Domain,
     #[error("must not contain quotes, brackets, commas, colons, semicolons or backslashes")]
     Forbidden,
+    #[error("must not mix scripts within a word (such as Latin and Cyrillic letters), as look-alike addresses do")]
+    MixedScript,
 }
 
 /// A syntactically sane e-mail address.
@@ -36,7 +46,8 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(input: &str) -> Result<Self, EmailError> {
-        let email = input.trim();
+        let email: String = input.trim().nfc().collect();
+        let email = email.as_str();
         if email.is_empty() {
             return Err(EmailError::Empty);
         }
@@ -60,6 +71,10 @@ impl Email {
         }
         if !valid_domain(domain) {
             return Err(EmailError::Domain);
+        }
+        let words = local.split(['.', '+', '-', '_']).chain(domain.split('.'));
+        if !words.into_iter().all(MixedScript::is_single_script) {
+            return Err(EmailError::MixedScript);
         }
         Ok(Self(email.to_owned()))
     }
@@ -132,6 +147,31 @@ mod tests {
         assert_eq!(mixed, Email::parse("ada@example.com").unwrap());
         assert_eq!(mixed.normalized(), "ada@example.com");
         assert_eq!(mixed.to_string(), "Ada@Example.COM");
+    }
+
+    #[test]
+    fn look_alike_addresses_are_refused_and_one_spelling_is_one_account() {
+        for spoof in [
+            "p\u{430}ypal@example.com", // Cyrillic а
+            "ada@ex\u{430}mple.com",
+            "\u{3b1}da@example.com", // Greek α
+            "ada@example.c\u{3bf}m", // Greek ο
+        ] {
+            assert_eq!(Email::parse(spoof), Err(EmailError::MixedScript), "{spoof:?}");
+        }
+        for ok in [
+            "иван.ada@example.com",
+            "ada+иван@example.com",
+            "иван@пример.рф",
+            "山田たろう@example.jp",
+            "ada2024@example.com",
+        ] {
+            assert!(Email::parse(ok).is_ok(), "{ok:?}");
+        }
+        let composed = Email::parse("zo\u{eb}@example.com").unwrap();
+        let decomposed = Email::parse("zoe\u{308}@example.com").unwrap();
+        assert_eq!(decomposed.as_str(), "zo\u{eb}@example.com");
+        assert_eq!(composed.normalized(), decomposed.normalized());
     }
 
     #[test]
