@@ -85,7 +85,8 @@ pub struct Config {
     #[arg(long, env = "SESSION_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
     pub session_rate_limit_per_minute: u32,
 
-    /// Sign-in attempts per minute from one client IP.
+    /// Sign-in attempts per minute from one client IP; registrations are counted apart
+    /// against the same number.
     #[arg(long, env = "LOGIN_RATE_LIMIT_PER_MINUTE", default_value_t = 10)]
     pub login_rate_limit_per_minute: u32,
 
@@ -110,10 +111,23 @@ pub struct Config {
     #[arg(long, env = "SESSION_IDLE_MINUTES", default_value_t = 30)]
     pub session_idle_minutes: u32,
 
+    /// The origins (`https://shop.example`, comma-separated) browsers open the shop at: a
+    /// state-changing request with the session cookie must come from one of them or from
+    /// `ALLOWED_ORIGINS`. Default: from the listen address, `http://localhost:<port>` and
+    /// `http://127.0.0.1:<port>` when it is a loopback or every address, else
+    /// `http://<address>`. The request's `Host` is never trusted for this.
+    #[arg(long, env = "PUBLIC_ORIGIN", value_delimiter = ',')]
+    pub public_origin: Vec<String>,
+
     /// Extra origins (`https://shop.example`) allowed to send state-changing requests with the
-    /// session cookie, besides the gateway's own.
+    /// session cookie, besides the shop's own (`PUBLIC_ORIGIN`).
     #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+
+    /// Bearer token a scraper must send for the gateway's `/metrics`
+    /// (`Authorization: Bearer <token>`). Unset: `/metrics` answers loopback clients only.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 
     /// Proxies in front of the gateway (an Ingress controller), as addresses or networks
     /// (`10.0.0.0/8`), comma-separated: behind one of them, the client is taken from
@@ -176,6 +190,21 @@ impl Config {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// The origins a browser may send state changes from: the shop's own and the allowed ones.
+    pub fn trusted_origins(&self) -> Vec<String> {
+        let own = if self.public_origin.is_empty() {
+            let (ip, port) = (self.listen_addr.ip(), self.listen_addr.port());
+            if ip.is_loopback() || ip.is_unspecified() {
+                vec![format!("http://localhost:{port}"), format!("http://127.0.0.1:{port}")]
+            } else {
+                vec![format!("http://{}", self.listen_addr)]
+            }
+        } else {
+            self.public_origin.clone()
+        };
+        own.into_iter().chain(self.allowed_origins.iter().cloned()).collect()
     }
 
     /// When an instance is ejected and how often every instance is checked.

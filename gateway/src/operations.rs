@@ -1,16 +1,40 @@
 //! The gateway's own operational endpoints: `/healthz` (alive), `/readyz` (ready to serve)
-//! and `/metrics` (Prometheus).
+//! and `/metrics` (Prometheus; for the scraper only, see [`MetricsAccess`]).
 
-use axum::{Router, extract::State, routing::get};
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    extract::State,
+    http::{HeaderMap, header},
+    routing::get,
+};
 use shop_platform::{ApiError, Json};
 
-use crate::state::{AppState, Readiness};
+use crate::{
+    client_ip::ClientIp,
+    state::{AppState, MetricsAccess, Readiness},
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(|| async { shop_platform::metrics::handle().render() }))
+        .route("/metrics", get(metrics))
+}
+
+async fn metrics(
+    State(access): State<Arc<MetricsAccess>>,
+    ClientIp(client): ClientIp,
+    headers: HeaderMap,
+) -> Result<String, ApiError> {
+    let authorization = headers.get(header::AUTHORIZATION).map(|value| value.as_bytes());
+    if !access.allows(client, authorization) {
+        return Err(ApiError::Unauthorized(
+            "the gateway's metrics are for its scraper: send the METRICS_TOKEN as a bearer token".into(),
+        ));
+    }
+    Ok(shop_platform::metrics::handle().render())
 }
 
 /// Ready when Redis answers and every service has a healthy instance.

@@ -29,6 +29,7 @@ pub struct AppState {
     pub rate_limits: Arc<RateLimits>,
     pub request_limits: RequestLimits,
     pub allowed_origins: Arc<AllowedOrigins>,
+    pub metrics_access: Arc<MetricsAccess>,
     /// Whose `X-Forwarded-For` is believed (see [`crate::client_ip`]).
     pub trusted_proxies: Arc<crate::client_ip::TrustedProxies>,
     pub readiness: Readiness,
@@ -70,6 +71,7 @@ pub struct RateLimits {
     pub limiter: RateLimiter,
     pub per_ip: u32,
     pub per_session: u32,
+    /// Sign-ins per IP, and registrations per IP counted apart.
     pub sign_ins_per_ip: u32,
 }
 
@@ -81,7 +83,32 @@ pub struct RequestLimits {
     pub request_timeout: Duration,
 }
 
-/// Origins besides the gateway's own allowed to send state changes with the session cookie.
+/// Who may read the gateway's `/metrics`: with a token configured, whoever sends it as a
+/// bearer token; without one, clients on the loopback only (a developer's machine). The
+/// public port is the one thing the world reaches, and the counters tell it how the shop is
+/// doing and who is being refused.
+pub struct MetricsAccess {
+    pub token: Option<String>,
+}
+
+impl MetricsAccess {
+    pub fn allows(&self, client: std::net::IpAddr, authorization: Option<&[u8]>) -> bool {
+        match &self.token {
+            None => client.is_loopback(),
+            Some(token) => authorization
+                .and_then(|value| value.strip_prefix(b"Bearer "))
+                .is_some_and(|sent| same_secret(sent, token.as_bytes())),
+        }
+    }
+}
+
+/// Compares in a time that depends on the length only, not on where the first difference is.
+fn same_secret(sent: &[u8], expected: &[u8]) -> bool {
+    sent.len() == expected.len() && sent.iter().zip(expected).fold(0, |differ, (a, b)| differ | (a ^ b)) == 0
+}
+
+/// The origins allowed to send state changes with the session cookie: the shop's own and the
+/// configured others.
 pub struct AllowedOrigins(pub Vec<String>);
 
 /// What `/readyz` checks: Redis, when sessions are kept there, and every service's instances.
@@ -165,7 +192,10 @@ impl AppState {
                 body_read_timeout: config.body_read_timeout(),
                 request_timeout: config.request_timeout(),
             },
-            allowed_origins: Arc::new(AllowedOrigins(config.allowed_origins.clone())),
+            allowed_origins: Arc::new(AllowedOrigins(config.trusted_origins())),
+            metrics_access: Arc::new(MetricsAccess {
+                token: config.metrics_token.clone().filter(|token| !token.is_empty()),
+            }),
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             readiness: Readiness { redis, pools },
             sessions,

@@ -100,11 +100,14 @@ async fn gateway_on(redis: RedisPrefix, extra: &[&str]) -> Gateway {
         "--identity-key".to_owned(),
         shop_testkit::IDENTITY_KEY.to_owned(),
     ];
+    // Bound first: the listen address names the gateway's own origin.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    args.extend(["--listen-addr".to_owned(), addr.to_string()]);
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     let config: Config = shop_testkit::config_from_args(args);
     let app = gateway::app(AppState::new(config).await.unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let url = format!("http://{addr}");
     tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .await
@@ -801,6 +804,71 @@ async fn sign_ins_and_sessions_have_limits_of_their_own() {
     }
     assert_eq!(statuses, [200, 200, 200, 429]);
     assert_eq!(gw.get("/api/users/me").await.0, 200, "the address is not limited");
+}
+
+#[tokio::test]
+async fn the_metrics_are_the_scrapers_only() {
+    let metrics = |gw: &Gateway, bearer: Option<&str>| {
+        let mut request = gw.client.get(format!("{}/metrics", gw.url));
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    // No token configured: a developer on the machine itself.
+    let local = gateway(&["--trusted-proxies", "127.0.0.1"]).await;
+    assert_eq!(metrics(&local, None).await, 200);
+    let remote = local
+        .client
+        .get(format!("{}/metrics", local.url))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        remote.status(),
+        401,
+        "a client elsewhere, through a proxy on the machine"
+    );
+
+    let scraped = gateway(&["--metrics-token", "a-scrapers-token"]).await;
+    assert_eq!(metrics(&scraped, None).await, 401, "loopback is no token");
+    assert_eq!(metrics(&scraped, Some("a-scrapers-tokem")).await, 401);
+    assert_eq!(metrics(&scraped, Some("a-scrapers-token-and-more")).await, 401);
+    assert_eq!(metrics(&scraped, Some("a-scrapers-token")).await, 200);
+}
+
+#[tokio::test]
+async fn registrations_are_limited_per_address_like_sign_ins_and_counted_apart() {
+    let users = echo("users").await;
+    let gw = gateway(&[
+        "--user-upstreams",
+        &users,
+        "--login-rate-limit-per-minute",
+        "2",
+        "--rate-limit-per-minute",
+        "100",
+    ])
+    .await;
+    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
+    let mut statuses = Vec::new();
+    for n in 0..3 {
+        let register = gw
+            .client
+            .post(format!("{}/api/users", gw.url))
+            .json(&json!({"email": format!("probe{n}@example.com"), "password": "correct horse battery"}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(register.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 429],
+        "a third registration from the address in a minute"
+    );
+    signed_in(&gw).await;
+    signed_in(&gw).await;
 }
 
 #[tokio::test]

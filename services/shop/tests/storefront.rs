@@ -24,7 +24,10 @@ async fn database(label: &str, migrator: &sqlx::migrate::Migrator) -> (PgPool, T
 }
 
 async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve_on(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(), router)
+}
+
+fn serve_on(listener: tokio::net::TcpListener, router: axum::Router) -> String {
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
         axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -81,8 +84,13 @@ async fn shop() -> Shop {
         search_service::messaging(bus.bus.clone(), search_db, bus.namespace.clone(), index),
     ];
     let redis = RedisPrefix::new();
+    // Bound first: the listen address names the shop's own origin.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listen_addr = listener.local_addr().unwrap().to_string();
     let config = gateway::Config::parse_from([
         "gateway",
+        "--listen-addr",
+        &listen_addr,
         "--user-upstreams",
         &user,
         "--product-upstreams",
@@ -98,7 +106,7 @@ async fn shop() -> Shop {
         "--stage",
         "test-stage",
     ]);
-    let gateway = serve(gateway::app(gateway::AppState::new(config).await.unwrap())).await;
+    let gateway = serve_on(listener, gateway::app(gateway::AppState::new(config).await.unwrap()));
     Shop {
         gateway,
         product,
