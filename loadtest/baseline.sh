@@ -8,7 +8,9 @@
 #   bash loadtest/baseline.sh [profile ...]        # default: standard stress
 #   bash loadtest/baseline.sh costs                # CPU per journey kind (COST_RATE, COST_SECONDS)
 #
-# Extra loadtest flags can be passed in LOADTEST_ARGS, e.g. LOADTEST_ARGS="--rate 30".
+# Extra loadtest flags can be passed in LOADTEST_ARGS, e.g. LOADTEST_ARGS="--rate 30";
+# BASELINE_BUILD=debug runs the debug build instead of the release one. At the end it counts
+# the warnings and errors the system logged during the run (normal operation should log none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,8 +28,9 @@ export LOG_FORMAT=json RUST_LOG=warn
 # `shop up` points the services at each other as it starts them; inherited values would win.
 unset PRODUCT_SERVICE_URL USER_UPSTREAMS PRODUCT_UPSTREAMS ORDER_UPSTREAMS SEARCH_UPSTREAMS
 
-cargo build --release -q -p shop -p loadtest
-BIN=${CARGO_TARGET_DIR:-target}/release
+BUILD=${BASELINE_BUILD:-release}
+if [ "$BUILD" = release ]; then cargo build --release -q -p shop -p loadtest; else cargo build -q -p shop -p loadtest; fi
+BIN=${CARGO_TARGET_DIR:-target}/$BUILD
 WORK=$(mktemp -d)
 
 "$BIN/shop" reset --yes >/dev/null
@@ -95,4 +98,23 @@ for profile in "$@"; do
     "$BIN/loadtest" --profile "$profile" --base-url http://127.0.0.1:9080 --out "${LOADTEST_OUT:-docs/loadtest}/$profile" \
         ${LOADTEST_ARGS:-} || status=$?
 done
+
+# The system's warnings and errors during the run, by process and message.
+python3 - "$WORK/shop.log" <<'PY'
+import collections, json, sys
+counts = collections.Counter()
+for line in open(sys.argv[1], errors="replace"):
+    if not line.startswith("{"):
+        continue
+    try:
+        record = json.loads(line)
+    except ValueError:
+        continue
+    if record.get("level") in ("WARN", "ERROR"):
+        message = record.get("fields", {}).get("message", "")
+        counts[(record["level"], record.get("target", "?"), message)] += 1
+print(f"warnings and errors logged by the system during the run: {sum(counts.values())}")
+for (level, target, message), n in counts.most_common():
+    print(f"  {n:>6}  {level:<5} {target}: {message}")
+PY
 exit $status
