@@ -214,11 +214,16 @@ async fn the_gateways_own_routes_answer_a_wrong_method_with_a_405_problem() {
 async fn a_nul_in_the_path_or_query_is_refused_at_the_gateway() {
     let products = echo("products").await;
     let gw = gateway(&["--product-upstreams", &products]).await;
-    for path in ["/api/categories/%00", "/api/products?cursor=a%00b", "/products/%00"] {
+    for (path, field) in [
+        ("/api/categories/%00", "path"),
+        ("/api/products?cursor=a%00b", "cursor"),
+        ("/api/products?limit=2&q%00=x", "q\\0"),
+        ("/products/%00", "path"),
+    ] {
         let (status, body) = gw.get(path).await;
         assert_eq!(
-            (status, body["type"].as_str()),
-            (400, Some("urn:shop:problem:bad-request")),
+            (status, body["type"].as_str(), body["errors"][0]["field"].as_str()),
+            (422, Some("urn:shop:problem:validation"), Some(field)),
             "{path}"
         );
     }

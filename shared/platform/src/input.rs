@@ -13,14 +13,25 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 
-/// Middleware: a request whose path or query carries an encoded NUL (`%00`) is a 400.
+/// Middleware: a request whose path or query carries an encoded NUL (`%00`) is a 422 on the
+/// query parameter that holds it (or on `path`), as a NUL in a JSON field is: the request is
+/// well-formed, one of its values is not acceptable.
 pub async fn refuse_nul_in_uri(request: Request, next: Next) -> Response {
-    let uri = request.uri().path_and_query().map_or("", |pq| pq.as_str());
-    if uri.as_bytes().windows(3).any(|w| w == b"%00") {
-        return ApiError::BadRequest("the request's path or query contains a NUL character (%00)".into())
-            .into_response();
+    let has_nul = |text: &str| text.as_bytes().windows(3).any(|w| w == b"%00");
+    let uri = request.uri();
+    let field = if has_nul(uri.path()) {
+        Some("path".to_owned())
+    } else {
+        uri.query().filter(|query| has_nul(query)).map(|query| {
+            form_urlencoded::parse(query.as_bytes())
+                .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+                .map_or_else(|| "query".to_owned(), |(name, _)| name.replace('\0', "\\0"))
+        })
+    };
+    match field {
+        Some(field) => ApiError::invalid(field, "must not contain the NUL character (%00)").into_response(),
+        None => next.run(request).await,
     }
-    next.run(request).await
 }
 
 /// Whether the JSON text `json` has a `\u0000` escape (the only way JSON can carry a NUL): a

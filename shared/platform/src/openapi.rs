@@ -62,8 +62,9 @@ pub struct Unavailable(#[to_schema] pub Problem);
 
 /// Adds the shared error responses to `openapi`'s components, so operations can refer to
 /// them, and documents what is answered before any handler runs: on every operation 400 (a
-/// NUL in the path or query, see [`crate::input`]) and 503 (a dependency is down), and on every operation that takes a body
-/// what the JSON extractor answers: 400 (not JSON), 413 (too large), 415 (not declared as JSON).
+/// request the service cannot read), 422 (a NUL in the path or query, see [`crate::input`])
+/// and 503 (a dependency is down), and on every operation that takes a body what the JSON
+/// extractor answers: 400 (not JSON), 413 (too large), 415 (not declared as JSON).
 pub fn add_error_responses(openapi: &mut utoipa::openapi::OpenApi) {
     let components = openapi.components.get_or_insert_with(Default::default);
     for (name, response) in [
@@ -100,6 +101,7 @@ pub fn add_error_responses(openapi: &mut utoipa::openapi::OpenApi) {
                     .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
             };
             document("400", BadRequest::response().0);
+            document("422", Invalid::response().0);
             document("503", Unavailable::response().0);
             if has_body {
                 for (status, name) in body_errors {

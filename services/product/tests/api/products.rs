@@ -503,15 +503,14 @@ async fn a_nul_in_any_input_is_a_client_error_not_a_500() {
     let (db, _database) = shop_testkit::TestDatabase::migrated("product", &product_service::MIGRATOR).await;
     let app = spawn(&db).await;
     create_category(&app, "kitchen").await;
-    for path in [
-        "/api/categories/%00",
-        "/api/categories/kit%00chen",
-        "/api/products?category=%00",
-        "/api/products?sort=name&cursor=%00",
+    for (path, field) in [
+        ("/api/categories/%00", "path"),
+        ("/api/categories/kit%00chen", "path"),
+        ("/api/products?category=%00", "category"),
+        ("/api/products?sort=name&cursor=%00", "cursor"),
     ] {
-        app.get(path, &Actor::Anonymous)
-            .await
-            .expect_problem(400, "bad-request");
+        let problem = app.get(path, &Actor::Anonymous).await.expect_problem(422, "validation");
+        assert_eq!(problem["errors"][0]["field"], field, "{path}");
     }
     // A cursor of the right shape, as the endpoint would write it, with a NUL inside.
     let forged = shop_platform::pagination::encode_cursor(&json!({
