@@ -228,10 +228,11 @@ for account in json.load(sys.stdin).get("account_details", []):
 }
 # The number (0-2) of the node leading stream $1.
 stream_leader() {
-    local name copies leader
+    local name copies leader listed
+    listed=$(streams)
     while read -r name copies leader; do
         [ "$name" = "$1" ] && { echo "${leader#node-}"; return; }
-    done < <(streams)
+    done <<<"$listed"
     echo "faults: no leader of stream $1" >&2
     return 1
 }
