@@ -552,7 +552,10 @@ fn pod_names(objects: &[Value], services: &BTreeMap<String, BTreeSet<u16>>) -> B
             .any(|o| o["kind"] == "Service" && o["metadata"]["name"] == service && o["spec"]["clusterIP"] == "None");
         if let (true, Some(served)) = (headless, services.get(service)) {
             for pod in 0..set["spec"]["replicas"].as_u64().unwrap_or(1) {
-                names.insert(format!("{}-{pod}.{service}", set["metadata"]["name"].as_str().unwrap()), served.clone());
+                names.insert(
+                    format!("{}-{pod}.{service}", set["metadata"]["name"].as_str().unwrap()),
+                    served.clone(),
+                );
             }
         }
     }

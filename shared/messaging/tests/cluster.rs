@@ -79,7 +79,10 @@ fn message(namespace: &Namespace, id: &str) -> Outgoing {
 async fn streams_on_a_cluster_have_three_copies_and_outlive_a_node() {
     let mut cluster = Cluster::start();
     let namespace = Namespace::new("cluster").unwrap();
-    let bus = JetStreamBus::connect(&cluster.servers()).await.unwrap().replicated(NODES);
+    let bus = JetStreamBus::connect(&cluster.servers())
+        .await
+        .unwrap()
+        .replicated(NODES);
     // Until the nodes have elected a JetStream leader, creating a stream fails.
     runtime::ensure_streams(&bus, &namespace, Duration::from_secs(60))
         .await
@@ -108,6 +111,9 @@ async fn streams_on_a_cluster_have_three_copies_and_outlive_a_node() {
         let mut stream = jetstream.get_stream(namespace.stream("order")).await.ok()?;
         Some(stream.info().await.ok()?.state.messages)
     };
-    shop_testkit::eventually("the stream answers with one node down", async || stored().await.is_some()).await;
+    shop_testkit::eventually("the stream answers with one node down", async || {
+        stored().await.is_some()
+    })
+    .await;
     assert_eq!(stored().await, Some(2));
 }
