@@ -14,8 +14,17 @@
 #   bash loadtest/faults.sh          # every component, release build (about 5 minutes)
 #   bash loadtest/faults.sh --ci     # order service, NATS, PostgreSQL, a short load; the
 #                                    # debug build (already built by CI's tests)
+#   bash loadtest/faults.sh --cluster [--ci]
 #
-# FAULTS picks the components (user product order search gateway nats redis postgres),
+# With --cluster, NATS is a JetStream cluster of three nodes (routes between them, a store
+# directory each) with three copies of every stream (NATS_REPLICAS=3), and the faults are
+# its nodes: `nats-node` SIGKILLs a node that does not lead the order stream, `nats-leader`
+# the one that does, each started again after the outage. Goal added: client errors at most
+# 1 % of the requests while a node is lost. Everything on ports 9600-9699, so it can run
+# beside a single-server run.
+#
+# FAULTS picks the components (user product order search gateway nats redis postgres;
+# with --cluster also nats-node nats-leader),
 # FAULTS_RATE the journeys per second, FAULTS_SPACING the seconds from one fault to the
 # next, FAULTS_BUILD the binaries (debug or release). The report goes to stdout and $FAULTS_OUT/report.md (default: a temporary folder,
 # kept), the load test's own to $FAULTS_OUT/loadtest/. Everything the suite started is
@@ -26,22 +35,27 @@ cd "$(dirname "$0")/.."
 source loadtest/system.sh
 
 MODE=full
-case "${1:-}" in
-    --ci) MODE=ci ;;
-    "") ;;
-    *) echo "usage: $0 [--ci]" >&2; exit 2 ;;
-esac
+CLUSTER=
+for arg in "$@"; do
+    case $arg in
+        --ci) MODE=ci ;;
+        --cluster) CLUSTER=yes ;;
+        *) echo "usage: $0 [--cluster] [--ci]" >&2; exit 2 ;;
+    esac
+done
 if [ "$MODE" = ci ]; then
     PROFILE=${FAULTS_BUILD:-debug}
-    FAULTS=${FAULTS:-order nats postgres}
+    DEFAULT_FAULTS="order nats postgres"
     RATE=${FAULTS_RATE:-6}
     SPACING=${FAULTS_SPACING:-15}
 else
     PROFILE=${FAULTS_BUILD:-release}
-    FAULTS=${FAULTS:-user product order search gateway nats redis postgres}
+    DEFAULT_FAULTS="user product order search gateway nats redis postgres"
     RATE=${FAULTS_RATE:-15}
     SPACING=${FAULTS_SPACING:-20}
 fi
+[ -n "$CLUSTER" ] && DEFAULT_FAULTS="nats-node nats-leader"
+FAULTS=${FAULTS:-$DEFAULT_FAULTS}
 if [ "$PROFILE" = release ]; then
     cargo build --release -q -p shop -p loadtest
 else
@@ -56,10 +70,12 @@ mkdir -p "$OUT"
 WORK=$(mktemp -d -t faults.XXXXXX)
 chmod 755 "$WORK"
 SHOP= LOADTEST= NATS= REDIS=
+NODE_PIDS=()
 cleanup() {
     [ -n "$LOADTEST" ] && kill "$LOADTEST" 2>/dev/null || true
     [ -n "$SHOP" ] && { kill -INT "$SHOP" 2>/dev/null && wait "$SHOP" || true; }
     [ -n "$NATS" ] && kill "$NATS" 2>/dev/null || true
+    for pid in "${NODE_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     [ -n "$REDIS" ] && kill "$REDIS" 2>/dev/null || true
     [ -f "$WORK/pg/postmaster.pid" ] && as_postgres "$PG_BIN/pg_ctl" -D "$WORK/pg" stop -m immediate >/dev/null 2>&1 || true
     wait 2>/dev/null || true
@@ -70,8 +86,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-read -r PG_PORT NATS_PORT REDIS_PORT < <(free_ports 9400 9499 3)
-read -r GW US PS OS SS < <(free_ports 9500 9599 5)
+if [ -n "$CLUSTER" ]; then
+    read -r PG_PORT REDIS_PORT GW US PS OS SS c0 c1 c2 r0 r1 r2 m0 m1 m2 < <(free_ports 9600 9699 16)
+    # Per node: clients, routes, monitoring.
+    NODE_PORTS=("$c0" "$c1" "$c2") ROUTE_PORTS=("$r0" "$r1" "$r2") MONITOR_PORTS=("$m0" "$m1" "$m2")
+else
+    read -r PG_PORT NATS_PORT REDIS_PORT < <(free_ports 9400 9499 3)
+    read -r GW US PS OS SS < <(free_ports 9500 9599 5)
+fi
 
 # --- the infrastructure of its own ------------------------------------------------------
 PG_BIN=$(postgres_bin)
@@ -89,6 +111,15 @@ start_nats() {
     nats-server -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$WORK/nats" >>"$WORK/nats.log" 2>&1 &
     NATS=$!
 }
+# Node $1 (0-2) of the cluster: a store of its own, routes to the other two.
+start_node() {
+    local n=$1 i routes=()
+    for i in 0 1 2; do [ "$i" = "$n" ] || routes+=("nats://127.0.0.1:${ROUTE_PORTS[$i]}"); done
+    nats-server -a 127.0.0.1 -p "${NODE_PORTS[$n]}" -m "${MONITOR_PORTS[$n]}" -js -sd "$WORK/nats-$n" \
+        --server_name "node-$n" --cluster_name faults --cluster "nats://127.0.0.1:${ROUTE_PORTS[$n]}" \
+        --routes "$(IFS=,; echo "${routes[*]}")" >>"$WORK/nats-$n.log" 2>&1 &
+    NODE_PIDS[$n]=$!
+}
 start_redis() {
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$WORK" --appendonly yes \
         --appendfsync everysec --save "" >>"$WORK/redis.log" 2>&1 &
@@ -96,11 +127,19 @@ start_redis() {
 }
 postgres_up() { pg_isready -h 127.0.0.1 -p "$PG_PORT" -q; }
 nats_up() { (exec 3<>"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null; }
+# Node $1 serves, its JetStream current with the cluster's (its /healthz answers 200 then).
+node_up() { curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:${MONITOR_PORTS[$1]}/healthz"; }
+cluster_up() { node_up 0 && node_up 1 && node_up 2; }
 redis_up() { [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
 start_postgres
-start_nats
 start_redis
-until nats_up && redis_up; do sleep 0.2; done
+if [ -n "$CLUSTER" ]; then
+    for n in 0 1 2; do start_node "$n"; done
+    until cluster_up && redis_up; do sleep 0.2; done
+else
+    start_nats
+    until nats_up && redis_up; do sleep 0.2; done
+fi
 
 # --- the system -------------------------------------------------------------------------
 export GATEWAY_LISTEN_ADDR=127.0.0.1:$GW USER_LISTEN_ADDR=127.0.0.1:$US PRODUCT_LISTEN_ADDR=127.0.0.1:$PS
@@ -108,11 +147,17 @@ export ORDER_LISTEN_ADDR=127.0.0.1:$OS SEARCH_LISTEN_ADDR=127.0.0.1:$SS
 for service in user product order search; do
     export "${service^^}_DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/flt_$service"
 done
-export NATS_URL=nats://127.0.0.1:$NATS_PORT REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+if [ -n "$CLUSTER" ]; then
+    NATS_URL=$(printf 'nats://127.0.0.1:%s,' "${NODE_PORTS[@]}")
+    export NATS_URL=${NATS_URL%,} NATS_REPLICAS=3
+else
+    export NATS_URL=nats://127.0.0.1:$NATS_PORT NATS_REPLICAS=1
+fi
+export REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 export EVENT_NAMESPACE=flt REDIS_KEY_PREFIX=flt:gateway: SEARCH_INDEX_DIR=$WORK/index SHOP_DATA_DIR=$WORK/data
 export LOG_FORMAT=json RUST_LOG=warn
 unset_stage_env
-echo "faults: $MODE run ($PROFILE build), PostgreSQL :$PG_PORT, NATS :$NATS_PORT, Redis :$REDIS_PORT, gateway :$GW"
+echo "faults: $MODE run ($PROFILE build), PostgreSQL :$PG_PORT, NATS ${NATS_URL//nats:\/\/127.0.0.1/} (R$NATS_REPLICAS), Redis :$REDIS_PORT, gateway :$GW"
 start_shop "$BIN/shop" "$WORK/shop.log" --products 64 --no-rate-limits
 SHOP=$SHOP_PID
 RUN_FILE=$WORK/data/run/$GW.json
@@ -130,6 +175,7 @@ component_up() {
         search) answers "http://$SEARCH_LISTEN_ADDR" ;;
         gateway) answers "http://$GATEWAY_LISTEN_ADDR" ;;
         nats) nats_up ;;
+        nats-node | nats-leader) node_up "$VICTIM" ;;
         redis) redis_up ;;
         postgres) postgres_up ;;
     esac
@@ -139,6 +185,16 @@ kill_component() {
         user | product | order | search) kill -9 "$(pid_of "$1 service")" ;;
         gateway) kill -9 "$(pid_of gateway)" ;;
         nats) kill -9 "$NATS"; wait "$NATS" 2>/dev/null || true ;;
+        nats-node | nats-leader)
+            local leader
+            leader=$(stream_leader flt_order)
+            if [ "$1" = nats-leader ]; then
+                VICTIM=$leader
+            else
+                VICTIM=$(( (leader + 1) % 3 ))
+            fi
+            kill -9 "${NODE_PIDS[$VICTIM]}"; wait "${NODE_PIDS[$VICTIM]}" 2>/dev/null || true
+            ;;
         redis) kill -9 "$REDIS"; wait "$REDIS" 2>/dev/null || true ;;
         # The database host crashing: the postmaster and every backend at once.
         postgres)
@@ -152,11 +208,42 @@ kill_component() {
 restart_component() {
     case $1 in
         nats) sleep "$OUTAGE"; start_nats ;;
+        nats-node | nats-leader) sleep "$OUTAGE"; start_node "$VICTIM" ;;
         redis) sleep "$OUTAGE"; start_redis ;;
         postgres) sleep "$OUTAGE"; start_postgres ;;
         *) ;; # the supervisor restarts it
     esac
 }
+
+# Every stream of the namespace as the first node that answers sees it: name, copies, leader.
+streams() {
+    local n
+    for n in 0 1 2; do
+        curl -sf --max-time 1 "http://127.0.0.1:${MONITOR_PORTS[$n]}/jsz?streams=true&config=true" | python3 -c 'import json, sys
+for account in json.load(sys.stdin).get("account_details", []):
+    for s in account.get("stream_detail", []):
+        if s["name"].startswith("flt_"):
+            print(s["name"], s["config"]["num_replicas"], s.get("cluster", {}).get("leader", "-"))' && return
+    done
+}
+# The number (0-2) of the node leading stream $1.
+stream_leader() {
+    local name copies leader listed
+    listed=$(streams)
+    while read -r name copies leader; do
+        [ "$name" = "$1" ] && { echo "${leader#node-}"; return; }
+    done <<<"$listed"
+    echo "faults: no leader of stream $1" >&2
+    return 1
+}
+if [ -n "$CLUSTER" ]; then
+    until [ "$(streams | wc -l)" = 5 ]; do sleep 0.5; done
+    echo "faults: streams (copies, leader):" $(streams | tr ' ' ',')
+    if streams | awk '$2 != 3 { bad = 1 } END { exit !bad }'; then
+        echo "faults: a stream has not 3 copies" >&2
+        exit 1
+    fi
+fi
 
 # A cluster running for a while has checkpointed recently; a fresh one would replay all of
 # its set-up (databases, migrations, the demo data) after the crash.
@@ -183,8 +270,12 @@ for component in "$@"; do
     restart_component "$component"
     until component_up "$component"; do sleep 0.1; done
     back=$(now)
-    printf '%s\t%s\t%s\n' "$component" "$killed" "$back" >>"$OUT/faults.tsv"
-    echo "faults: $component killed, back after $(python3 -c "print(f'{$back - $killed:.1f}')") s"
+    case $component in
+        nats-node | nats-leader) label="$component (node-$VICTIM)" ;;
+        *) label=$component ;;
+    esac
+    printf '%s\t%s\t%s\n' "$label" "$killed" "$back" >>"$OUT/faults.tsv"
+    echo "faults: $label killed, back after $(python3 -c "print(f'{$back - $killed:.1f}')") s"
     rest=$((started + SPACING - $(date +%s)))
     [ "$rest" -gt 0 ] && sleep "$rest"
 done
@@ -193,6 +284,6 @@ status=0
 wait "$LOADTEST" || status=$?
 LOADTEST=
 cat "$OUT/loadtest.txt"
-python3 loadtest/faults_report.py --mode "$MODE" --out "$OUT" || status=1
+python3 loadtest/faults_report.py --mode "$MODE" ${CLUSTER:+--cluster} --out "$OUT" || status=1
 echo "faults: report in $OUT/report.md"
 exit $status

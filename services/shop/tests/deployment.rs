@@ -521,11 +521,53 @@ fn kubernetes_containers(objects: &[Value], problems: &mut Vec<String>) -> Vec<(
     containers
 }
 
+/// What the CloudNativePG operator makes for each of its `Cluster`s: the Services
+/// `<name>-rw` (the primary), `-ro` (the standbys) and `-r` (any instance), and the Secret
+/// `<name>-app` with the owner's credentials.
+fn made_by_the_postgres_operator(objects: &[Value]) -> Vec<Value> {
+    objects
+        .iter()
+        .filter(|o| o["kind"] == "Cluster" && o["apiVersion"] == "postgresql.cnpg.io/v1")
+        .flat_map(|cluster| {
+            let name = cluster["metadata"]["name"].as_str().unwrap();
+            let services = ["rw", "ro", "r"].map(|role| {
+                serde_json::json!({"kind": "Service", "metadata": {"name": format!("{name}-{role}")},
+                                   "spec": {"ports": [{"port": 5432}]}})
+            });
+            let secret = serde_json::json!({"kind": "Secret", "metadata": {"name": format!("{name}-app")},
+                "data": {"username": "", "password": "", "host": "", "port": "", "dbname": "", "uri": ""}});
+            services.into_iter().chain([secret])
+        })
+        .collect()
+}
+
+/// Each pod of a StatefulSet by its name under its headless Service (`nats-0.nats-cluster`),
+/// with the Service's ports.
+fn pod_names(objects: &[Value], services: &BTreeMap<String, BTreeSet<u16>>) -> BTreeMap<String, BTreeSet<u16>> {
+    let mut names = BTreeMap::new();
+    for set in objects.iter().filter(|o| o["kind"] == "StatefulSet") {
+        let service = set["spec"]["serviceName"].as_str().unwrap_or_default();
+        let headless = objects
+            .iter()
+            .any(|o| o["kind"] == "Service" && o["metadata"]["name"] == service && o["spec"]["clusterIP"] == "None");
+        if let (true, Some(served)) = (headless, services.get(service)) {
+            for pod in 0..set["spec"]["replicas"].as_u64().unwrap_or(1) {
+                names.insert(
+                    format!("{}-{pod}.{service}", set["metadata"]["name"].as_str().unwrap()),
+                    served.clone(),
+                );
+            }
+        }
+    }
+    names
+}
+
 #[test]
 fn every_kubernetes_overlay_sets_what_every_binary_needs_and_probes_what_it_serves() {
     let binaries = binaries();
     for overlay in overlays() {
-        let objects = render(&overlay);
+        let mut objects = render(&overlay);
+        objects.extend(made_by_the_postgres_operator(&objects));
         let mut problems = Vec::new();
         let containers = kubernetes_containers(&objects, &mut problems);
         let roles: BTreeSet<&str> = containers.iter().map(|(c, _)| c.role.as_str()).collect();
@@ -533,7 +575,7 @@ fn every_kubernetes_overlay_sets_what_every_binary_needs_and_probes_what_it_serv
             assert!(roles.contains(service), "overlay {overlay} runs no {service} service");
         }
         // Each Service's ports, by its name (what other containers' URLs name).
-        let ports: BTreeMap<String, BTreeSet<u16>> = objects
+        let mut ports: BTreeMap<String, BTreeSet<u16>> = objects
             .iter()
             .filter(|o| o["kind"] == "Service")
             .map(|o| {
@@ -545,6 +587,7 @@ fn every_kubernetes_overlay_sets_what_every_binary_needs_and_probes_what_it_serv
                 (o["metadata"]["name"].as_str().unwrap().to_owned(), ports.collect())
             })
             .collect();
+        ports.extend(pod_names(&objects, &ports));
         let bare: Vec<Container> = containers.iter().map(|(c, _)| c.clone()).collect();
         problems.extend(check(&bare, &ports));
         for (container, spec) in &containers {

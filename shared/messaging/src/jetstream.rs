@@ -1,5 +1,6 @@
 //! The bus on NATS JetStream: one file-backed stream per context with a de-duplication
-//! window, durable pull consumers with explicit acknowledgement.
+//! window, durable pull consumers with explicit acknowledgement. On a cluster, streams and
+//! consumers keep as many copies as configured, and the client follows the cluster's nodes.
 
 use std::future::IntoFuture;
 
@@ -19,20 +20,31 @@ use crate::{
 #[derive(Clone)]
 pub struct JetStreamBus {
     jetstream: jetstream::Context,
+    replicas: usize,
 }
 
 impl JetStreamBus {
-    /// Connects to `url`. If the server is down, this returns at once and the client keeps
-    /// reconnecting in the background; operations fail until it is back.
-    pub async fn connect(url: &str) -> Result<Self, BusError> {
+    /// Connects to `servers`: one URL, or a cluster's nodes separated by commas (the client
+    /// also learns the other nodes from the cluster). If none answers, this returns at once
+    /// and the client keeps reconnecting in the background, to whichever node is up;
+    /// operations fail until one is. Streams it creates have one copy ([`Self::replicated`]).
+    pub async fn connect(servers: &str) -> Result<Self, BusError> {
+        let addresses = servers.split(',').map(str::trim).collect::<Vec<_>>();
         let client = async_nats::ConnectOptions::new()
             .retry_on_initial_connect()
-            .connect(url)
+            .connect(addresses)
             .await
-            .map_err(|e| BusError(format!("cannot connect to NATS at {url}: {e}")))?;
+            .map_err(|e| BusError(format!("cannot connect to NATS at {servers}: {e}")))?;
         Ok(Self {
             jetstream: jetstream::new(client),
+            replicas: 1,
         })
+    }
+
+    /// Streams created from now on keep `replicas` copies, each on another node of the
+    /// cluster, and so do their consumers' states: they survive the loss of a minority of them.
+    pub fn replicated(self, replicas: usize) -> Self {
+        Self { replicas, ..self }
     }
 
     /// Deletes the namespace's streams (and with them their consumers). For tests and resets.
@@ -152,6 +164,7 @@ impl EventBus for JetStreamBus {
                     storage: stream::StorageType::File,
                     max_age: RETENTION,
                     duplicate_window: DUPLICATE_WINDOW,
+                    num_replicas: self.replicas,
                     ..Default::default()
                 })
                 .await
@@ -223,6 +236,7 @@ impl EventBus for JetStreamBus {
                 ack_wait: subscription.ack_wait,
                 max_ack_pending: PREFETCH as i64,
                 deliver_policy: jetstream::consumer::DeliverPolicy::All,
+                // Left at 0, its state keeps as many copies as the stream.
                 ..Default::default()
             })
             .await

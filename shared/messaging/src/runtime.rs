@@ -19,10 +19,18 @@ use crate::{
 
 #[derive(Debug, Clone, Args)]
 pub struct MessagingConfig {
-    /// NATS server with JetStream. The service starts even while it is unreachable: events
-    /// wait in the outbox and consumers resume when it is back.
+    /// NATS server with JetStream, or the nodes of a cluster separated by commas. The
+    /// service starts even while it is unreachable: events wait in the outbox and consumers
+    /// resume when it is back.
     #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
     pub nats_url: String,
+
+    /// Copies of every stream and of its consumers' state, on as many nodes of a JetStream
+    /// cluster: 1 for a single server, 3 on a cluster (survives losing one node). It applies
+    /// to streams created from now on; an existing stream keeps its count.
+    #[arg(long, env = "NATS_REPLICAS", default_value_t = 1,
+          value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub nats_replicas: u8,
 
     /// Prefix of every subject and stream, so several systems can share one NATS server.
     #[arg(long, env = "EVENT_NAMESPACE", default_value = "shop")]
@@ -31,7 +39,8 @@ pub struct MessagingConfig {
 
 impl MessagingConfig {
     pub async fn connect(&self) -> Result<Bus, BusError> {
-        Ok(Bus::JetStream(Box::new(JetStreamBus::connect(&self.nats_url).await?)))
+        let bus = JetStreamBus::connect(&self.nats_url).await?;
+        Ok(Bus::JetStream(Box::new(bus.replicated(self.nats_replicas.into()))))
     }
 }
 
