@@ -37,19 +37,32 @@ async fn metrics(
     Ok(shop_platform::metrics::handle().render())
 }
 
-/// Ready when Redis answers and every service has a healthy instance.
+/// Ready while the gateway can serve any part of the shop: while some service has a healthy
+/// instance. What it cannot serve is listed (`degraded`), but it does not make the gateway
+/// unready: with Redis away anonymous shoppers still browse, with search away everyone still
+/// buys, and a readiness that failed on either would take every gateway instance out of the
+/// load balancer and turn a partial outage into a whole one.
 async fn readyz(State(readiness): State<Readiness>) -> Result<Json<serde_json::Value>, ApiError> {
-    if let Some(redis) = &readiness.redis {
-        redis::cmd("PING")
-            .query_async::<String>(&mut redis.clone())
-            .await
-            .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?;
+    let mut unavailable = Vec::new();
+    if let Some(redis) = &readiness.redis
+        && let Err(error) = redis::cmd("PING").query_async::<String>(&mut redis.clone()).await
+    {
+        unavailable.push(format!("redis (sessions and sign-in): {error}"));
     }
-    if let Some(pool) = readiness.pools.all().find(|pool| !pool.has_healthy_instance()) {
-        return Err(ApiError::Unavailable(format!(
-            "no healthy instance of the {} service",
-            pool.service()
-        )));
+    let mut serving = false;
+    for pool in readiness.pools.all() {
+        if pool.has_healthy_instance() {
+            serving = true;
+        } else {
+            unavailable.push(format!("no healthy instance of the {} service", pool.service()));
+        }
     }
-    Ok(Json(serde_json::json!({"status": "ready"})))
+    if !serving {
+        return Err(ApiError::Unavailable(unavailable.join("; ")));
+    }
+    Ok(Json(if unavailable.is_empty() {
+        serde_json::json!({"status": "ready"})
+    } else {
+        serde_json::json!({"status": "degraded", "unavailable": unavailable})
+    }))
 }

@@ -111,7 +111,7 @@ fn same_secret(sent: &[u8], expected: &[u8]) -> bool {
 /// configured others.
 pub struct AllowedOrigins(pub Vec<String>);
 
-/// What `/readyz` checks: Redis, when sessions are kept there, and every service's instances.
+/// What `/readyz` looks at: Redis, when sessions are kept there, and every service's instances.
 #[derive(Clone)]
 pub struct Readiness {
     pub redis: Option<ConnectionManager>,

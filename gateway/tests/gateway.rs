@@ -635,7 +635,7 @@ fn own_redis(label: &str) -> (shop_testkit::OwnServer, RedisPrefix) {
 }
 
 #[tokio::test]
-async fn readiness_needs_redis_and_a_healthy_instance_of_every_service() {
+async fn readiness_holds_while_any_part_of_the_shop_can_be_served_and_says_what_cannot() {
     let (users, products, orders) = (echo("users").await, echo("products").await, echo("orders").await);
     let (mut redis, own_redis) = own_redis("readiness");
     let gw = gateway_on(
@@ -665,22 +665,19 @@ async fn readiness_needs_redis_and_a_healthy_instance_of_every_service() {
         .unwrap();
     assert!(metrics.contains("upstream_instance_healthy"), "{metrics}");
 
+    // Redis away: anonymous shoppers still browse, so the gateway stays in rotation.
     redis.stop();
     let (status, body) = gw.get("/readyz").await;
-    assert_eq!(
-        (status, &body["type"]),
-        (503, &json!("urn:shop:problem:unavailable")),
-        "{body}"
-    );
-    assert!(body["detail"].as_str().unwrap().contains("redis"), "{body}");
-    assert_eq!(gw.get("/healthz").await.0, 200, "alive, only not ready");
+    assert_eq!((status, &body["status"]), (200, &json!("degraded")), "{body}");
+    assert!(body["unavailable"][0].as_str().unwrap().contains("redis"), "{body}");
+    assert_eq!(gw.get("/api/products").await.0, 200, "browsing goes on");
     redis.resume();
-    shop_testkit::eventually("the gateway is ready again with Redis back", async || {
-        gw.get("/readyz").await.0 == 200
+    shop_testkit::eventually("the gateway is fully ready again with Redis back", async || {
+        gw.get("/readyz").await.1["status"] == "ready"
     })
     .await;
 
-    // The only product instance fails one request and is ejected: not ready.
+    // The only product instance fails one request and is ejected: the rest is served.
     let dead = format!("http://127.0.0.1:{}", free_port());
     let gw = gateway(&[
         "--user-upstreams",
@@ -703,8 +700,31 @@ async fn readiness_needs_redis_and_a_healthy_instance_of_every_service() {
         .unwrap();
     assert_eq!(write.status(), 502);
     let (status, body) = gw.get("/readyz").await;
-    assert_eq!(status, 503, "{body}");
-    assert!(body["detail"].as_str().unwrap().contains("product"), "{body}");
+    assert_eq!((status, &body["status"]), (200, &json!("degraded")), "{body}");
+    assert!(body["unavailable"][0].as_str().unwrap().contains("product"), "{body}");
+
+    // Nothing left to serve: not ready.
+    let gw = gateway(&[
+        "--user-upstreams",
+        &dead,
+        "--product-upstreams",
+        &dead,
+        "--order-upstreams",
+        &dead,
+        "--eject-after-failures",
+        "1",
+    ])
+    .await;
+    for path in ["/api/users/me", "/api/products", "/api/orders"] {
+        gw.get(path).await;
+    }
+    let (status, body) = gw.get("/readyz").await;
+    assert_eq!(
+        (status, &body["type"]),
+        (503, &json!("urn:shop:problem:unavailable")),
+        "{body}"
+    );
+    assert_eq!(gw.get("/healthz").await.0, 200, "alive, only not ready");
 }
 
 #[tokio::test]
