@@ -62,14 +62,27 @@ async fn ids_that_do_not_exist_are_answered_from_negative_entries() {
     let cache = Cache::new("test", &config(&redis.url, &redis.prefix)).unwrap();
     let calls = Arc::new(AtomicUsize::new(0));
     for _ in 0..50 {
-        let found = cache.get_or_load("product:missing", "", counting(&calls, None)).await.unwrap();
+        let found = cache
+            .get_or_load("product:missing", "", counting(&calls, None))
+            .await
+            .unwrap();
         assert_eq!(found, None);
     }
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "50 lookups of a missing id, one database read");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "50 lookups of a missing id, one database read"
+    );
 
     // Another process (an empty in-process layer) finds the negative entry in Redis.
     let other = Cache::new("test", &config(&redis.url, &redis.prefix)).unwrap();
-    assert_eq!(other.get_or_load("product:missing", "", counting(&calls, None)).await.unwrap(), None);
+    assert_eq!(
+        other
+            .get_or_load("product:missing", "", counting(&calls, None))
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     // Shorter-lived than a real entry (30 s against 300 s ± 20 %).
     let mut conn = redis.connection().await;
@@ -84,7 +97,10 @@ async fn entries_written_together_expire_at_spread_out_times() {
     let cache = Cache::new("test", &config(&redis.url, &redis.prefix)).unwrap();
     for id in 0..200 {
         let scope = format!("product:{id}");
-        cache.get_or_load(&scope, "", async || Ok::<_, Infallible>(Some(id))).await.unwrap();
+        cache
+            .get_or_load(&scope, "", async || Ok::<_, Infallible>(Some(id)))
+            .await
+            .unwrap();
     }
     let mut conn = redis.connection().await;
     let mut lives = Vec::new();
@@ -95,8 +111,15 @@ async fn entries_written_together_expire_at_spread_out_times() {
     }
     let (shortest, longest) = (*lives.iter().min().unwrap(), *lives.iter().max().unwrap());
     // 300 s ± 20 %: all within 240–360 s, and spread over most of that range, not one instant.
-    assert!(shortest > 230_000 && longest <= 360_000, "lives {shortest}..{longest} ms");
-    assert!(longest - shortest > 60_000, "lives only spread over {} ms", longest - shortest);
+    assert!(
+        shortest > 230_000 && longest <= 360_000,
+        "lives {shortest}..{longest} ms"
+    );
+    assert!(
+        longest - shortest > 60_000,
+        "lives only spread over {} ms",
+        longest - shortest
+    );
 }
 
 #[tokio::test]
@@ -118,7 +141,11 @@ async fn an_invalidation_during_a_rebuild_keeps_the_old_value_out() {
         .get_or_load(scope, "", async || Ok::<_, Infallible>(Some(2)))
         .await
         .unwrap();
-    assert_eq!(fresh, Some(2), "the value read before the invalidation was not served after it");
+    assert_eq!(
+        fresh,
+        Some(2),
+        "the value read before the invalidation was not served after it"
+    );
 }
 
 #[tokio::test]
@@ -134,16 +161,28 @@ async fn with_redis_down_reads_go_to_the_loader_and_come_back_to_redis_after() {
     settings.cache_local_ttl_ms = 0;
     let cache = Cache::new("test", &settings).unwrap();
     let calls = Arc::new(AtomicUsize::new(0));
-    assert_eq!(cache.get_or_load("s", "k", counting(&calls, Some(1))).await.unwrap(), Some(1));
-    assert_eq!(cache.get_or_load("s", "k", counting(&calls, Some(1))).await.unwrap(), Some(1));
+    assert_eq!(
+        cache.get_or_load("s", "k", counting(&calls, Some(1))).await.unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        cache.get_or_load("s", "k", counting(&calls, Some(1))).await.unwrap(),
+        Some(1)
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1, "the second read is a Redis hit");
 
     server.stop();
     for _ in 0..20 {
-        assert_eq!(cache.get_or_load("s", "k", counting(&calls, Some(1))).await.unwrap(), Some(1));
+        assert_eq!(
+            cache.get_or_load("s", "k", counting(&calls, Some(1))).await.unwrap(),
+            Some(1)
+        );
     }
     assert_eq!(calls.load(Ordering::SeqCst), 21, "every read went to the loader");
-    assert!(cache.invalidate("s").await.is_err(), "an invalidation that did not happen says so");
+    assert!(
+        cache.invalidate("s").await.is_err(),
+        "an invalidation that did not happen says so"
+    );
 
     server.resume();
     shop_testkit::eventually("the cache uses Redis again", async || {
