@@ -2,7 +2,8 @@
 # Measures the evolution stages the same way: each stage from nothing on a setup of its own
 # (public port 9180, instances 9191+, databases st_* or the stage's own database server on
 # port 5450, event namespace `st`, Redis prefixes `st:gateway:` and `st:cache:`, a data folder
-# of its own), rate
+# of its own; STAGES_PORT, STAGES_DATABASE_PORT and STAGES_NAMESPACE move them, so two runs
+# can share a machine), rate
 # limits off, the same load-test profiles against it one after the other (each ends with the
 # load test's reconciliation), CPU and RSS sampled for every process of the stage —
 # infrastructure included: PostgreSQL, and for the services NATS and Redis — then torn down
@@ -39,10 +40,13 @@ fi
 PROFILES=${STAGE_PROFILES:-standard stress}
 OUT=${STAGES_OUT:-docs/stages/results}
 
-export GATEWAY_LISTEN_ADDR=127.0.0.1:9180
-export USER_LISTEN_ADDR=127.0.0.1:9181 PRODUCT_LISTEN_ADDR=127.0.0.1:9182 ORDER_LISTEN_ADDR=127.0.0.1:9183
-export SEARCH_LISTEN_ADDR=127.0.0.1:9184
-export EVENT_NAMESPACE=st REDIS_KEY_PREFIX=st:gateway: CACHE_KEY_PREFIX=st:cache:
+PORT=${STAGES_PORT:-9180}
+DB_PORT=${STAGES_DATABASE_PORT:-5450}
+NS=${STAGES_NAMESPACE:-st}
+export GATEWAY_LISTEN_ADDR=127.0.0.1:$PORT
+export USER_LISTEN_ADDR=127.0.0.1:$((PORT + 1)) PRODUCT_LISTEN_ADDR=127.0.0.1:$((PORT + 2))
+export ORDER_LISTEN_ADDR=127.0.0.1:$((PORT + 3)) SEARCH_LISTEN_ADDR=127.0.0.1:$((PORT + 4))
+export EVENT_NAMESPACE=$NS REDIS_KEY_PREFIX=$NS:gateway: CACHE_KEY_PREFIX=$NS:cache:
 export LOG_FORMAT=json RUST_LOG=warn
 unset PRODUCT_SERVICE_URL USER_UPSTREAMS PRODUCT_UPSTREAMS ORDER_UPSTREAMS SEARCH_UPSTREAMS SITE_UPSTREAMS
 unset LB_POLICY SESSION_STORE SHOP_SEARCH SHOP_STAGE_DATABASE_URL SEARCH_INDEX_DIR CATALOG_CACHE
@@ -63,10 +67,10 @@ stop_shop() {
 
 # The services stage's own databases, streams and index: never the machine's default ones.
 SERVICES_ENV=(
-    USER_DATABASE_URL=postgres://postgres@127.0.0.1:5432/st_user
-    PRODUCT_DATABASE_URL=postgres://postgres@127.0.0.1:5432/st_product
-    ORDER_DATABASE_URL=postgres://postgres@127.0.0.1:5432/st_order
-    SEARCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/st_search
+    USER_DATABASE_URL=postgres://postgres@127.0.0.1:5432/${NS}_user
+    PRODUCT_DATABASE_URL=postgres://postgres@127.0.0.1:5432/${NS}_product
+    ORDER_DATABASE_URL=postgres://postgres@127.0.0.1:5432/${NS}_order
+    SEARCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/${NS}_search
     SEARCH_INDEX_DIR="$WORK/services-index"
 )
 
@@ -95,7 +99,7 @@ stage_pids() {
         [ "$stage" = cache ] && { pgrep -x redis-server || true; }
     else
         psql -h 127.0.0.1 -U postgres -d postgres -Atc \
-            "select pid from pg_stat_activity where datname like 'st\\_%'" || true
+            "select pid from pg_stat_activity where datname like '${NS}\\_%'" || true
         pgrep -x nats-server || true
         pgrep -x redis-server || true
     fi
@@ -106,7 +110,7 @@ stage_pids() {
 transactions() {
     local data=$1
     [ -f "$data/stage-postgres/postmaster.pid" ] || return 0
-    psql -h 127.0.0.1 -p 5450 -U postgres -d postgres -Atc \
+    psql -h 127.0.0.1 -p "$DB_PORT" -U postgres -d postgres -Atc \
         "select sum(xact_commit + xact_rollback) from pg_stat_database" || true
 }
 
@@ -145,19 +149,19 @@ start_stage() {
     mkdir -p "$data"
     chmod 755 "$data"
     local args=(up --no-rate-limits) stage_env=(SHOP_DATA_DIR="$data" "$@")
-    METRICS=http://127.0.0.1:9180/metrics
+    METRICS=http://127.0.0.1:$PORT/metrics
     case $stage in
         services)
-            METRICS=http://127.0.0.1:9184/metrics
+            METRICS=http://127.0.0.1:$((PORT + 4))/metrics
             stage_env+=("${SERVICES_ENV[@]}")
             ;;
         # Each instance counts its own events; the proxy would alternate between them.
         cluster)
-            args+=(--stage cluster --sessions redis --database-port 5450)
-            METRICS=http://127.0.0.1:9191/metrics
+            args+=(--stage cluster --sessions redis --database-port "$DB_PORT")
+            METRICS=http://127.0.0.1:$((PORT + 11))/metrics
             ;;
-        monolith-unpinned) args+=(--stage search-engine --no-pin --database-port 5450) ;;
-        *) args+=(--stage "$stage" --database-port 5450) ;;
+        monolith-unpinned) args+=(--stage search-engine --no-pin --database-port "$DB_PORT") ;;
+        *) args+=(--stage "$stage" --database-port "$DB_PORT") ;;
     esac
     echo "== stage $stage: ${stage_env[*]:1} shop ${args[*]}"
     env "${stage_env[@]}" "$BIN/shop" "${args[@]}" >"$WORK/$stage.log" 2>&1 &
@@ -175,7 +179,7 @@ if [ "$MODE" = search ]; then
             started=$(date +%s)
             start_stage "$stage" "$data" SHOP_DEMO_PRODUCTS="$products"
             echo "   ready after $(($(date +%s) - started)) s (seeded, indexed, consumers idle)"
-            SEARCH_LISTEN_ADDR=127.0.0.1:9180 "$BIN/shop" bench-search --queries-only \
+            SEARCH_LISTEN_ADDR=127.0.0.1:$PORT "$BIN/shop" bench-search --queries-only \
                 --products "$products" --queries "${SEARCH_QUERIES:-2000}" || status=$?
             forget
             rm -rf "$data"
@@ -191,7 +195,7 @@ for stage in "$@"; do
     for profile in $PROFILES; do
         before=$(transactions "$data")
         # shellcheck disable=SC2086
-        "$BIN/loadtest" --profile "$profile" --base-url http://127.0.0.1:9180 --out "$OUT/$stage/$profile" \
+        "$BIN/loadtest" --profile "$profile" --base-url "http://127.0.0.1:$PORT" --out "$OUT/$stage/$profile" \
             "${pid_args[@]}" ${LOADTEST_ARGS:-} || status=$?
         database_load "$OUT/$stage/$profile" "$before" "$(transactions "$data")"
     done
