@@ -343,7 +343,10 @@ async fn the_cache_stage_rebuilds_a_hot_key_once_and_answers_missing_ids_from_th
         "{story}"
     );
     assert!(story.contains("404, 1 database read(s)"), "{story}");
-    assert!(story.contains("avalanche: the "), "{story}");
+    assert!(
+        story.contains("product entries written within a second expire between"),
+        "{story}"
+    );
     assert!(story.contains("freshness: a price change showed"), "{story}");
     stage.stop().await;
     assert!(
