@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Measures the evolution stages the same way: each stage from nothing on a setup of its own
 # (public port 9180, instances 9191+, databases st_* or the stage's own database server on
-# port 5450, event namespace `st`, Redis prefix `st:gateway:`, a data folder of its own), rate
+# port 5450, event namespace `st`, Redis prefixes `st:gateway:` and `st:cache:`, a data folder
+# of its own; STAGES_PORT, STAGES_DATABASE_PORT and STAGES_NAMESPACE move them, so two runs
+# can share a machine), rate
 # limits off, the same load-test profiles against it one after the other (each ends with the
 # load test's reconciliation), CPU and RSS sampled for every process of the stage —
 # infrastructure included: PostgreSQL, and for the services NATS and Redis — then torn down
 # and everything it stored deleted. It never touches a `shop up` on the default ports.
 #
-#   bash loadtest/stages.sh [stage ...]   # default: monolith separate-database cluster search-engine services
+#   bash loadtest/stages.sh [stage ...]   # default: monolith separate-database cache cluster search-engine services
 #   bash loadtest/stages.sh search [products ...]   # default: 1200 100000
 #
 # `search` times stage 6's question instead: the same query mix (`shop bench-search
@@ -32,19 +34,22 @@ if [ "${1:-}" = search ]; then
     shift
     [ $# -eq 0 ] && set -- 1200 100000
 else
-    [ $# -eq 0 ] && set -- monolith separate-database cluster search-engine services
+    [ $# -eq 0 ] && set -- monolith separate-database cache cluster search-engine services
     [ "${ACME_AIR:-0}" = 1 ] && set -- "$@" monolith-unpinned
 fi
 PROFILES=${STAGE_PROFILES:-standard stress}
 OUT=${STAGES_OUT:-docs/stages/results}
 
-export GATEWAY_LISTEN_ADDR=127.0.0.1:9180
-export USER_LISTEN_ADDR=127.0.0.1:9181 PRODUCT_LISTEN_ADDR=127.0.0.1:9182 ORDER_LISTEN_ADDR=127.0.0.1:9183
-export SEARCH_LISTEN_ADDR=127.0.0.1:9184
-export EVENT_NAMESPACE=st REDIS_KEY_PREFIX=st:gateway:
+PORT=${STAGES_PORT:-9180}
+DB_PORT=${STAGES_DATABASE_PORT:-5450}
+NS=${STAGES_NAMESPACE:-st}
+export GATEWAY_LISTEN_ADDR=127.0.0.1:$PORT
+export USER_LISTEN_ADDR=127.0.0.1:$((PORT + 1)) PRODUCT_LISTEN_ADDR=127.0.0.1:$((PORT + 2))
+export ORDER_LISTEN_ADDR=127.0.0.1:$((PORT + 3)) SEARCH_LISTEN_ADDR=127.0.0.1:$((PORT + 4))
+export EVENT_NAMESPACE=$NS REDIS_KEY_PREFIX=$NS:gateway: CACHE_KEY_PREFIX=$NS:cache:
 export LOG_FORMAT=json RUST_LOG=warn
 unset PRODUCT_SERVICE_URL USER_UPSTREAMS PRODUCT_UPSTREAMS ORDER_UPSTREAMS SEARCH_UPSTREAMS SITE_UPSTREAMS
-unset LB_POLICY SESSION_STORE SHOP_SEARCH SHOP_STAGE_DATABASE_URL SEARCH_INDEX_DIR
+unset LB_POLICY SESSION_STORE SHOP_SEARCH SHOP_STAGE_DATABASE_URL SEARCH_INDEX_DIR CATALOG_CACHE
 unset USER_DATABASE_URL PRODUCT_DATABASE_URL ORDER_DATABASE_URL SEARCH_DATABASE_URL
 
 cargo build --release -q -p shop -p loadtest
@@ -62,10 +67,10 @@ stop_shop() {
 
 # The services stage's own databases, streams and index: never the machine's default ones.
 SERVICES_ENV=(
-    USER_DATABASE_URL=postgres://postgres@127.0.0.1:5432/st_user
-    PRODUCT_DATABASE_URL=postgres://postgres@127.0.0.1:5432/st_product
-    ORDER_DATABASE_URL=postgres://postgres@127.0.0.1:5432/st_order
-    SEARCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/st_search
+    USER_DATABASE_URL=postgres://postgres@127.0.0.1:5432/${NS}_user
+    PRODUCT_DATABASE_URL=postgres://postgres@127.0.0.1:5432/${NS}_product
+    ORDER_DATABASE_URL=postgres://postgres@127.0.0.1:5432/${NS}_order
+    SEARCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/${NS}_search
     SEARCH_INDEX_DIR="$WORK/services-index"
 )
 
@@ -73,28 +78,55 @@ forget() {
     stop_shop
     env "${SERVICES_ENV[@]}" "$BIN/shop" reset --yes >/dev/null 2>&1 || true
     if command -v redis-cli >/dev/null; then
-        redis-cli --scan --pattern "${REDIS_KEY_PREFIX}*" | xargs -r redis-cli del >/dev/null
+        for prefix in "$REDIS_KEY_PREFIX" "$CACHE_KEY_PREFIX"; do
+            redis-cli --scan --pattern "${prefix}*" | xargs -r redis-cli del >/dev/null
+        done
     fi
 }
 trap 'forget; rm -rf "$WORK"' EXIT
 
 # The processes of the stage: everything `shop up` started, the stage's database server and
-# its backends, and for the services the machine's NATS and Redis and the backends serving
-# the stage's databases.
+# its backends (and the machine's Redis for the cache stage), and for the services the
+# machine's NATS and Redis and the backends serving the stage's databases.
 stage_pids() {
-    local data=$1
+    local stage=$1 data=$2
     pgrep -P "$SHOP" || true
     if [ -f "$data/stage-postgres/postmaster.pid" ]; then
         local postmaster
         postmaster=$(head -1 "$data/stage-postgres/postmaster.pid")
         echo "$postmaster"
         pgrep -P "$postmaster" || true
+        [ "$stage" = cache ] && { pgrep -x redis-server || true; }
     else
         psql -h 127.0.0.1 -U postgres -d postgres -Atc \
-            "select pid from pg_stat_activity where datname like 'st\\_%'" || true
+            "select pid from pg_stat_activity where datname like '${NS}\\_%'" || true
         pgrep -x nats-server || true
         pgrep -x redis-server || true
     fi
+}
+
+# Transactions the stage's database server has run so far (each statement outside an explicit
+# transaction is one): the database load the cache stage takes away. Empty for the services.
+transactions() {
+    local data=$1
+    [ -f "$data/stage-postgres/postmaster.pid" ] || return 0
+    psql -h 127.0.0.1 -p "$DB_PORT" -U postgres -d postgres -Atc \
+        "select sum(xact_commit + xact_rollback) from pg_stat_database" || true
+}
+
+# database_load OUT BEFORE AFTER: the run's database transactions per second, next to its report.
+database_load() {
+    local out=$1 before=$2 after=$3
+    [ -n "$before" ] && [ -n "$after" ] || return 0
+    python3 - "$out" "$before" "$after" <<'PY'
+import json, sys
+out, before, after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+summary = json.load(open(f"{out}/summary.json"))
+# The load test's set-up (its shoppers registered) and reconciliation are counted too, alike for every stage.
+rate = (after - before) / summary["load_seconds"]
+json.dump({"transactions": after - before, "transactions_per_s": round(rate, 1)}, open(f"{out}/database.json", "w"))
+print(f"   database: {after - before} transactions, {rate:.1f}/s")
+PY
 }
 
 # A fresh system indexes the demo catalog from its events for a while; wait until the
@@ -117,19 +149,19 @@ start_stage() {
     mkdir -p "$data"
     chmod 755 "$data"
     local args=(up --no-rate-limits) stage_env=(SHOP_DATA_DIR="$data" "$@")
-    METRICS=http://127.0.0.1:9180/metrics
+    METRICS=http://127.0.0.1:$PORT/metrics
     case $stage in
         services)
-            METRICS=http://127.0.0.1:9184/metrics
+            METRICS=http://127.0.0.1:$((PORT + 4))/metrics
             stage_env+=("${SERVICES_ENV[@]}")
             ;;
         # Each instance counts its own events; the proxy would alternate between them.
         cluster)
-            args+=(--stage cluster --sessions redis --database-port 5450)
-            METRICS=http://127.0.0.1:9191/metrics
+            args+=(--stage cluster --sessions redis --database-port "$DB_PORT")
+            METRICS=http://127.0.0.1:$((PORT + 11))/metrics
             ;;
-        monolith-unpinned) args+=(--stage search-engine --no-pin --database-port 5450) ;;
-        *) args+=(--stage "$stage" --database-port 5450) ;;
+        monolith-unpinned) args+=(--stage search-engine --no-pin --database-port "$DB_PORT") ;;
+        *) args+=(--stage "$stage" --database-port "$DB_PORT") ;;
     esac
     echo "== stage $stage: ${stage_env[*]:1} shop ${args[*]}"
     env "${stage_env[@]}" "$BIN/shop" "${args[@]}" >"$WORK/$stage.log" 2>&1 &
@@ -147,7 +179,7 @@ if [ "$MODE" = search ]; then
             started=$(date +%s)
             start_stage "$stage" "$data" SHOP_DEMO_PRODUCTS="$products"
             echo "   ready after $(($(date +%s) - started)) s (seeded, indexed, consumers idle)"
-            SEARCH_LISTEN_ADDR=127.0.0.1:9180 "$BIN/shop" bench-search --queries-only \
+            SEARCH_LISTEN_ADDR=127.0.0.1:$PORT "$BIN/shop" bench-search --queries-only \
                 --products "$products" --queries "${SEARCH_QUERIES:-2000}" || status=$?
             forget
             rm -rf "$data"
@@ -159,11 +191,13 @@ for stage in "$@"; do
     data="$WORK/$stage-data"
     start_stage "$stage" "$data"
     pid_args=()
-    for pid in $(stage_pids "$data" | sort -un); do pid_args+=(--pid "$pid"); done
+    for pid in $(stage_pids "$stage" "$data" | sort -un); do pid_args+=(--pid "$pid"); done
     for profile in $PROFILES; do
+        before=$(transactions "$data")
         # shellcheck disable=SC2086
-        "$BIN/loadtest" --profile "$profile" --base-url http://127.0.0.1:9180 --out "$OUT/$stage/$profile" \
+        "$BIN/loadtest" --profile "$profile" --base-url "http://127.0.0.1:$PORT" --out "$OUT/$stage/$profile" \
             "${pid_args[@]}" ${LOADTEST_ARGS:-} || status=$?
+        database_load "$OUT/$stage/$profile" "$before" "$(transactions "$data")"
     done
     forget
     rm -rf "$data"

@@ -3,6 +3,7 @@
 //! changes; reserves stock for the checkout saga.
 
 pub mod api;
+pub mod cache;
 pub mod domain;
 pub mod events;
 pub mod seed;
@@ -12,6 +13,7 @@ use std::{future::Future, sync::LazyLock};
 
 use axum::Router;
 use clap::Parser;
+use shop_cache::CacheConfig;
 use shop_contracts::IdentityKey;
 use shop_messaging::{EventBus, Namespace, runtime::Messaging};
 use shop_platform::{
@@ -20,6 +22,8 @@ use shop_platform::{
     startup::Connections,
 };
 use sqlx::{PgPool, migrate::Migrator};
+
+use crate::{api::AppState, cache::CatalogCache};
 
 /// The product database's migrations: its own, and the shared messaging tables at version 2.
 pub static MIGRATOR: LazyLock<Migrator> =
@@ -30,6 +34,21 @@ pub static MIGRATOR: LazyLock<Migrator> =
 pub struct Config {
     #[command(flatten)]
     pub service: ServiceConfig<Self>,
+
+    /// Serve catalog reads (products, listings, categories) through the cache: Redis with an
+    /// in-process layer in front, invalidated by the service's own events. Off by default.
+    #[arg(long, env = "CATALOG_CACHE", default_value_t = false)]
+    pub catalog_cache: bool,
+
+    #[command(flatten)]
+    pub cache: CacheConfig,
+}
+
+impl Config {
+    /// The catalog cache as configured (nothing when it is off).
+    pub async fn catalog(&self) -> anyhow::Result<CatalogCache> {
+        CatalogCache::new(self.catalog_cache, &self.cache).await
+    }
 }
 
 impl ServiceDefaults for Config {
@@ -39,16 +58,16 @@ impl ServiceDefaults for Config {
     const DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/products";
 }
 
-/// The complete HTTP service over an already migrated database.
-pub fn app(db: PgPool, identity_key: IdentityKey) -> Router {
-    service(db, identity_key).into_router()
+/// The complete HTTP service over an already migrated database (and the cache, if on).
+pub fn app(state: AppState, identity_key: IdentityKey) -> Router {
+    service(state, identity_key).into_router()
 }
 
-fn service(db: PgPool, identity_key: IdentityKey) -> Service {
+fn service(state: AppState, identity_key: IdentityKey) -> Service {
     Service {
         name: "product",
-        api: api::router().with_state(db.clone()),
-        readiness: Readiness::database(db),
+        readiness: Readiness::database(state.db.clone()),
+        api: api::router().with_state(state),
         identity_key,
     }
 }
@@ -62,10 +81,26 @@ pub fn messaging<B: EventBus>(bus: B, db: PgPool, namespace: Namespace) -> Messa
     messaging
 }
 
+/// Has the service's own catalog and stock events invalidate `catalog`, when it is on.
+pub fn invalidate_on_events<B: EventBus>(messaging: &mut Messaging<B>, catalog: &CatalogCache) {
+    if catalog.is_on() {
+        messaging.start_consumer(
+            events::cache::catalog_spec(),
+            events::cache::Invalidation::new(catalog.clone()),
+        );
+        messaging.start_consumer(
+            events::cache::stock_spec(),
+            events::cache::Invalidation::new(catalog.clone()),
+        );
+    }
+}
+
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     tracing::debug!(?config, "starting product service");
     let Connections { db, bus } = config.service.connect(&MIGRATOR).await?;
-    let messaging = messaging(bus, db.clone(), config.service.messaging.event_namespace.clone());
-    let service = service(db, config.service.identity_key.clone());
+    let catalog = config.catalog().await?;
+    let mut messaging = messaging(bus, db.clone(), config.service.messaging.event_namespace.clone());
+    invalidate_on_events(&mut messaging, &catalog);
+    let service = service(AppState { db, catalog }, config.service.identity_key.clone());
     config.service.serve(service, messaging, shutdown).await
 }

@@ -43,10 +43,14 @@ pub struct Outcome {
     pub order_statuses: Vec<String>,
     /// Separate database: the median round trip of one query to it, in microseconds.
     pub round_trip_us: Option<f64>,
+    /// Cache: database reads behind 100 concurrent reads of one product nobody had read.
+    pub stampede_rebuilds: Option<u64>,
+    /// Cache: database reads behind 100 reads of an id that does not exist.
+    pub missing_id_rebuilds: Option<u64>,
 }
 
 impl Outcome {
-    fn say(&mut self, line: impl Into<String>) {
+    pub(crate) fn say(&mut self, line: impl Into<String>) {
         let line = line.into();
         println!("  {line}");
         self.lines.push(line);
@@ -60,6 +64,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
     println!("Stage {} · {}: demonstration against {url}", stage.number, stage.name);
     match stage.layout {
         Some(Layout::Monolith { instances, .. }) if instances > 0 => cluster(&client, url).await,
+        Some(Layout::Monolith { cache: true, .. }) => crate::cache_demo::run(&client, url).await,
         Some(Layout::Monolith {
             database: DatabaseHost::OwnCpu,
             search: SearchBackend::Sql,
@@ -304,12 +309,25 @@ async fn saga(client: &Client, url: &str) -> anyhow::Result<Outcome> {
 
 /// Signs the demo customer in: the session cookie, and the instance that answered.
 async fn sign_in(client: &Client, url: &str) -> anyhow::Result<(String, String)> {
+    sign_in_as(
+        client,
+        url,
+        user_service::seed::CUSTOMER_EMAIL,
+        user_service::seed::CUSTOMER_PASSWORD,
+    )
+    .await
+}
+
+/// Signs a demo account in: the session cookie, and the instance that answered.
+pub(crate) async fn sign_in_as(
+    client: &Client,
+    url: &str,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<(String, String)> {
     let login = client
         .post(format!("{url}/api/auth/login"))
-        .json(&serde_json::json!({
-            "email": user_service::seed::CUSTOMER_EMAIL,
-            "password": user_service::seed::CUSTOMER_PASSWORD,
-        }))
+        .json(&serde_json::json!({"email": email, "password": password}))
         .send()
         .await?
         .error_for_status()?;

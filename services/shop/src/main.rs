@@ -6,6 +6,7 @@
 
 mod bench;
 mod bench_search;
+mod cache_demo;
 mod database_host;
 mod dead_letters;
 mod demo;

@@ -36,7 +36,11 @@ pub struct Config {
 /// Runs the whole shop in this process until `shutdown`: the gateway's listen address is the
 /// only port.
 pub async fn run(configs: Configs, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    tracing::info!(search = ?configs.monolith.search, "starting the shop as one process");
+    tracing::info!(
+        search = ?configs.monolith.search,
+        catalog_cache = configs.product.catalog_cache,
+        "starting the shop as one process"
+    );
     let user_db = configs.user.service.connect_database(&user_service::MIGRATOR).await?;
     let product_db = configs
         .product
@@ -47,9 +51,12 @@ pub async fn run(configs: Configs, shutdown: impl Future<Output = ()> + Send + '
     let bus = shop_messaging::runtime::in_process();
     let namespace = configs.user.service.messaging.event_namespace.clone();
 
+    let catalog = configs.product.catalog().await?;
+    let mut product_messaging = product_service::messaging(bus.clone(), product_db.clone(), namespace.clone());
+    product_service::invalidate_on_events(&mut product_messaging, &catalog);
     let mut messaging: Vec<Messaging<Bus>> = vec![
         user_service::messaging(bus.clone(), user_db.clone(), namespace.clone()),
-        product_service::messaging(bus.clone(), product_db.clone(), namespace.clone()),
+        product_messaging,
         order_service::messaging(
             bus.clone(),
             order_db.clone(),
@@ -57,7 +64,10 @@ pub async fn run(configs: Configs, shutdown: impl Future<Output = ()> + Send + '
             configs.order.pending_timeout(),
         ),
     ];
-    let product_api = product_service::api::router().with_state(product_db.clone());
+    let product_api = product_service::api::router().with_state(product_service::api::AppState {
+        db: product_db.clone(),
+        catalog,
+    });
     let search_api: OpenApiRouter = match configs.monolith.search {
         SearchBackend::Sql => product_service::api::search::router().with_state(product_db.clone()),
         SearchBackend::Index => {

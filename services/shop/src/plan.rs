@@ -123,6 +123,7 @@ impl Plan {
                 search,
                 database,
                 instances,
+                cache,
             }) => {
                 let instances = match (args.instances, args.instance_ports.len()) {
                     (Some(count), given) if given > 0 && given != count => {
@@ -151,7 +152,7 @@ impl Plan {
                         (host.url(), Some(host))
                     }
                 };
-                let env = monolith_env(stage, search, &database_url, args, &mut configs);
+                let env = monolith_env(stage, search, cache, &database_url, args, &mut configs);
                 let app_cpus = pin.then_some(APP_CPUS);
                 let phases = if instances == 0 {
                     let mut env = env;
@@ -329,12 +330,13 @@ fn links(service: ServiceName, configs: &Configs) -> Vec<(&'static str, String)>
         .collect()
 }
 
-/// The monolith's environment: every module's tables in a schema of one database, search as the
-/// stage has it, sessions in memory unless the instances share Redis. `configs` is updated to
+/// The monolith's environment: every module's tables in a schema of one database, search and the
+/// catalog cache as the stage has them, sessions in memory unless the instances share Redis. `configs` is updated to
 /// match, so the databases are prepared as the monolith will use them.
 fn monolith_env(
     stage: &Stage,
     search: SearchBackend,
+    cache: bool,
     database: &DatabaseUrl,
     args: &UpArgs,
     configs: &mut Configs,
@@ -378,6 +380,11 @@ fn monolith_env(
         ),
         ("SHOP_STAGE", stage.label()),
     ];
+    // On in the cache stage; the other stages leave it as configured (off by default).
+    if cache {
+        env.push(("CATALOG_CACHE", "true".to_owned()));
+        configs.product.catalog_cache = true;
+    }
     // The stages' index is their own, not the full system's.
     if std::env::var_os("SEARCH_INDEX_DIR").is_none() {
         let dir = data_dir().join("stage-search-index");

@@ -28,6 +28,8 @@ pub enum Layout {
         /// Instances behind the gateway acting as reverse proxy, by default; 0: none, the
         /// monolith itself is the public port.
         instances: usize,
+        /// Whether catalog reads go through the cache (Redis and an in-process layer).
+        cache: bool,
     },
     /// A process per service, a database per service, NATS JetStream, Redis, the gateway.
     Services,
@@ -57,6 +59,7 @@ pub const LADDER: [Stage; 10] = [
             search: SearchBackend::Sql,
             database: DatabaseHost::SharedCpu,
             instances: 0,
+            cache: false,
         }),
     },
     Stage {
@@ -68,14 +71,21 @@ pub const LADDER: [Stage; 10] = [
             search: SearchBackend::Sql,
             database: DatabaseHost::OwnCpu,
             instances: 0,
+            cache: false,
         }),
     },
     Stage {
         number: 3,
         slug: "cache",
         name: "cache",
-        change: "Redis cache-aside and an in-process cache for catalog reads, invalidated by events",
-        layout: None,
+        change: "the same monolith; catalog reads cache-aside in Redis behind an in-process cache, \
+                 invalidated by the product events",
+        layout: Some(Layout::Monolith {
+            search: SearchBackend::Sql,
+            database: DatabaseHost::OwnCpu,
+            instances: 0,
+            cache: true,
+        }),
     },
     Stage {
         number: 4,
@@ -87,6 +97,7 @@ pub const LADDER: [Stage; 10] = [
             search: SearchBackend::Sql,
             database: DatabaseHost::OwnCpu,
             instances: 2,
+            cache: false,
         }),
     },
     Stage {
@@ -105,6 +116,7 @@ pub const LADDER: [Stage; 10] = [
             search: SearchBackend::Index,
             database: DatabaseHost::OwnCpu,
             instances: 0,
+            cache: false,
         }),
     },
     Stage {

@@ -36,7 +36,7 @@ async fn shop() -> Shop {
     let (product_db, products) = TestDatabase::migrated("gw_products", &product_service::MIGRATOR).await;
     let (order_db, orders) = TestDatabase::migrated("gw_orders", &order_service::MIGRATOR).await;
     let user = serve(user_service::app(user_db.clone(), key.clone())).await;
-    let product = serve(product_service::app(product_db.clone(), key.clone())).await;
+    let product = serve(product_service::app(product_db.clone().into(), key.clone())).await;
     let order = serve(order_service::app(order_db.clone(), key)).await;
     let messaging = vec![
         user_service::messaging(bus.bus.clone(), user_db.clone(), bus.namespace.clone()),

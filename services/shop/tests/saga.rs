@@ -33,7 +33,7 @@ impl<B: EventBus> System<B> {
         let (order_db, order_database) = TestDatabase::migrated("saga_orders", &order_service::MIGRATOR).await;
         let key = shop_testkit::identity_key();
         let product = Service {
-            app: TestApp::spawn(product_service::app(product_db.clone(), key.clone())).await,
+            app: TestApp::spawn(product_service::app(product_db.clone().into(), key.clone())).await,
             db: product_db,
             _database: product_database,
         };

@@ -31,7 +31,7 @@ async fn catalog_changes_become_searchable() {
     let (search_db, _search) = TestDatabase::migrated("search_index", &search_service::MIGRATOR).await;
     let dir = TempDir::new("shop-search");
     let index = SearchIndex::Embedded(Arc::new(EmbeddedIndex::open(&dir.path).unwrap()));
-    let products = TestApp::spawn(product_service::app(product_db.clone(), key.clone())).await;
+    let products = TestApp::spawn(product_service::app(product_db.clone().into(), key.clone())).await;
     let search_app = TestApp::spawn(search_service::app(search_db.clone(), key, index.clone())).await;
     let product_messaging = product_service::messaging(bus.bus.clone(), product_db.clone(), bus.namespace.clone());
     let search_messaging = search_service::messaging(bus.bus.clone(), search_db.clone(), bus.namespace.clone(), index);
@@ -130,7 +130,7 @@ async fn a_reindex_while_updates_arrive_ends_with_the_index_equal_to_the_catalog
     let (search_db, _search) = TestDatabase::migrated("reindex_search", &search_service::MIGRATOR).await;
     let dir = TempDir::new("shop-reindex");
     let index = SearchIndex::Embedded(Arc::new(EmbeddedIndex::open(&dir.path).unwrap()));
-    let products = TestApp::spawn(product_service::app(product_db.clone(), key.clone())).await;
+    let products = TestApp::spawn(product_service::app(product_db.clone().into(), key.clone())).await;
     let search_app = TestApp::spawn(search_service::app(search_db.clone(), key, index.clone())).await;
     let product_messaging = product_service::messaging(bus.bus.clone(), product_db.clone(), bus.namespace.clone());
     let search_messaging = search_service::messaging(bus.bus.clone(), search_db.clone(), bus.namespace.clone(), index);

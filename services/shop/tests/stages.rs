@@ -22,6 +22,8 @@ struct Stage {
     child: Child,
     url: String,
     data_dir: PathBuf,
+    /// The environment the stage was started with, which its demonstration gets too.
+    env: Vec<(String, String)>,
 }
 
 impl Stage {
@@ -67,6 +69,7 @@ impl Stage {
             child,
             url,
             data_dir: data_dir.clone(),
+            env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
         }
     }
 
@@ -75,6 +78,7 @@ impl Stage {
         let output = Command::new(env!("CARGO_BIN_EXE_shop"))
             .args(["stages", "demo", stage, "--url", &self.url])
             .env("SHOP_DATA_DIR", &self.data_dir)
+            .envs(self.env.iter().cloned())
             .output()
             .await
             .expect("run the demonstration");
@@ -316,6 +320,39 @@ async fn the_cluster_loses_memory_sessions_and_redis_sessions_fix_it() {
     assert!(story.contains("each knew the session"), "{story}");
     assert!(story.contains("still signed in"), "{story}");
     stage.stop().await;
+}
+
+/// The cache stage: catalog reads through Redis (under the test's own prefix) and the
+/// in-process layer; its demonstration shows single-flight, negative entries, spread-out
+/// lives and a fresh price after the change's event.
+#[tokio::test]
+async fn the_cache_stage_rebuilds_a_hot_key_once_and_answers_missing_ids_from_the_cache() {
+    let database = TestDatabase::create("stage_cache").await;
+    let dir = temp_dir("cache");
+    let redis = RedisPrefix::new();
+    let stage = Stage::start(
+        &["--stage", "cache", "--database-url", &database.url],
+        &[("REDIS_URL", &redis.url), ("CACHE_KEY_PREFIX", &redis.prefix)],
+        &dir.path,
+    )
+    .await;
+    journey(&stage.url, "wireless").await;
+    let story = stage.demo("cache").await;
+    assert!(
+        story.contains("concurrent reads of a product nobody had read → 1 database read(s)"),
+        "{story}"
+    );
+    assert!(story.contains("404, 1 database read(s)"), "{story}");
+    assert!(
+        story.contains("product entries written within a second expire between"),
+        "{story}"
+    );
+    assert!(story.contains("freshness: a price change showed"), "{story}");
+    stage.stop().await;
+    assert!(
+        !redis.keys().await.is_empty(),
+        "the stage cached under the test's prefix"
+    );
 }
 
 /// The separate database host: the stage starts a PostgreSQL server of its own on the second

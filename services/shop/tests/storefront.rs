@@ -70,7 +70,7 @@ async fn shop() -> Shop {
     user_service::seed::demo_accounts(&user_db).await.unwrap();
     product_service::seed::demo_catalog(&product_db, 40).await.unwrap();
     let user = serve(user_service::app(user_db.clone(), key.clone())).await;
-    let product = serve(product_service::app(product_db.clone(), key.clone())).await;
+    let product = serve(product_service::app(product_db.clone().into(), key.clone())).await;
     let order = serve(order_service::app(order_db.clone(), key.clone())).await;
     let search_url = serve(search_service::app(search_db.clone(), key, index.clone())).await;
     let messaging = vec![

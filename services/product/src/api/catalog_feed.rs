@@ -10,11 +10,11 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::store::products;
+use crate::{api::AppState, store::products};
 
 const MAX_FEED_PAGE: u32 = 1000;
 
-pub fn router() -> OpenApiRouter<PgPool> {
+pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(catalog_feed))
 }
 

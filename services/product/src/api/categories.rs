@@ -10,17 +10,19 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
+    api::AppState,
+    cache::CatalogCache,
     domain::category::{CategoryDescription, CategoryName, CategorySlug},
     store::categories::{self, CategoryRow},
 };
 
-pub fn router() -> OpenApiRouter<PgPool> {
+pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_categories, create_category))
         .routes(routes!(get_category))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CategoryView {
     pub id: Uuid,
     pub slug: String,
@@ -55,20 +57,34 @@ pub struct NewCategory {
 /// All categories, by name.
 #[utoipa::path(get, path = "/api/categories", tag = "categories",
     responses((status = 200, body = Vec<CategoryView>)))]
-async fn list_categories(State(db): State<PgPool>) -> ApiResult<Json<Vec<CategoryView>>> {
-    let rows = categories::list(&db).await?;
-    Ok(Json(rows.into_iter().map(Into::into).collect()))
+async fn list_categories(
+    State(db): State<PgPool>,
+    State(catalog): State<CatalogCache>,
+) -> ApiResult<Json<Vec<CategoryView>>> {
+    let views = catalog
+        .listing("categories", async || {
+            let rows = categories::list(&db).await?;
+            Ok::<_, ApiError>(Some(rows.into_iter().map(Into::into).collect()))
+        })
+        .await?;
+    Ok(Json(views.unwrap_or_default()))
 }
 
 /// One category by slug.
 #[utoipa::path(get, path = "/api/categories/{slug}", tag = "categories",
     params(("slug" = String, Path, description = "Category slug")),
     responses((status = 200, body = CategoryView), (status = 404, response = responses::NotFound)))]
-async fn get_category(State(db): State<PgPool>, Path(slug): Path<String>) -> ApiResult<Json<CategoryView>> {
-    let row = categories::find(&db, &slug)
-        .await?
-        .ok_or(ApiError::NotFound("category"))?;
-    Ok(Json(row.into()))
+async fn get_category(
+    State(db): State<PgPool>,
+    State(catalog): State<CatalogCache>,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<CategoryView>> {
+    let view = catalog
+        .listing(&format!("category|{slug}"), async || {
+            Ok::<_, ApiError>(categories::find(&db, &slug).await?.map(CategoryView::from))
+        })
+        .await?;
+    Ok(Json(view.ok_or(ApiError::NotFound("category"))?))
 }
 
 /// Create a category (administrators).
@@ -84,6 +100,7 @@ async fn get_category(State(db): State<PgPool>, Path(slug): Path<String>) -> Api
     ))]
 async fn create_category(
     State(db): State<PgPool>,
+    State(catalog): State<CatalogCache>,
     _: Admin,
     Json(new): Json<NewCategory>,
 ) -> ApiResult<(StatusCode, Json<CategoryView>)> {
@@ -98,5 +115,9 @@ async fn create_category(
     let row = categories::find(&db, new.slug.as_str())
         .await?
         .ok_or_else(|| anyhow::anyhow!("category vanished"))?;
+    // The category exists now: a failed invalidation leaves listings old for one TTL at most.
+    if let Err(error) = catalog.categories_changed().await {
+        tracing::warn!(%error, "the new category is not in cached listings until their TTL passes");
+    }
     Ok((StatusCode::CREATED, Json(row.into())))
 }

@@ -5,10 +5,13 @@ mod categories;
 mod products;
 pub mod search;
 
+use axum::extract::FromRef;
 use shop_platform::openapi::IdentitySecurity;
 use sqlx::PgPool;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
+
+use crate::cache::CatalogCache;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,7 +27,24 @@ use utoipa_axum::router::OpenApiRouter;
 )]
 struct ApiDoc;
 
-pub fn router() -> OpenApiRouter<PgPool> {
+/// What the handlers share: the database, and the catalog cache in front of it.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub db: PgPool,
+    pub catalog: CatalogCache,
+}
+
+/// The database alone, with the cache off.
+impl From<PgPool> for AppState {
+    fn from(db: PgPool) -> Self {
+        Self {
+            db,
+            catalog: CatalogCache::default(),
+        }
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(products::router())
         .merge(categories::router())

@@ -14,6 +14,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
+    api::AppState,
+    cache::CatalogCache,
     domain::{
         category::CategorySlug,
         product::{AdjustmentReason, Description, ImageUrl, Price, ProductName, Sku, Sort, StockDelta, StockLevel},
@@ -25,7 +27,7 @@ use crate::{
     },
 };
 
-pub fn router() -> OpenApiRouter<PgPool> {
+pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_products, create_product))
         .routes(routes!(get_product, update_product))
@@ -35,13 +37,13 @@ pub fn router() -> OpenApiRouter<PgPool> {
         .routes(routes!(adjust_stock))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CategoryRef {
     pub slug: String,
     pub name: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ProductView {
     pub id: Uuid,
     pub sku: String,
@@ -130,7 +132,7 @@ impl From<InventoryRow> for InventoryView {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ProductPage {
     pub items: Vec<ProductView>,
     /// Pass as `cursor` to get the next page; absent on the last page.
@@ -163,7 +165,11 @@ struct ListCursor {
 /// Active products, one page at a time.
 #[utoipa::path(get, path = "/api/products", tag = "products", params(ListParams),
     responses((status = 200, body = ProductPage), (status = 422, response = responses::Invalid)))]
-async fn list_products(State(db): State<PgPool>, Query(params): Query<ListParams>) -> ApiResult<Json<ProductPage>> {
+async fn list_products(
+    State(db): State<PgPool>,
+    State(catalog): State<CatalogCache>,
+    Query(params): Query<ListParams>,
+) -> ApiResult<Json<ProductPage>> {
     let limit = pagination::limit(params.limit)?;
     let (category, after) = match params.cursor.as_deref().map(decode_cursor::<ListCursor>).transpose()? {
         Some(cursor) => {
@@ -184,39 +190,59 @@ async fn list_products(State(db): State<PgPool>, Query(params): Query<ListParams
         None => (params.category.map(String::from), None),
     };
     let sort = after.as_ref().map_or(params.sort.unwrap_or_default(), Position::sort);
-    // One extra row tells whether there is a next page.
-    let mut rows = products::list(
-        &db,
-        Listing {
-            category: category.as_deref(),
-            sort,
-            after,
-            limit: limit + 1,
-        },
-    )
-    .await?;
-    let next_cursor = if rows.len() > limit as usize {
-        rows.truncate(limit as usize);
-        rows.last().map(|row| {
-            encode_cursor(&ListCursor {
-                category,
-                after: Position::after(row, sort),
-            })
+    let key = format!(
+        "products|{}|{sort:?}|{}|{limit}",
+        category.as_deref().unwrap_or_default(),
+        params.cursor.as_deref().unwrap_or_default()
+    );
+    let page = catalog
+        .listing(&key, async || {
+            // One extra row tells whether there is a next page.
+            let mut rows = products::list(
+                &db,
+                Listing {
+                    category: category.as_deref(),
+                    sort,
+                    after,
+                    limit: limit + 1,
+                },
+            )
+            .await?;
+            let next_cursor = if rows.len() > limit as usize {
+                rows.truncate(limit as usize);
+                rows.last().map(|row| {
+                    encode_cursor(&ListCursor {
+                        category,
+                        after: Position::after(row, sort),
+                    })
+                })
+            } else {
+                None
+            };
+            let items = rows.into_iter().map(ProductView::try_from).collect::<Result<_, _>>()?;
+            Ok::<_, ApiError>(Some(ProductPage { items, next_cursor }))
         })
-    } else {
-        None
-    };
-    let items = rows.into_iter().map(ProductView::try_from).collect::<Result<_, _>>()?;
-    Ok(Json(ProductPage { items, next_cursor }))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("a listing is never absent"))?;
+    Ok(Json(page))
 }
 
 /// One product by id, active or not.
 #[utoipa::path(get, path = "/api/products/{id}", tag = "products",
     params(("id" = Uuid, Path, description = "Product id")),
     responses((status = 200, body = ProductView), (status = 404, response = responses::NotFound)))]
-async fn get_product(State(db): State<PgPool>, Path(id): Path<Uuid>) -> ApiResult<Json<ProductView>> {
-    let row = products::find(&db, id).await?.ok_or(ApiError::NotFound("product"))?;
-    Ok(Json(row.try_into()?))
+async fn get_product(
+    State(db): State<PgPool>,
+    State(catalog): State<CatalogCache>,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<ProductView>> {
+    let product = catalog
+        .product(id, async || {
+            let row = products::find(&db, id).await?;
+            Ok::<_, ApiError>(row.map(ProductView::try_from).transpose()?)
+        })
+        .await?;
+    Ok(Json(product.ok_or(ApiError::NotFound("product"))?))
 }
 
 async fn category_id(db: &PgPool, slug: &CategorySlug) -> ApiResult<Uuid> {

@@ -6,6 +6,7 @@
 //! (`product.*`), stock levels (`inventory.adjusted`) and the answers to orders
 //! (`inventory.reserved`, `.rejected`, `.committed`, `.released`).
 
+pub mod cache;
 pub mod reservations;
 
 use shop_contracts::{

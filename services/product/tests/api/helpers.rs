@@ -5,7 +5,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 pub async fn spawn(db: &PgPool) -> TestApp {
-    TestApp::spawn(product_service::app(db.clone(), shop_testkit::identity_key())).await
+    TestApp::spawn(product_service::app(db.clone().into(), shop_testkit::identity_key())).await
 }
 
 pub fn admin() -> Actor {
