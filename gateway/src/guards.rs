@@ -21,11 +21,10 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use shop_platform::ApiError;
+use shop_platform::{ApiError, request_body};
 use tower_sessions::{Session, session::Id};
 
 use crate::{
-    client_body,
     client_ip::ClientIp,
     limits::{self, Decision},
     session,
@@ -89,8 +88,8 @@ pub async fn rate_limit(
 }
 
 /// Refuses bodies over the limit up front when their length is declared, and reads every
-/// other body whole under the size limit and the body-read time-out ([`client_body`]) before
-/// the request goes further.
+/// other body whole under the size limit and the body-read time-out
+/// ([`shop_platform::request_body`]) before the request goes further.
 pub async fn client_body(State(limits): State<RequestLimits>, request: Request, next: Next) -> Response {
     let limit = limits.max_body_bytes;
     let declared = request
@@ -101,7 +100,7 @@ pub async fn client_body(State(limits): State<RequestLimits>, request: Request, 
     if declared.is_some_and(|length| length > limit) {
         return ApiError::PayloadTooLarge(limit).into_response();
     }
-    match client_body::read_whole(request, limit, limits.body_read_timeout).await {
+    match request_body::read_whole(request, limit, Some(limits.body_read_timeout)).await {
         Ok(request) => next.run(request).await,
         Err(refused) => refused.into_response(),
     }

@@ -12,7 +12,6 @@
 //! the modules named for what they do.
 
 pub mod auth;
-pub mod client_body;
 pub mod client_ip;
 pub mod config;
 pub mod docs;

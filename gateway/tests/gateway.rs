@@ -433,7 +433,7 @@ async fn oversized_bodies_are_413_and_floods_are_429() {
         .unwrap();
     assert_eq!(response.status(), 413);
     assert_eq!(response.headers()["content-type"], "application/problem+json");
-    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
+    clear_of_a_minute_window_end().await;
     let mut statuses = Vec::new();
     for _ in 0..6 {
         statuses.push(gw.get("/api/products").await.0);
@@ -736,7 +736,7 @@ async fn with_redis_down_the_rate_limits_let_requests_through() {
         &["--product-upstreams", &products, "--rate-limit-per-minute", "1"],
     )
     .await;
-    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
+    clear_of_a_minute_window_end().await;
     assert_eq!(gw.get("/api/products").await.0, 200);
     assert_eq!(gw.get("/api/products").await.0, 429, "with Redis up the limit holds");
 
@@ -804,7 +804,7 @@ async fn sign_ins_and_sessions_have_limits_of_their_own() {
         "100",
     ])
     .await;
-    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
+    clear_of_a_minute_window_end().await;
     let cookie = signed_in(&gw).await;
     signed_in(&gw).await;
     let login = gw
@@ -875,7 +875,7 @@ async fn registrations_are_limited_per_address_like_sign_ins_and_counted_apart()
         "100",
     ])
     .await;
-    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
+    clear_of_a_minute_window_end().await;
     let mut statuses = Vec::new();
     for n in 0..3 {
         let register = gw
@@ -908,7 +908,7 @@ async fn the_session_limit_counts_the_session_in_use_whatever_decoys_come_first(
         "100",
     ])
     .await;
-    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
+    clear_of_a_minute_window_end().await;
     let cookie = signed_in(&gw).await;
     let mut statuses = Vec::new();
     for _ in 0..4 {
@@ -1157,7 +1157,7 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_rate_limit() {
         "10.0.0.0/8,127.0.0.1",
     ])
     .await;
-    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
+    clear_of_a_minute_window_end().await;
     let mut statuses = Vec::new();
     for client in [
         "203.0.113.1",
@@ -1180,7 +1180,7 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_rate_limit() {
 async fn an_untrusted_peer_cannot_pick_its_address_with_x_forwarded_for() {
     let products = echo("products").await;
     let gw = gateway(&["--product-upstreams", &products, "--rate-limit-per-minute", "2"]).await;
-    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
+    clear_of_a_minute_window_end().await;
     let mut statuses = Vec::new();
     for client in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
         statuses.push(gw.get_forwarded_for("/api/products", client).await.0);
@@ -1207,6 +1207,11 @@ async fn with_cookie(gw: &Gateway, path: &str, cookie: &str) -> (u16, Value, Opt
 }
 
 /// Signs in (as [`SHOPPER`]) and returns the session cookie, `name=value`.
+/// The limits count per minute: start a test's requests well inside one window.
+async fn clear_of_a_minute_window_end() {
+    shop_testkit::away_from_window_end(Duration::from_secs(60), Duration::from_secs(10)).await;
+}
+
 async fn signed_in(gw: &Gateway) -> String {
     shop_testkit::sign_in(&gw.client, &gw.url, "ada@example.com", "correct horse battery").await
 }

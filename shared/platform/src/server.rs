@@ -57,7 +57,7 @@ impl Service {
             .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
             .layer(middleware::from_fn(crate::input::refuse_nul_in_uri))
             .layer(Extension(self.identity_key))
-            .layer(middleware::from_fn(crate::request_body::read_whole))
+            .layer(middleware::from_fn(crate::request_body::read_first))
             .layer(middleware::from_fn_with_state(
                 self.name,
                 crate::metrics::track_requests,
