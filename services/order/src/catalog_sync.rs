@@ -1,6 +1,6 @@
 //! Fills the product replica from the product service's catalog feed, once at start-up: it
 //! catches up with every product older than the event stream the replica follows afterwards
-//! ([`crate::events::catalog`]). Both deliver snapshots to [`store::catalog::apply_snapshot`],
+//! ([`crate::events::catalog`]). Both deliver snapshots to [`store::catalog::apply_snapshots`],
 //! which ignores any it already has, so the two may overlap in any order.
 
 use std::time::{Duration, Instant};
@@ -126,14 +126,8 @@ pub async fn sync_catalog_once(db: &PgPool, feed: &Feed) -> anyhow::Result<usize
     let mut changed = 0;
     loop {
         let page = feed.page(after).await?;
-        // One transaction per page: a page is applied whole, with one commit.
-        let mut tx = db.begin().await?;
-        for snapshot in &page.items {
-            if store::catalog::apply_snapshot(&mut *tx, snapshot).await? {
-                changed += 1;
-            }
-        }
-        tx.commit().await?;
+        // One statement per page: a page is applied whole, with one commit.
+        changed += store::catalog::apply_snapshots(db, &page.items).await? as usize;
         match (page.next_after, after) {
             (None, _) => return Ok(changed),
             // The feed is ordered by id; a cursor that does not move on would loop forever.

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use shop_contracts::{catalog::ProductSnapshot, events::InventoryAdjusted};
+use shop_messaging::consumer::newest_per_key;
 use sqlx::{PgConnection, PgPool, Postgres, postgres::PgArguments, query::Query};
 use uuid::Uuid;
 
@@ -64,10 +65,29 @@ pub async fn apply_product(
     product: &ProductSnapshot,
     occurred_at: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
+    Ok(apply_products(tx, [(product, occurred_at)]).await? == 1)
+}
+
+/// [`apply_product`] for many snapshots in one statement, as if applied one after another: of
+/// several snapshots of one product the newest counts. Returns how many rows changed.
+pub async fn apply_products<'p>(
+    tx: &mut PgConnection,
+    products: impl IntoIterator<Item = (&'p ProductSnapshot, DateTime<Utc>)>,
+) -> sqlx::Result<u64> {
+    let products = newest_per_key(products, |(product, _)| product.id, |(product, _)| product.version);
+    if products.is_empty() {
+        return Ok(0);
+    }
+    let text = |field: fn(&ProductSnapshot) -> &str| products.iter().map(|(p, _)| field(p)).collect::<Vec<_>>();
     let query = sqlx::query!(
         "INSERT INTO catalog AS c (product_id, sku, name, description, category, price_minor, currency, active,
                                    created_at, updated_at, product_version, changed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9::timestamptz, $10), $10, $11, $12)
+         SELECT id, sku, name, description, category, price_minor, currency, active,
+                COALESCE(created_at, updated_at), updated_at, version, changed_at
+         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[],
+                     $8::boolean[], $9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::timestamptz[])
+              AS p (id, sku, name, description, category, price_minor, currency, active,
+                    created_at, updated_at, version, changed_at)
          ON CONFLICT (product_id) DO UPDATE SET
              sku = EXCLUDED.sku, name = EXCLUDED.name, description = EXCLUDED.description,
              category = EXCLUDED.category, price_minor = EXCLUDED.price_minor, currency = EXCLUDED.currency,
@@ -75,18 +95,18 @@ pub async fn apply_product(
              product_version = EXCLUDED.product_version, changed_at = EXCLUDED.changed_at,
              revision = c.revision + 1
          WHERE c.product_version < EXCLUDED.product_version",
-        product.id,
-        &product.sku,
-        &product.name,
-        &product.description,
-        &product.category,
-        product.price.amount_minor,
-        product.price.currency.as_str(),
-        product.active,
-        product.created_at,
-        product.updated_at,
-        product.version,
-        occurred_at,
+        &products.iter().map(|(p, _)| p.id).collect::<Vec<_>>(),
+        &text(|p| &p.sku) as &[&str],
+        &text(|p| &p.name) as &[&str],
+        &text(|p| &p.description) as &[&str],
+        &text(|p| &p.category) as &[&str],
+        &products.iter().map(|(p, _)| p.price.amount_minor).collect::<Vec<_>>(),
+        &text(|p| p.price.currency.as_str()) as &[&str],
+        &products.iter().map(|(p, _)| p.active).collect::<Vec<_>>(),
+        &products.iter().map(|(p, _)| p.created_at).collect::<Vec<_>>() as &[Option<DateTime<Utc>>],
+        &products.iter().map(|(p, _)| p.updated_at).collect::<Vec<_>>(),
+        &products.iter().map(|(p, _)| p.version).collect::<Vec<_>>(),
+        &products.iter().map(|(_, occurred_at)| *occurred_at).collect::<Vec<_>>(),
     );
     merge(tx, query).await
 }
@@ -99,28 +119,44 @@ pub async fn apply_stock(
     inventory_version: i64,
     occurred_at: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
+    Ok(apply_stocks(tx, [(stock, inventory_version, occurred_at)]).await? == 1)
+}
+
+/// [`apply_stock`] for many stock levels (each with its inventory version) in one statement, as
+/// if applied one after another. Returns how many rows changed.
+pub async fn apply_stocks<'s>(
+    tx: &mut PgConnection,
+    stocks: impl IntoIterator<Item = (&'s InventoryAdjusted, i64, DateTime<Utc>)>,
+) -> sqlx::Result<u64> {
+    let stocks = newest_per_key(stocks, |(stock, _, _)| stock.product_id, |(_, version, _)| *version);
+    if stocks.is_empty() {
+        return Ok(0);
+    }
     let query = sqlx::query!(
         "INSERT INTO catalog AS c (product_id, on_hand, reserved, inventory_version, changed_at)
-         VALUES ($1, $2, $3, $4, $5)
+         SELECT * FROM UNNEST($1::uuid[], $2::integer[], $3::integer[], $4::bigint[], $5::timestamptz[])
          ON CONFLICT (product_id) DO UPDATE SET
              on_hand = EXCLUDED.on_hand, reserved = EXCLUDED.reserved,
              inventory_version = EXCLUDED.inventory_version, changed_at = EXCLUDED.changed_at,
              revision = c.revision + 1
          WHERE c.inventory_version < EXCLUDED.inventory_version",
-        stock.product_id,
-        stock.on_hand,
-        stock.reserved,
-        inventory_version,
-        occurred_at,
+        &stocks.iter().map(|(s, _, _)| s.product_id).collect::<Vec<_>>(),
+        &stocks.iter().map(|(s, _, _)| s.on_hand).collect::<Vec<_>>(),
+        &stocks.iter().map(|(s, _, _)| s.reserved).collect::<Vec<_>>(),
+        &stocks.iter().map(|(_, version, _)| *version).collect::<Vec<_>>(),
+        &stocks
+            .iter()
+            .map(|(_, _, occurred_at)| *occurred_at)
+            .collect::<Vec<_>>(),
     );
     merge(tx, query).await
 }
 
-/// Runs a guarded upsert; when it changed the row, wakes the projector as the transaction
-/// commits (notifications in one transaction merge). Returns whether it changed the row.
-async fn merge(tx: &mut PgConnection, upsert: Query<'_, Postgres, PgArguments>) -> sqlx::Result<bool> {
-    let applied = upsert.execute(&mut *tx).await?.rows_affected() > 0;
-    if applied {
+/// Runs a guarded upsert; when it changed rows, wakes the projector as the transaction commits
+/// (notifications in one transaction merge). Returns how many rows it changed.
+async fn merge(tx: &mut PgConnection, upsert: Query<'_, Postgres, PgArguments>) -> sqlx::Result<u64> {
+    let applied = upsert.execute(&mut *tx).await?.rows_affected();
+    if applied > 0 {
         sqlx::query!("SELECT pg_notify($1, '')", CHANGED).execute(tx).await?;
     }
     Ok(applied)

@@ -286,3 +286,73 @@ async fn the_search_consumers_merge_catalog_events_once_and_refuse_others() {
     assert_eq!(recorded, 0);
     assert!(project_all(&setup).await.is_empty(), "nothing changed");
 }
+
+/// A catch-up hands each consumer hundreds of events at once, merged with one statement per
+/// batch: the catalog ends as if they had been merged one by one, whatever their order.
+#[tokio::test]
+async fn batches_of_catalog_events_merge_as_one_by_one_would() {
+    let setup = setup("search_batches").await;
+    let update = |product: ProductSnapshot| {
+        Envelope::new(
+            "product",
+            product.id,
+            product.version,
+            &ProductUpdated { product },
+            Cause::new_flow(),
+        )
+    };
+    let restock = |n: u128, on_hand: i32, version: i64| {
+        let adjusted = InventoryAdjusted {
+            product_id: Uuid::from_u128(n),
+            on_hand,
+            reserved: 0,
+            sold: 0,
+        };
+        Envelope::new("inventory", adjusted.product_id, version, &adjusted, Cause::new_flow())
+    };
+    // Product 1: the newest version first, then older ones; product 2 in order, then retired.
+    let products = [
+        update(snapshot(1, 3, 1_300, true)),
+        update(snapshot(1, 1, 1_100, true)),
+        update(snapshot(2, 1, 2_000, true)),
+        update(snapshot(1, 2, 1_200, true)),
+        update(snapshot(2, 2, 2_000, false)),
+        update(snapshot(3, 1, 3_000, true)),
+    ];
+    let stocks = [restock(1, 0, 2), restock(1, 7, 1), restock(3, 1, 1), restock(3, 4, 2)];
+
+    let batch: Vec<_> = products.iter().collect();
+    let fresh = consumer::apply_batch(&setup.db, &product_spec().name, &ProductMerger, &batch)
+        .await
+        .unwrap();
+    assert!(fresh.iter().all(|fresh| *fresh));
+    let batch: Vec<_> = stocks.iter().collect();
+    consumer::apply_batch(&setup.db, &stock_spec().name, &StockMerger, &batch)
+        .await
+        .unwrap();
+
+    let versions: Vec<(Uuid, i64, i64, i32)> = sqlx::query_as(
+        "SELECT product_id, product_version, inventory_version, on_hand FROM catalog ORDER BY product_id",
+    )
+    .fetch_all(&setup.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        versions,
+        [
+            (Uuid::from_u128(1), 3, 2, 0),
+            (Uuid::from_u128(2), 2, 0, 0),
+            (Uuid::from_u128(3), 1, 2, 4)
+        ]
+    );
+    project_all(&setup).await;
+    assert_eq!(prices(&setup).await, [(1, 1_300, false), (3, 3_000, true)]);
+
+    // The same batch again (redelivered): every event is a repeat and nothing changes.
+    let batch: Vec<_> = products.iter().collect();
+    let again = consumer::apply_batch(&setup.db, &product_spec().name, &ProductMerger, &batch)
+        .await
+        .unwrap();
+    assert!(again.iter().all(|fresh| !fresh));
+    assert!(project_all(&setup).await.is_empty(), "nothing changed");
+}

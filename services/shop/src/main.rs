@@ -5,6 +5,7 @@
 //! prints where to open it, and stops everything cleanly on Ctrl-C.
 
 mod bench;
+mod bench_relay;
 mod bench_search;
 mod cache_demo;
 mod database_host;
@@ -51,6 +52,9 @@ enum Command {
     /// Measure search against the running system: full reindex time, query latency for a
     /// fixed query mix, and how soon a price change is searchable.
     BenchSearch(bench_search::BenchSearchArgs),
+    /// Measure the outbox relay: how fast a backlog of events is published to JetStream, on a
+    /// database and event namespace of its own (removed afterwards).
+    BenchRelay(bench_relay::BenchRelayArgs),
     /// Rebuild the running search service's index from its catalog replica and swap it in,
     /// printing progress.
     Reindex,
@@ -105,6 +109,7 @@ async fn main() -> ExitCode {
         }
         Command::BenchCheckout(args) => bench::run(args, &launcher::Configs::from_env()).await,
         Command::BenchSearch(args) => bench_search::run(args, &launcher::Configs::from_env()).await,
+        Command::BenchRelay(args) => bench_relay::run(args, &launcher::Configs::from_env()).await,
         Command::Reindex => bench_search::reindex(&launcher::Configs::from_env()).await,
         Command::Reset { yes } => {
             telemetry::init(shop_platform::config::LogFormat::Pretty);

@@ -16,8 +16,9 @@
 //! its own, exactly as if it had arrived alone, and blocks nothing but itself.
 
 use std::{
-    collections::{HashSet, VecDeque},
+    collections::{HashMap, HashSet, VecDeque, hash_map::Entry},
     future::Future,
+    hash::Hash,
     marker::PhantomData,
     panic::AssertUnwindSafe,
     time::Duration,
@@ -46,6 +47,52 @@ pub trait Handler: Send + Sync + 'static {
         envelope: &'a Envelope,
         event: Self::Events,
     ) -> impl Future<Output = anyhow::Result<()>> + Send + 'a;
+
+    /// Applies several events, in the order given, inside one transaction: what calling
+    /// [`Handler::handle`] on each in turn does, which is the default. A handler whose events
+    /// can be applied set-wise (version-guarded upserts, say) overrides it with one statement
+    /// for the whole batch; its result must equal applying them one at a time, in order.
+    fn handle_batch<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        events: Vec<(&'a Envelope, Self::Events)>,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send + 'a {
+        async move {
+            for (envelope, event) in events {
+                let span = tracing::info_span!("event", event_type = envelope.event_type,
+                    event_id = %envelope.id, correlation_id = %envelope.correlation_id);
+                self.handle(&mut *tx, envelope, event).instrument(span).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Of several items per key, the one with the highest version, each key once, in the order the
+/// keys first appear. A version-guarded upsert keeps only the newest of a row's changes anyway;
+/// a set-wise one must be given each row once, since one statement cannot change a row twice.
+pub fn newest_per_key<T, K: Hash + Eq>(
+    items: impl IntoIterator<Item = T>,
+    key: impl Fn(&T) -> K,
+    version: impl Fn(&T) -> i64,
+) -> Vec<T> {
+    let mut position: HashMap<K, usize> = HashMap::new();
+    let mut newest: Vec<T> = Vec::new();
+    for item in items {
+        match position.entry(key(&item)) {
+            Entry::Occupied(seen) => {
+                let kept = &mut newest[*seen.get()];
+                if version(&item) > version(kept) {
+                    *kept = item;
+                }
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(newest.len());
+                newest.push(item);
+            }
+        }
+    }
+    newest
 }
 
 /// Events per transaction when a consumer is behind: enough that the commit is a small share
@@ -327,8 +374,7 @@ impl Together {
             outcomes[position] = Some(process(bus, db, namespace, spec, handler, delivery).await);
         } else if !apply.is_empty() {
             let envelopes: Vec<&Envelope> = apply.iter().map(|(_, _, envelope)| envelope).collect();
-            let span = tracing::info_span!("events", consumer = spec.name, count = envelopes.len());
-            match apply_batch(db, &spec.name, handler, &envelopes).instrument(span).await {
+            match apply_batch(db, &spec.name, handler, &envelopes).await {
                 Ok(fresh) => acks.extend(apply.into_iter().zip(fresh).map(|((position, delivery, _), fresh)| {
                     (
                         position,
@@ -457,19 +503,22 @@ pub async fn apply_batch<H: Handler>(
     .into_iter()
     .collect();
     let mut applied = Vec::with_capacity(envelopes.len());
+    let mut events = Vec::with_capacity(fresh.len());
     for envelope in envelopes {
         let new = fresh.remove(&envelope.id);
         if new {
-            let span = tracing::info_span!("event", consumer, event_type = envelope.event_type,
-                event_id = %envelope.id, correlation_id = %envelope.correlation_id);
-            // A panicking handler is a failed delivery like any other, not a dead consumer.
-            AssertUnwindSafe(handle(&mut tx, handler, envelope))
-                .catch_unwind()
-                .instrument(span)
-                .await
-                .map_err(|_| anyhow::anyhow!("handler panicked"))??;
+            events.push((*envelope, H::Events::decode(envelope)?));
         }
         applied.push(new);
+    }
+    if !events.is_empty() {
+        // A panicking handler is a failed delivery like any other, not a dead consumer.
+        let span = tracing::info_span!("events", consumer, count = events.len());
+        AssertUnwindSafe(handler.handle_batch(&mut tx, events))
+            .catch_unwind()
+            .instrument(span)
+            .await
+            .map_err(|_| anyhow::anyhow!("handler panicked"))??;
     }
     if applied.contains(&true) {
         tx.commit().await?;
@@ -494,5 +543,28 @@ impl<H: Handler> Handler for std::sync::Arc<H> {
         event: Self::Events,
     ) -> impl Future<Output = anyhow::Result<()>> + Send + 'a {
         (**self).handle(tx, envelope, event)
+    }
+
+    fn handle_batch<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        events: Vec<(&'a Envelope, Self::Events)>,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send + 'a {
+        (**self).handle_batch(tx, events)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::newest_per_key;
+
+    #[test]
+    fn newest_per_key_keeps_the_highest_version_of_each_key_in_first_seen_order() {
+        let items = [("b", 1), ("a", 3), ("b", 4), ("a", 1), ("c", 2), ("b", 2), ("a", 3)];
+        assert_eq!(
+            newest_per_key(items, |(key, _)| *key, |(_, version)| *version),
+            [("b", 4), ("a", 3), ("c", 2)]
+        );
+        assert!(newest_per_key(Vec::<(u8, i64)>::new(), |(k, _)| *k, |(_, v)| *v).is_empty());
     }
 }

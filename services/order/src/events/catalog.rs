@@ -1,8 +1,11 @@
 //! Keeps the product replica current from the product service's events. Each carries a full
-//! snapshot, which [`store::catalog::apply_snapshot`] stores unless the replica already has
+//! snapshot, which [`store::catalog::apply_snapshots`] stores unless the replica already has
 //! that version or a newer one — so a repeated, late or reordered event changes nothing.
 
-use shop_contracts::events::{Envelope, ProductChange};
+use shop_contracts::{
+    catalog::ProductSnapshot,
+    events::{Envelope, ProductChange},
+};
 use shop_messaging::{ConsumerSpec, Handler};
 use sqlx::PgConnection;
 
@@ -20,10 +23,19 @@ pub struct CatalogHandler;
 impl Handler for CatalogHandler {
     type Events = ProductChange;
 
-    async fn handle(&self, tx: &mut PgConnection, _: &Envelope, change: ProductChange) -> anyhow::Result<()> {
-        let snapshot = change.into_snapshot();
-        if !store::catalog::apply_snapshot(&mut *tx, &snapshot).await? {
-            tracing::debug!(product_id = %snapshot.id, version = snapshot.version, "replica already newer; skipped");
+    async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope, change: ProductChange) -> anyhow::Result<()> {
+        self.handle_batch(tx, vec![(envelope, change)]).await
+    }
+
+    /// One statement for the batch: a catch-up of thousands of products costs a few round trips.
+    async fn handle_batch(&self, tx: &mut PgConnection, events: Vec<(&Envelope, ProductChange)>) -> anyhow::Result<()> {
+        let snapshots: Vec<ProductSnapshot> = events.into_iter().map(|(_, change)| change.into_snapshot()).collect();
+        let changed = store::catalog::apply_snapshots(&mut *tx, &snapshots).await?;
+        if changed < snapshots.len() as u64 {
+            tracing::debug!(
+                skipped = snapshots.len() as u64 - changed,
+                "replica already had these versions or newer"
+            );
         }
         Ok(())
     }

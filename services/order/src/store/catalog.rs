@@ -2,6 +2,7 @@
 //! snapshots (the start-up catalog sync, product events); carts read prices from it.
 
 use shop_contracts::catalog::ProductSnapshot;
+use shop_messaging::consumer::newest_per_key;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
@@ -10,10 +11,25 @@ use crate::domain::cart::Product;
 /// Stores `snapshot` unless the replica already holds this version of the product or a newer
 /// one, so stale or repeated deliveries change nothing. Returns whether the row changed.
 pub async fn apply_snapshot(db: impl PgExecutor<'_>, snapshot: &ProductSnapshot) -> sqlx::Result<bool> {
+    Ok(apply_snapshots(db, [snapshot]).await? == 1)
+}
+
+/// [`apply_snapshot`] for many snapshots in one statement, as if applied one after another: of
+/// several snapshots of one product the newest counts. Returns how many rows changed.
+pub async fn apply_snapshots<'s>(
+    db: impl PgExecutor<'_>,
+    snapshots: impl IntoIterator<Item = &'s ProductSnapshot>,
+) -> sqlx::Result<u64> {
+    let snapshots = newest_per_key(snapshots, |snapshot| snapshot.id, |snapshot| snapshot.version);
+    if snapshots.is_empty() {
+        return Ok(0);
+    }
+    let column = |field: fn(&ProductSnapshot) -> &str| snapshots.iter().map(|s| field(s)).collect::<Vec<_>>();
     let result = sqlx::query!(
         "INSERT INTO product_replica
              (product_id, sku, name, category, price_minor, currency, active, version, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[],
+                              $7::boolean[], $8::bigint[], $9::timestamptz[])
          ON CONFLICT (product_id) DO UPDATE SET
              sku = EXCLUDED.sku,
              name = EXCLUDED.name,
@@ -24,19 +40,19 @@ pub async fn apply_snapshot(db: impl PgExecutor<'_>, snapshot: &ProductSnapshot)
              version = EXCLUDED.version,
              updated_at = EXCLUDED.updated_at
          WHERE product_replica.version < EXCLUDED.version",
-        snapshot.id,
-        &snapshot.sku,
-        &snapshot.name,
-        &snapshot.category,
-        snapshot.price.amount_minor,
-        snapshot.price.currency.as_str(),
-        snapshot.active,
-        snapshot.version,
-        snapshot.updated_at,
+        &snapshots.iter().map(|s| s.id).collect::<Vec<_>>(),
+        &column(|s| &s.sku) as &[&str],
+        &column(|s| &s.name) as &[&str],
+        &column(|s| &s.category) as &[&str],
+        &snapshots.iter().map(|s| s.price.amount_minor).collect::<Vec<_>>(),
+        &column(|s| s.price.currency.as_str()) as &[&str],
+        &snapshots.iter().map(|s| s.active).collect::<Vec<_>>(),
+        &snapshots.iter().map(|s| s.version).collect::<Vec<_>>(),
+        &snapshots.iter().map(|s| s.updated_at).collect::<Vec<_>>(),
     )
     .execute(db)
     .await?;
-    Ok(result.rows_affected() == 1)
+    Ok(result.rows_affected())
 }
 
 pub(super) struct ProductRow {

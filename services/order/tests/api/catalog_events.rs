@@ -15,7 +15,7 @@ use shop_contracts::{
     catalog::{CATALOG_FEED_PATH, CatalogPage},
     events::{ProductCreated, ProductDeactivated, ProductUpdated},
 };
-use shop_messaging::{EventBus, outbox::outgoing};
+use shop_messaging::{EventBus, consumer, outbox::outgoing};
 use shop_testkit::{TestBus, eventually};
 
 use crate::helpers::{event, handle, next_version, replica, serve, snapshot};
@@ -87,6 +87,59 @@ async fn stale_and_repeated_product_events_change_nothing() {
         .await
         .unwrap();
     assert_eq!(name, "Renamed");
+}
+
+/// A catch-up hands the consumer hundreds of events at once, applied with one statement: the
+/// replica ends as if they had been applied one by one, whatever their order and repeats.
+#[tokio::test]
+async fn a_batch_of_product_events_leaves_the_replica_as_one_by_one_would() {
+    let (db, _database) = shop_testkit::TestDatabase::migrated("order", &order_service::MIGRATOR).await;
+    let mug = snapshot(1000, "USD");
+    let v2 = next_version(&mug, |p| p.price.amount_minor = 800);
+    let v3 = next_version(&v2, |p| p.name = "Renamed".into());
+    let lamp = snapshot(2500, "EUR");
+    let retired_lamp = next_version(&lamp, |p| p.active = false);
+    let update = |product: &shop_contracts::catalog::ProductSnapshot| {
+        event(
+            "product",
+            product.id,
+            product.version,
+            &ProductUpdated {
+                product: product.clone(),
+            },
+        )
+    };
+    let v3_event = update(&v3);
+    // The newest of the mug first, its older versions after; the lamp in order; one event twice.
+    let events = [
+        update(&mug),
+        v3_event.clone(),
+        update(&v2),
+        update(&lamp),
+        update(&retired_lamp),
+        v3_event,
+    ];
+    let batch: Vec<_> = events.iter().collect();
+
+    let fresh = consumer::apply_batch(&db, "order-catalog", &CatalogHandler, &batch)
+        .await
+        .unwrap();
+    assert_eq!(fresh, [true, true, true, true, true, false], "the repeat is recognised");
+    let mut expected = vec![(mug.id, 3, 800, true), (lamp.id, 2, 2500, false)];
+    expected.sort();
+    assert_eq!(replica(&db).await, expected);
+    let name: String = sqlx::query_scalar("SELECT name FROM product_replica WHERE product_id = $1")
+        .bind(mug.id)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(name, "Renamed");
+
+    // Delivered again (a redelivery after a lost acknowledgement): nothing is new.
+    let again = consumer::apply_batch(&db, "order-catalog", &CatalogHandler, &batch)
+        .await
+        .unwrap();
+    assert!(again.iter().all(|fresh| !fresh));
 }
 
 #[tokio::test]
