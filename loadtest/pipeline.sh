@@ -5,6 +5,7 @@
 #
 #   bash loadtest/pipeline.sh checkout [customers ...]   # default: 1 4 16 32 64
 #   bash loadtest/pipeline.sh catalog [products]         # default: 100000
+#   bash loadtest/pipeline.sh relay [events]             # default: 100000
 #
 # checkout: pgbench TPC-B (scale 10, 8 clients, 20 s) as the yardstick, then
 # `shop bench-checkout` at each number of customers, then pgbench again: both in the same run,
@@ -13,6 +14,8 @@
 # catalog: `shop up --products N` seeds a new catalog (two events per product); from the
 # moment the seed is stored and the services begin to start, the time until the search service has merged and indexed
 # all of it and the order service's replica has every product.
+# relay: `shop bench-relay` — a backlog of N events in an outbox of its own, drained by the
+# relay into JetStream and read back (each once, each product's in order).
 #
 # Setup: ports $PORT_BASE..+4 (9180), databases/namespace/Redis prefix $PREFIX (pb), index
 # /tmp/$PREFIX-search-index; it never touches a `shop up` on the default ports.
@@ -139,8 +142,13 @@ catalog)
         'BEGIN {printf "search: %.0f events/s · order replica: %.0f events/s\n", e / s, p / o}'
     echo "load average $(load)"
     ;;
+relay)
+    echo "load average $(load)"
+    "$BIN/shop" bench-relay --events "${1:-100000}"
+    echo "load average $(load)"
+    ;;
 *)
-    echo "usage: $0 checkout [customers ...] | catalog [products]" >&2
+    echo "usage: $0 checkout [customers ...] | catalog [products] | relay [events]" >&2
     exit 2
     ;;
 esac

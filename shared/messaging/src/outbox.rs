@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use shop_contracts::events::Envelope;
 use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
 
 use crate::{
     EventBus, Namespace,
@@ -25,6 +26,8 @@ const POLL: Duration = Duration::from_millis(500);
 const RELAY_LOCK: i64 = i64::from_be_bytes(*b"outboxrl");
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const KEEP_PUBLISHED: Duration = Duration::from_secs(24 * 3600);
+/// How often the backlog gauges are refreshed while a backlog drains (when idle: every pass).
+const BACKLOG_EVERY: Duration = Duration::from_secs(1);
 
 /// Stores `envelope` for publication when the surrounding transaction commits.
 pub async fn enqueue(tx: &mut PgConnection, envelope: &Envelope) -> sqlx::Result<()> {
@@ -61,12 +64,16 @@ pub async fn enqueue_all(tx: &mut PgConnection, envelopes: &[Envelope]) -> sqlx:
 /// Message headers derived from the envelope: W3C trace context (the flow's correlation id is
 /// the trace id; the event id gives the span id) and the correlation id itself.
 pub fn headers(envelope: &Envelope) -> Vec<(String, String)> {
-    let trace_id = envelope.correlation_id.simple().to_string();
-    let span_id = &envelope.id.simple().to_string()[16..];
+    message_headers(envelope.id, envelope.correlation_id, &envelope.event_type)
+}
+
+fn message_headers(event_id: Uuid, correlation_id: Uuid, event_type: &str) -> Vec<(String, String)> {
+    let trace_id = correlation_id.simple().to_string();
+    let span_id = &event_id.simple().to_string()[16..];
     vec![
         ("traceparent".into(), format!("00-{trace_id}-{span_id}-01")),
-        ("Shop-Correlation-Id".into(), envelope.correlation_id.to_string()),
-        ("Shop-Event-Type".into(), envelope.event_type.clone()),
+        ("Shop-Correlation-Id".into(), correlation_id.to_string()),
+        ("Shop-Event-Type".into(), event_type.to_owned()),
     ]
 }
 
@@ -76,6 +83,27 @@ pub fn outgoing(namespace: &Namespace, envelope: &Envelope) -> Outgoing {
         message_id: envelope.id.to_string(),
         headers: headers(envelope),
         payload: Bytes::from(serde_json::to_vec(envelope).expect("envelopes serialize")),
+    }
+}
+
+/// A pending outbox row, as the relay publishes it: the stored envelope's JSON is sent as it
+/// is, not decoded and encoded again.
+struct Pending {
+    id: i64,
+    event_id: Uuid,
+    subject: String,
+    correlation_id: Uuid,
+    envelope: String,
+}
+
+impl Pending {
+    fn outgoing(&self, namespace: &Namespace) -> Outgoing {
+        Outgoing {
+            subject: namespace.subject(&self.subject),
+            message_id: self.event_id.to_string(),
+            headers: message_headers(self.event_id, self.correlation_id, &self.subject),
+            payload: Bytes::copy_from_slice(self.envelope.as_bytes()),
+        }
     }
 }
 
@@ -132,36 +160,32 @@ impl<B: EventBus> Relay<B> {
         if !publishing {
             return Ok(0);
         }
-        let rows: Vec<(i64, sqlx::types::Json<Envelope>)> = sqlx::query!(
-            r#"SELECT id, envelope AS "envelope: sqlx::types::Json<Envelope>"
+        let rows = sqlx::query_as!(
+            Pending,
+            r#"SELECT id, event_id, subject, (envelope->>'correlation_id')::uuid AS "correlation_id!",
+                      envelope::text AS "envelope!"
                FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1"#,
             BATCH
         )
         .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|row| (row.id, row.envelope))
-        .collect();
+        .await?;
         if rows.is_empty() {
             return Ok(0);
         }
-        let messages = rows
-            .iter()
-            .map(|(_, envelope)| outgoing(&self.namespace, envelope))
-            .collect();
+        let messages = rows.iter().map(|row| row.outgoing(&self.namespace)).collect();
         // If the broker fails part-way, what it stored for certain is marked sent and the rest
         // is published again on the next pass (anything of it already stored is dropped by the
         // broker as a duplicate).
         let failure = self.bus.publish_all(messages).await.err();
         let stored = failure.as_ref().map_or(rows.len(), |failure| failure.stored);
-        let ids: Vec<i64> = rows[..stored].iter().map(|(id, _)| *id).collect();
+        let ids: Vec<i64> = rows[..stored].iter().map(|row| row.id).collect();
         sqlx::query!("UPDATE outbox SET published_at = now() WHERE id = ANY($1)", &ids)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         // By type, so a dashboard can tell orders confirmed from orders cancelled.
-        for (_, envelope) in &rows[..stored] {
-            metrics::counter!("outbox_published_total", "service" => self.service, "event_type" => envelope.event_type.clone())
+        for row in &rows[..stored] {
+            metrics::counter!("outbox_published_total", "service" => self.service, "event_type" => row.subject.clone())
                 .increment(1);
         }
         match failure {
@@ -193,6 +217,7 @@ impl<B: EventBus> Relay<B> {
         let mut streams_ready = false;
         let mut backoff = Duration::from_millis(100);
         let mut last_purge = Instant::now();
+        let mut last_measured: Option<Instant> = None;
         loop {
             // Each step may wait on an unreachable broker: never longer than until shutdown.
             let step = async {
@@ -220,8 +245,13 @@ impl<B: EventBus> Relay<B> {
                     wait
                 }
             };
-            if let Err(error) = self.record_backlog().await {
-                tracing::warn!(%error, "cannot measure the outbox backlog");
+            // While a backlog drains, counting it after every pass would cost as much as the
+            // pass; once a second is enough for the gauges.
+            if !wait.is_zero() || last_measured.is_none_or(|at| at.elapsed() >= BACKLOG_EVERY) {
+                last_measured = Some(Instant::now());
+                if let Err(error) = self.record_backlog().await {
+                    tracing::warn!(%error, "cannot measure the outbox backlog");
+                }
             }
             if last_purge.elapsed() > Duration::from_secs(60) {
                 last_purge = Instant::now();
