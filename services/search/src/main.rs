@@ -3,6 +3,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use shop_platform::{server, telemetry};
 
+#[global_allocator]
+static ALLOCATOR: shop_platform::allocator::Allocator = shop_platform::allocator::Allocator;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = search_service::Config::parse();

@@ -80,6 +80,9 @@ enum StagesCommand {
     Demo(demo::DemoArgs),
 }
 
+#[global_allocator]
+static ALLOCATOR: shop_platform::allocator::Allocator = shop_platform::allocator::Allocator;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
