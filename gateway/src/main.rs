@@ -9,6 +9,6 @@ static ALLOCATOR: shop_platform::allocator::Allocator = shop_platform::allocator
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = gateway::Config::parse();
-    telemetry::init(config.log_format);
+    let _logs = telemetry::init(config.log_format);
     server::exit_code(gateway::run(config, server::shutdown_signal()).await)
 }

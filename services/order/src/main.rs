@@ -9,6 +9,6 @@ static ALLOCATOR: shop_platform::allocator::Allocator = shop_platform::allocator
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = order_service::Config::parse();
-    telemetry::init(config.service.log_format);
+    let _logs = telemetry::init(config.service.log_format);
     server::exit_code(order_service::run(config, server::shutdown_signal()).await)
 }
