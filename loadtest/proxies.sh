@@ -24,7 +24,7 @@
 # then runs on PROXY_CPUS, wrk on WRK_CPUS, the upstream and Redis wherever the kernel puts them.
 #
 # Needs Debian's nginx, haproxy and wrk (installed if missing) and Redis on 127.0.0.1:6379.
-# Everything listens on loopback ports PORT_BASE..PORT_BASE+9 (default 18090) and stops at
+# Everything listens on loopback ports PORT_BASE..PORT_BASE+3 (default 18090) and stops at
 # the end; the gateway's Redis keys (under REDIS_KEY_PREFIX, default `bench:gateway:<pid>:`)
 # are deleted.
 set -euo pipefail
