@@ -111,7 +111,7 @@ pub fn forwarded(peer: IpAddr, request: &Request, identity_token: Option<String>
 pub async fn to_pool(
     proxy: &Proxy,
     pool: &Pool,
-    prefix: &str,
+    prefix: &'static str,
     client: IpAddr,
     context: &Forwarded,
     request: Request,
@@ -138,14 +138,7 @@ pub async fn to_pool(
             Err(ProxyError::Timeout(_)) => 504,
             Err(_) => 502,
         };
-        let labels = [
-            ("service", pool.service().to_owned()),
-            ("route", prefix.to_owned()),
-            ("instance", instance.clone()),
-            ("status_class", format!("{}xx", status / 100)),
-        ];
-        metrics::counter!("gateway_upstream_requests_total", &labels).increment(1);
-        metrics::histogram!("gateway_upstream_duration_seconds", &labels).record(elapsed.as_secs_f64());
+        lease.record(prefix, status, elapsed);
         tracing::info!(
             %method, route = prefix, status, latency_ms = elapsed.as_secs_f64() * 1000.0,
             upstream = instance, request_id = context.request_id, "proxied"

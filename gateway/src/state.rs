@@ -19,9 +19,44 @@ use crate::{
     upstream::{InstanceSpec, Pool},
 };
 
-/// Everything a request handler needs; cheap to clone.
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// Everything a request handler needs, shared: the router clones its state for every
+/// middleware of every request, so a clone is one reference count.
+#[derive(Clone)]
+pub struct AppState(Arc<Parts>);
+
+impl std::ops::Deref for AppState {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
+/// `State<Part>` for each part of the state.
+macro_rules! parts {
+    ($($part:ty => $field:ident),* $(,)?) => {
+        $(impl FromRef<AppState> for $part {
+            fn from_ref(state: &AppState) -> Self {
+                state.0.$field.clone()
+            }
+        })*
+    };
+}
+
+parts!(
+    Upstreams => upstreams,
+    Arc<SessionEpochs> => epochs,
+    Arc<IdentityTokens> => tokens,
+    Arc<RateLimits> => rate_limits,
+    RequestLimits => request_limits,
+    Arc<AllowedOrigins> => allowed_origins,
+    Arc<MetricsAccess> => metrics_access,
+    Arc<crate::client_ip::TrustedProxies> => trusted_proxies,
+    Readiness => readiness,
+);
+
+/// The parts of [`AppState`].
+pub struct Parts {
     pub upstreams: Upstreams,
     /// Which of a user's sessions are over (see [`SessionEpochs`]).
     pub epochs: Arc<SessionEpochs>,
@@ -34,10 +69,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<crate::client_ip::TrustedProxies>,
     pub readiness: Readiness,
     /// Where the sessions are kept, for the session layer.
-    #[from_ref(skip)]
     pub sessions: Sessions,
     /// The whole configuration, for wiring the router and serving it.
-    #[from_ref(skip)]
     pub config: Arc<Config>,
 }
 
@@ -171,7 +204,7 @@ impl AppState {
             ),
         };
         let pools = Arc::new(pools);
-        Ok(Self {
+        Ok(Self(Arc::new(Parts {
             upstreams: Upstreams {
                 pools: pools.clone(),
                 proxy,
@@ -200,7 +233,7 @@ impl AppState {
             readiness: Readiness { redis, pools },
             sessions,
             config: Arc::new(config),
-        })
+        })))
     }
 }
 

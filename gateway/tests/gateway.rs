@@ -733,18 +733,38 @@ async fn with_redis_down_the_rate_limits_let_requests_through() {
     let (mut redis, own_redis) = own_redis("limits");
     let gw = gateway_on(
         own_redis,
-        &["--product-upstreams", &products, "--rate-limit-per-minute", "1"],
+        &[
+            "--product-upstreams",
+            &products,
+            "--rate-limit-per-minute",
+            "1",
+            "--trusted-proxies",
+            "127.0.0.1",
+        ],
     )
     .await;
+    let from = async |client: &str| {
+        let response = gw
+            .client
+            .get(format!("{}/api/products", gw.url))
+            .header("x-forwarded-for", client)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    };
     clear_of_a_minute_window_end().await;
-    assert_eq!(gw.get("/api/products").await.0, 200);
-    assert_eq!(gw.get("/api/products").await.0, 429, "with Redis up the limit holds");
+    assert_eq!(from("203.0.113.1").await.0, 200);
+    assert_eq!(from("203.0.113.1").await.0, 429, "with Redis up the limit holds");
 
     redis.stop();
     for _ in 0..3 {
-        let (status, body) = gw.get("/api/products").await;
+        let (status, body) = from("203.0.113.2").await;
         assert_eq!(status, 200, "a limiter outage is not an outage: {body}");
     }
+    // Whose limit was reached in this window is known without Redis.
+    assert_eq!(from("203.0.113.1").await.0, 429);
 }
 
 #[tokio::test]

@@ -181,3 +181,48 @@ async fn too_many_requests_is_a_problem_with_retry_after() {
     let response = too_many_requests(Duration::from_secs(30));
     assert_eq!(response.headers()[header::RETRY_AFTER], "30");
 }
+
+/// Two instances drawing on one shared count in batches, with requests in flight on both at
+/// once: however the batches fall, the two together let exactly the limit through.
+#[tokio::test]
+async fn two_instances_together_never_pass_the_shared_limit() {
+    const LIMIT: u32 = 1_000;
+    let test_redis = RedisPrefix::new();
+    let (prefix, allowed) = in_one_window(&test_redis, MINUTE, async |prefix| {
+        let first = RateLimiter::new(test_redis.connection().await, prefix);
+        let second = RateLimiter::new(test_redis.connection().await, prefix);
+        // Each instance keeps sending until it is refused, 16 requests in flight at a time.
+        let drain = async |limiter: &RateLimiter| {
+            let mut allowed = 0;
+            loop {
+                let wave = (0..16).map(|_| check(limiter, "api", "10.0.0.1", LIMIT, MINUTE));
+                let decisions = futures_util::future::join_all(wave).await;
+                let passed = decisions.iter().filter(|d| limited(d).is_none()).count();
+                allowed += passed;
+                if passed == 0 {
+                    return allowed;
+                }
+            }
+        };
+        let (a, b) = tokio::join!(drain(&first), drain(&second));
+        // The run's one result, the number let through, carried as `remaining`.
+        vec![Decision::Allowed {
+            remaining: u32::try_from(a + b).unwrap(),
+        }]
+    })
+    .await;
+    assert_eq!(
+        allowed,
+        [Decision::Allowed { remaining: LIMIT }],
+        "requests let through by both"
+    );
+
+    let mut conn = test_redis.connection().await;
+    let counters = test_redis.keys().await;
+    assert!(counters.iter().all(|key| key.starts_with(&prefix)), "{counters:?}");
+    let counted: u64 = conn.get(&counters[0]).await.unwrap();
+    assert!(
+        counted < u64::from(LIMIT) + 100,
+        "reservations past the limit stay small: {counted}"
+    );
+}

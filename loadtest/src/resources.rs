@@ -27,6 +27,41 @@ pub struct ProcessUsage {
     pub samples: Vec<(u32, f64, f64)>,
 }
 
+/// What the system holds at the end of a run, from each process's last sample: the shop's own
+/// processes, and the infrastructure it runs on (PostgreSQL and its backends, NATS, Redis).
+/// The load generator is neither.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Footprint {
+    pub application_mib: f64,
+    pub infrastructure_mib: f64,
+}
+
+impl Footprint {
+    pub fn of(processes: &[ProcessUsage]) -> Self {
+        let mut footprint = Self {
+            application_mib: 0.0,
+            infrastructure_mib: 0.0,
+        };
+        for process in processes {
+            let Some(&(_, _, memory)) = process.samples.last() else {
+                continue;
+            };
+            if process.pid == std::process::id() {
+                continue;
+            }
+            let infrastructure = ["postgres", "nats-server", "redis-server"]
+                .iter()
+                .any(|name| process.name.contains(name));
+            if infrastructure {
+                footprint.infrastructure_mib += memory;
+            } else {
+                footprint.application_mib += memory;
+            }
+        }
+        footprint
+    }
+}
+
 /// Reads the processes once a second.
 pub struct Sampler {
     processes: Vec<Tracked>,
@@ -229,6 +264,35 @@ mod tests {
         let usage = sampler.finish();
         assert_eq!(usage[0].samples.len(), 1);
         assert!(usage[0].peak_memory_mib > 0.0);
+    }
+
+    #[test]
+    fn the_footprint_splits_the_shop_from_its_infrastructure() {
+        let process = |name: &str, pid: u32, memory: f64| ProcessUsage {
+            name: name.into(),
+            pid,
+            avg_cpu_percent: 0.0,
+            peak_cpu_percent: 0.0,
+            avg_memory_mib: 0.0,
+            peak_memory_mib: memory * 2.0,
+            samples: vec![(1, 0.0, memory * 2.0), (2, 0.0, memory)],
+        };
+        let processes = [
+            process("user", 1, 30.0),
+            process("gateway", 2, 10.0),
+            process("main: postgres st_user 127.0.0.1(40896) idle", 3, 4.0),
+            process("nats-server", 4, 30.0),
+            process("redis-server 127.0.0.1:6379", 5, 5.0),
+            process("loadtest (generator)", std::process::id(), 100.0),
+        ];
+        assert_eq!(
+            Footprint::of(&processes),
+            Footprint {
+                application_mib: 40.0,
+                infrastructure_mib: 39.0
+            },
+            "the last samples, the generator left out"
+        );
     }
 
     #[test]

@@ -12,16 +12,18 @@ mod policy;
 mod spec;
 
 use std::{
+    collections::HashMap,
     fmt,
     net::IpAddr,
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicU32, Ordering::Relaxed},
     },
+    time::Duration,
 };
 
 use axum::http::StatusCode;
-use metrics::Gauge;
+use metrics::{Counter, Gauge, Histogram};
 use serde::Serialize;
 
 pub use health::HealthPolicy;
@@ -56,7 +58,14 @@ struct Instance {
     consecutive_failures: AtomicU32,
     healthy_gauge: Gauge,
     in_flight_gauge: Gauge,
+    /// `gateway_upstream_requests_total` and `gateway_upstream_duration_seconds` by route and
+    /// status class, registered on first use rather than looked up (four new label strings
+    /// and a registry search) on every request.
+    outcomes: Mutex<HashMap<Outcome, (Counter, Histogram)>>,
 }
+
+/// A route and a status class (2 for 2xx, …).
+type Outcome = (&'static str, u16);
 
 /// An instance and its state, for `/readyz` and metrics.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -92,6 +101,7 @@ impl Pool {
                     consecutive_failures: AtomicU32::new(0),
                     healthy_gauge,
                     in_flight_gauge,
+                    outcomes: Mutex::default(),
                 }
             })
             .collect();
@@ -205,6 +215,30 @@ pub struct Lease {
 impl Lease {
     pub fn url(&self) -> &str {
         &self.instance().url
+    }
+
+    /// Counts and times a request to the instance under `route`, answered with `status`.
+    pub fn record(&self, route: &'static str, status: u16, elapsed: Duration) {
+        let instance = self.instance();
+        let class = status / 100;
+        let mut outcomes = instance
+            .outcomes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (requests, duration) = outcomes.entry((route, class)).or_insert_with(|| {
+            let labels = [
+                ("service", self.pool.service.clone()),
+                ("route", route.to_owned()),
+                ("instance", instance.url.clone()),
+                ("status_class", format!("{class}xx")),
+            ];
+            (
+                metrics::counter!("gateway_upstream_requests_total", &labels),
+                metrics::histogram!("gateway_upstream_duration_seconds", &labels),
+            )
+        });
+        requests.increment(1);
+        duration.record(elapsed.as_secs_f64());
     }
 
     /// The request reached the instance and it answered: its consecutive failures start again

@@ -111,6 +111,12 @@ pub fn render(summary: &Summary) -> String {
                 p.name, p.pid, p.avg_cpu_percent, p.peak_cpu_percent, p.peak_memory_mib
             );
         }
+        let footprint = crate::resources::Footprint::of(&summary.resources);
+        let _ = writeln!(
+            out,
+            "  memory at the end (PSS): application {:.1} MiB, infrastructure (PostgreSQL, NATS, Redis) {:.1} MiB",
+            footprint.application_mib, footprint.infrastructure_mib
+        );
     }
     let r = &summary.reconciliation;
     let _ = writeln!(

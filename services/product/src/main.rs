@@ -3,9 +3,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use shop_platform::{server, telemetry};
 
+#[global_allocator]
+static ALLOCATOR: shop_platform::allocator::Allocator = shop_platform::allocator::Allocator;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = product_service::Config::parse();
-    telemetry::init(config.service.log_format);
+    let _logs = telemetry::init(config.service.log_format);
     server::exit_code(product_service::run(config, server::shutdown_signal()).await)
 }

@@ -340,7 +340,7 @@ pub async fn token(args: &TokenArgs) -> anyhow::Result<()> {
 /// that started it (so no service outlives a runner that was killed).
 pub async fn serve(service: ServiceName) -> anyhow::Result<()> {
     let configs = Configs::from_env();
-    telemetry::init(match service {
+    let _logs = telemetry::init(match service {
         ServiceName::User => configs.user.service.log_format,
         ServiceName::Product => configs.product.service.log_format,
         ServiceName::Order => configs.order.service.log_format,

@@ -84,16 +84,19 @@ enum StagesCommand {
     Demo(demo::DemoArgs),
 }
 
+#[global_allocator]
+static ALLOCATOR: shop_platform::allocator::Allocator = shop_platform::allocator::Allocator;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Up(args) => {
-            telemetry::init(shop_platform::config::LogFormat::Pretty);
+            let _logs = telemetry::init(shop_platform::config::LogFormat::Pretty);
             launcher::up(args).await
         }
         Command::Seed(args) => {
-            telemetry::init(shop_platform::config::LogFormat::Pretty);
+            let _logs = telemetry::init(shop_platform::config::LogFormat::Pretty);
             launcher::seed(&args).await
         }
         Command::Stages { command: None } => {
@@ -112,7 +115,7 @@ async fn main() -> ExitCode {
         Command::BenchRelay(args) => bench_relay::run(args, &launcher::Configs::from_env()).await,
         Command::Reindex => bench_search::reindex(&launcher::Configs::from_env()).await,
         Command::Reset { yes } => {
-            telemetry::init(shop_platform::config::LogFormat::Pretty);
+            let _logs = telemetry::init(shop_platform::config::LogFormat::Pretty);
             launcher::reset(yes).await
         }
         Command::Serve { service } => launcher::serve(service).await,

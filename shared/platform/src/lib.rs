@@ -4,6 +4,7 @@
 //! tracing, Prometheus metrics, an HTTP server with health checks and graceful shutdown, and
 //! the start-up every service shares ([`startup`]).
 
+pub mod allocator;
 pub mod config;
 pub mod db;
 pub mod error;

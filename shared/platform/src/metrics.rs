@@ -1,13 +1,18 @@
 //! Prometheus metrics: one process-wide recorder, and a middleware that counts and times
 //! every request by service, method, matched route and status.
 
-use std::{sync::OnceLock, time::Instant};
+use std::{
+    sync::{LazyLock, OnceLock},
+    time::Instant,
+};
 
 use axum::{
     extract::{MatchedPath, Request, State},
+    http::{Method, StatusCode},
     middleware::Next,
     response::Response,
 };
+use metrics::{Label, SharedString};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -28,20 +33,48 @@ pub fn handle() -> &'static PrometheusHandle {
 
 pub async fn track_requests(State(service): State<&'static str>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     // The route template, not the raw path, so ids do not explode label cardinality.
-    let route = request
+    let route: SharedString = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+        .map_or(SharedString::const_str("unmatched"), |p| p.as_str().to_owned().into());
     let response = next.run(request).await;
-    let labels = [
-        ("service", service.to_owned()),
-        ("method", method),
-        ("route", route),
-        ("status", response.status().as_u16().to_string()),
+    let labels = vec![
+        Label::from_static_parts("service", service),
+        Label::new("method", method),
+        Label::new("route", route),
+        Label::new("status", status_label(response.status())),
     ];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    metrics::counter!("http_requests_total", labels.clone()).increment(1);
+    metrics::histogram!("http_request_duration_seconds", labels).record(started.elapsed().as_secs_f64());
     response
+}
+
+/// Label values are borrowed where they can be: every request's labels were four new strings.
+fn method_label(method: &Method) -> SharedString {
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    const NAMES: [&str; 9] = [
+        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    match KNOWN.iter().position(|known| known == method) {
+        Some(at) => SharedString::const_str(NAMES[at]),
+        None => method.as_str().to_owned().into(),
+    }
+}
+
+fn status_label(status: StatusCode) -> SharedString {
+    static CODES: LazyLock<Vec<SharedString>> =
+        LazyLock::new(|| (100..1000).map(|code: u16| code.to_string().into()).collect());
+    CODES[usize::from(status.as_u16() - 100)].clone()
 }

@@ -1,8 +1,13 @@
 //! Structured logs through `tracing`, as text for people or JSON for log collectors.
 //! `RUST_LOG` overrides the default filter.
+//!
+//! Lines are written to stdout by a thread of their own: a request that logs (the gateway's
+//! access log) only queues its line, instead of waiting on a write to stdout. The queue
+//! blocks when full rather than dropping lines.
 
 use std::io::IsTerminal;
 
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::{EnvFilter, fmt};
 
 use crate::config::LogFormat;
@@ -15,20 +20,31 @@ use crate::config::LogFormat;
 /// anyway, as the relay's and the consumers' own warnings.
 const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=info,async_nats=warn,tantivy::indexer::segment_manager=error";
 
+/// Keeps the log-writing thread; dropping it (at the end of `main`) writes out what is queued.
+#[must_use = "lines still queued when the guard is dropped are written out then; drop it last"]
+pub struct Logs {
+    _writer: Option<WorkerGuard>,
+}
+
 /// Installs the global subscriber and the metrics recorder, before anything logs or counts;
 /// later calls (several services in one process) are no-ops.
-pub fn init(format: LogFormat) {
+pub fn init(format: LogFormat) -> Logs {
     crate::metrics::handle();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let (writer, guard) = NonBlockingBuilder::default().lossy(false).finish(std::io::stdout());
     // Colour only for a person at a terminal: redirected to a file, escape codes are noise.
     let builder = fmt()
         .with_env_filter(filter)
         .with_target(true)
-        .with_ansi(std::io::stdout().is_terminal());
-    let _ = match format {
+        .with_ansi(std::io::stdout().is_terminal())
+        .with_writer(writer);
+    let installed = match format {
         LogFormat::Pretty => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+    Logs {
+        _writer: installed.is_ok().then_some(guard),
+    }
 }
 
 #[cfg(test)]
