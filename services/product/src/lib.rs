@@ -19,6 +19,7 @@ use shop_messaging::{EventBus, Namespace, runtime::Messaging};
 use shop_platform::{
     Readiness, Service,
     config::{ServiceConfig, ServiceDefaults},
+    replica::{ReadPool, ReadReplicaConfig, ReadReplicaDefaults},
     startup::Connections,
 };
 use sqlx::{PgPool, migrate::Migrator};
@@ -42,9 +43,17 @@ pub struct Config {
 
     #[command(flatten)]
     pub cache: CacheConfig,
+
+    #[command(flatten)]
+    pub read: ReadReplicaConfig<Self>,
 }
 
 impl Config {
+    /// Where the catalog's reads go: the replica, when one is configured.
+    pub async fn read_pool(&self, db: &PgPool) -> anyhow::Result<ReadPool> {
+        self.read.connect(db, self.service.database_max_connections).await
+    }
+
     /// The catalog cache as configured (nothing when it is off).
     pub async fn catalog(&self) -> anyhow::Result<CatalogCache> {
         CatalogCache::new(self.catalog_cache, &self.cache).await
@@ -58,6 +67,10 @@ impl ServiceDefaults for Config {
     const DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/products";
 }
 
+impl ReadReplicaDefaults for Config {
+    const DATABASE_READ_URL_VAR: &str = "PRODUCT_DATABASE_READ_URL";
+}
+
 /// The complete HTTP service over an already migrated database (and the cache, if on).
 pub fn app(state: AppState, identity_key: IdentityKey) -> Router {
     service(state, identity_key).into_router()
@@ -67,7 +80,7 @@ fn service(state: AppState, identity_key: IdentityKey) -> Service {
     Service {
         name: "product",
         readiness: Readiness::database(state.db.clone()),
-        api: api::router().with_state(state),
+        api: api::routes(state),
         identity_key,
     }
 }
@@ -98,9 +111,10 @@ pub fn invalidate_on_events<B: EventBus>(messaging: &mut Messaging<B>, catalog: 
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     tracing::debug!(?config, "starting product service");
     let Connections { db, bus } = config.service.connect(&MIGRATOR).await?;
+    let read = config.read_pool(&db).await?;
     let catalog = config.catalog().await?;
     let mut messaging = messaging(bus, db.clone(), config.service.messaging.event_namespace.clone());
     invalidate_on_events(&mut messaging, &catalog);
-    let service = service(AppState { db, catalog }, config.service.identity_key.clone());
+    let service = service(AppState { db, read, catalog }, config.service.identity_key.clone());
     config.service.serve(service, messaging, shutdown).await
 }

@@ -14,6 +14,7 @@ mod launcher;
 mod monolith;
 mod plan;
 mod probe;
+mod replica_demo;
 mod stages;
 mod stats;
 mod supervisor;

@@ -51,6 +51,7 @@ pub async fn run(configs: Configs, shutdown: impl Future<Output = ()> + Send + '
     let bus = shop_messaging::runtime::in_process();
     let namespace = configs.user.service.messaging.event_namespace.clone();
 
+    let product_read = configs.product.read_pool(&product_db).await?;
     let catalog = configs.product.catalog().await?;
     let mut product_messaging = product_service::messaging(bus.clone(), product_db.clone(), namespace.clone());
     product_service::invalidate_on_events(&mut product_messaging, &catalog);
@@ -64,12 +65,13 @@ pub async fn run(configs: Configs, shutdown: impl Future<Output = ()> + Send + '
             configs.order.pending_timeout(),
         ),
     ];
-    let product_api = product_service::api::router().with_state(product_service::api::AppState {
+    let product_api = product_service::api::routes(product_service::api::AppState {
         db: product_db.clone(),
+        read: product_read.clone(),
         catalog,
     });
     let search_api: OpenApiRouter = match configs.monolith.search {
-        SearchBackend::Sql => product_service::api::search::router().with_state(product_db.clone()),
+        SearchBackend::Sql => product_service::api::search::router().with_state(product_read),
         SearchBackend::Index => {
             let search_db = configs
                 .search
