@@ -19,7 +19,7 @@ use shop_messaging::{EventBus, Namespace, runtime::Messaging};
 use shop_platform::{
     Readiness, Service,
     config::{ServiceConfig, ServiceDefaults},
-    replica::{ReadPool, ReadReplicaConfig, ReadReplicaDefaults},
+    replica::{ReadReplicaConfig, ReadReplicaDefaults},
     startup::Connections,
 };
 use sqlx::{PgPool, migrate::Migrator};
@@ -49,11 +49,6 @@ pub struct Config {
 }
 
 impl Config {
-    /// Where the catalog's reads go: the replica, when one is configured.
-    pub async fn read_pool(&self, db: &PgPool) -> anyhow::Result<ReadPool> {
-        self.read.connect(db, self.service.database_max_connections).await
-    }
-
     /// The catalog cache as configured (nothing when it is off).
     pub async fn catalog(&self) -> anyhow::Result<CatalogCache> {
         CatalogCache::new(self.catalog_cache, &self.cache).await
@@ -111,7 +106,10 @@ pub fn invalidate_on_events<B: EventBus>(messaging: &mut Messaging<B>, catalog: 
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     tracing::debug!(?config, "starting product service");
     let Connections { db, bus } = config.service.connect(&MIGRATOR).await?;
-    let read = config.read_pool(&db).await?;
+    let read = config
+        .read
+        .connect(&db, config.service.database_max_connections)
+        .await?;
     let catalog = config.catalog().await?;
     let mut messaging = messaging(bus, db.clone(), config.service.messaging.event_namespace.clone());
     invalidate_on_events(&mut messaging, &catalog);

@@ -51,6 +51,8 @@ pub struct Outcome {
     pub stale_for_others: Option<bool>,
     /// Read replica: the writer's own read right after their write showed the old value.
     pub stale_for_writer: Option<bool>,
+    /// Read replica: the customer's own new order was found by a read right after checkout.
+    pub own_order_found: Option<bool>,
 }
 
 impl Outcome {

@@ -51,7 +51,16 @@ pub async fn run(configs: Configs, shutdown: impl Future<Output = ()> + Send + '
     let bus = shop_messaging::runtime::in_process();
     let namespace = configs.user.service.messaging.event_namespace.clone();
 
-    let product_read = configs.product.read_pool(&product_db).await?;
+    let product_read = configs
+        .product
+        .read
+        .connect(&product_db, configs.product.service.database_max_connections)
+        .await?;
+    let order_read = configs
+        .order
+        .read
+        .connect(&order_db, configs.order.service.database_max_connections)
+        .await?;
     let catalog = configs.product.catalog().await?;
     let mut product_messaging = product_service::messaging(bus.clone(), product_db.clone(), namespace.clone());
     product_service::invalidate_on_events(&mut product_messaging, &catalog);
@@ -101,7 +110,10 @@ pub async fn run(configs: Configs, shutdown: impl Future<Output = ()> + Send + '
         api: user_service::api::router()
             .with_state(user_db.clone())
             .merge(product_api)
-            .merge(order_service::api::router().with_state(order_db))
+            .merge(order_service::api::routes(order_service::api::AppState {
+                db: order_db,
+                read: order_read,
+            }))
             .merge(search_api),
         readiness: Readiness::database(user_db),
         identity_key,

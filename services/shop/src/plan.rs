@@ -185,9 +185,12 @@ impl Plan {
                 };
                 let mut env = monolith_env(stage, search, cache, &database_url, args, &mut configs);
                 if let Some(standby) = &replica_host {
-                    let read_url = standby.url().with_schema("products");
-                    env.push(("PRODUCT_DATABASE_READ_URL", read_url.expose().to_owned()));
-                    configs.product.read.database_read_url = Some(read_url);
+                    let products = standby.url().with_schema("products");
+                    let orders = standby.url().with_schema("orders");
+                    env.push(("PRODUCT_DATABASE_READ_URL", products.expose().to_owned()));
+                    env.push(("ORDER_DATABASE_READ_URL", orders.expose().to_owned()));
+                    configs.product.read.database_read_url = Some(products);
+                    configs.order.read.database_read_url = Some(orders);
                 }
                 let app_cpus = pin.then_some(APP_CPUS);
                 let phases = if instances == 0 {

@@ -46,7 +46,10 @@ pub async fn run(client: &Client, url: &str) -> anyhow::Result<Outcome> {
         "the standby now applies each change {APPLY_DELAY} after its commit (recovery_min_apply_delay), as a \
          busy or distant replica would"
     ));
-    let shown = writes_read_back(client, url, &mut outcome).await;
+    let mut shown = writes_read_back(client, url, &mut outcome).await;
+    if shown.is_ok() {
+        shown = order_read_back(client, url, &mut outcome).await;
+    }
     set_apply_delay(&mut standby, "0").await?;
     outcome.say("the standby applies changes as they come again");
     shown?;
@@ -127,6 +130,59 @@ async fn writes_read_back(client: &Client, url: &str, outcome: &mut Outcome) -> 
         started.elapsed().as_millis()
     ));
     set_price(client, url, id, &admin, &price).await
+}
+
+/// The customer's side: an order placed, and its page opened at once.
+async fn order_read_back(client: &Client, url: &str, outcome: &mut Outcome) -> anyhow::Result<()> {
+    let (customer, _) = sign_in_as(
+        client,
+        url,
+        user_service::seed::CUSTOMER_EMAIL,
+        user_service::seed::CUSTOMER_PASSWORD,
+    )
+    .await?;
+    let page = get_json(client, &format!("{url}/api/products?limit=1"), None).await?;
+    let product = page["items"][0]["id"].as_str().context("the catalog is empty")?;
+    client
+        .post(format!("{url}/api/cart/items"))
+        .header(header::COOKIE, &customer)
+        .json(&json!({"product_id": product, "quantity": 1}))
+        .send()
+        .await?
+        .error_for_status()?;
+    let order: Value = client
+        .post(format!("{url}/api/orders"))
+        .header(header::COOKIE, &customer)
+        .header("idempotency-key", uuid::Uuid::now_v7().to_string())
+        .json(&json!({
+            "shipping_address": {
+                "recipient": "Demo Customer", "line1": "1 Demo Street", "city": "Berlin",
+                "postal_code": "10115", "country": "DE"
+            },
+            "payment_token": "tok_demo"
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id = order["id"].as_str().context("an order has an id")?;
+    let status = client
+        .get(format!("{url}/api/orders/{id}"))
+        .header(header::COOKIE, &customer)
+        .send()
+        .await?
+        .status();
+    outcome.say(format!(
+        "a customer checks out and opens the new order's page at once: {status}{}",
+        if status.is_success() {
+            " (read from the primary: the replica had not replayed the order yet)"
+        } else {
+            " — their own order, not found: the replica had not replayed it"
+        }
+    ));
+    outcome.own_order_found = Some(status.is_success());
+    Ok(())
 }
 
 async fn set_apply_delay(standby: &mut PgConnection, delay: &str) -> anyhow::Result<()> {

@@ -448,6 +448,10 @@ async fn the_read_replica_stage_reads_from_a_standby_and_the_writer_reads_their_
     let story = stage.demo("read-replica").await;
     assert!(story.contains("someone else reads the OLD price"), "{story}");
     assert!(story.contains("the administrator reads the OLD price"), "{story}");
+    assert!(
+        story.contains("at once: 404 Not Found — their own order, not found"),
+        "{story}"
+    );
     stage.stop().await;
 
     let stage = Stage::start(&args, &[("REDIS_URL", &redis)], data_dir).await;
@@ -457,6 +461,7 @@ async fn the_read_replica_stage_reads_from_a_standby_and_the_writer_reads_their_
     assert!(story.contains("someone else reads the OLD price"), "{story}");
     assert!(!story.contains("the administrator reads the OLD price"), "{story}");
     assert!(story.contains("the administrator reads the new price"), "{story}");
+    assert!(story.contains("at once: 200 OK (read from the primary"), "{story}");
     let metrics = reqwest::get(format!("{}/metrics", stage.url))
         .await
         .unwrap()
