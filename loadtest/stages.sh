@@ -9,7 +9,7 @@
 # infrastructure included: PostgreSQL, and for the services NATS and Redis — then torn down
 # and everything it stored deleted. It never touches a `shop up` on the default ports.
 #
-#   bash loadtest/stages.sh [stage ...]   # default: monolith separate-database cache cluster search-engine services
+#   bash loadtest/stages.sh [stage ...]   # default: monolith separate-database cache cluster read-replica search-engine services
 #                                         # (read-replica: its standby on STAGES_DATABASE_PORT + 1)
 #   bash loadtest/stages.sh search [products ...]   # default: 1200 100000
 #
@@ -35,7 +35,7 @@ if [ "${1:-}" = search ]; then
     shift
     [ $# -eq 0 ] && set -- 1200 100000
 else
-    [ $# -eq 0 ] && set -- monolith separate-database cache cluster search-engine services
+    [ $# -eq 0 ] && set -- monolith separate-database cache cluster read-replica search-engine services
     [ "${ACME_AIR:-0}" = 1 ] && set -- "$@" monolith-unpinned
 fi
 PROFILES=${STAGE_PROFILES:-standard stress}
