@@ -182,7 +182,29 @@ async fn order_read_back(client: &Client, url: &str, outcome: &mut Outcome) -> a
         }
     ));
     outcome.own_order_found = Some(status.is_success());
-    Ok(())
+    // The order's saga ends before the demonstration does, so nothing of it is left half-done.
+    let started = Instant::now();
+    loop {
+        let answer = client
+            .get(format!("{url}/api/orders/{id}"))
+            .header(header::COOKIE, &customer)
+            .send()
+            .await?;
+        if answer.status().is_success() {
+            let order: Value = answer.json().await?;
+            if order["status"] != "pending" {
+                outcome.say(format!(
+                    "the order is {} (its saga is done)",
+                    order["status"].as_str().unwrap_or("?")
+                ));
+                return Ok(());
+            }
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("the order was still pending after 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn set_apply_delay(standby: &mut PgConnection, delay: &str) -> anyhow::Result<()> {

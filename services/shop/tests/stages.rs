@@ -418,6 +418,7 @@ async fn the_read_replica_stage_reads_from_a_standby_and_the_writer_reads_their_
     eprintln!("PostgreSQL binaries: {}", bin.display());
     let dir = temp_dir("replica");
     let data_dir = &dir.path;
+    let _servers = ServersStopped(data_dir.clone());
     let redis = closed_port_url("redis");
     // The stage's two servers' ports: STAGE_TEST_DATABASE_PORT and the one after it, else free ones.
     let db_port = std::env::var("STAGE_TEST_DATABASE_PORT")
@@ -482,6 +483,24 @@ async fn the_read_replica_stage_reads_from_a_standby_and_the_writer_reads_their_
             !data_dir.join(server).join("postmaster.pid").exists(),
             "{server} stopped with the stage"
         );
+    }
+}
+
+/// Stops the stage's database servers when the test ends, passed or failed: a test that panics
+/// kills `shop up` before it could stop them.
+struct ServersStopped(PathBuf);
+
+impl Drop for ServersStopped {
+    fn drop(&mut self) {
+        for server in ["stage-postgres-replica", "stage-postgres"] {
+            let Ok(pid) = std::fs::read_to_string(self.0.join(server).join("postmaster.pid")) else {
+                continue;
+            };
+            if let Some(pid) = pid.lines().next().and_then(|pid| pid.trim().parse().ok()) {
+                // SIGINT: PostgreSQL's fast shutdown.
+                let _ = signal::kill(Pid::from_raw(pid), signal::Signal::SIGINT);
+            }
+        }
     }
 }
 
