@@ -110,7 +110,7 @@ pub const LADDER: [Stage; 10] = [
         number: 5,
         slug: "read-replica",
         name: "read/write split",
-        change: "the same monolith; a streaming replica (hot standby) of PostgreSQL takes the catalog's \
+        change: "the same monolith; a streaming replica (hot standby) of PostgreSQL takes the catalog's and orders' \
                  reads, and a customer's own writes are read back from where they are already applied",
         layout: Some(Layout::Monolith {
             search: SearchBackend::Sql,
