@@ -9,7 +9,8 @@
 # infrastructure included: PostgreSQL, and for the services NATS and Redis — then torn down
 # and everything it stored deleted. It never touches a `shop up` on the default ports.
 #
-#   bash loadtest/stages.sh [stage ...]   # default: monolith separate-database cache cluster search-engine services
+#   bash loadtest/stages.sh [stage ...]   # default: monolith separate-database cache cluster read-replica search-engine services
+#                                         # (read-replica: its standby on STAGES_DATABASE_PORT + 1)
 #   bash loadtest/stages.sh search [products ...]   # default: 1200 100000
 #
 # `search` times stage 6's question instead: the same query mix (`shop bench-search
@@ -34,7 +35,7 @@ if [ "${1:-}" = search ]; then
     shift
     [ $# -eq 0 ] && set -- 1200 100000
 else
-    [ $# -eq 0 ] && set -- monolith separate-database cache cluster search-engine services
+    [ $# -eq 0 ] && set -- monolith separate-database cache cluster read-replica search-engine services
     [ "${ACME_AIR:-0}" = 1 ] && set -- "$@" monolith-unpinned
 fi
 PROFILES=${STAGE_PROFILES:-standard stress}
@@ -92,17 +93,70 @@ stage_pids() {
     local stage=$1 data=$2
     pgrep -P "$SHOP" || true
     if [ -f "$data/stage-postgres/postmaster.pid" ]; then
-        local postmaster
-        postmaster=$(head -1 "$data/stage-postgres/postmaster.pid")
-        echo "$postmaster"
-        pgrep -P "$postmaster" || true
-        [ "$stage" = cache ] && { pgrep -x redis-server || true; }
+        server_pids "$data/stage-postgres"
+        server_pids "$data/stage-postgres-replica"
+        if [ "$stage" = cache ]; then pgrep -x redis-server || true; fi
     else
         psql -h 127.0.0.1 -U postgres -d postgres -Atc \
             "select pid from pg_stat_activity where datname like '${NS}\\_%'" || true
         pgrep -x nats-server || true
         pgrep -x redis-server || true
     fi
+}
+
+# The postmaster of the server in data folder $1 and its processes, if it runs.
+server_pids() {
+    [ -f "$1/postmaster.pid" ] || return 0
+    local postmaster
+    postmaster=$(head -1 "$1/postmaster.pid")
+    echo "$postmaster"
+    pgrep -P "$postmaster" || true
+}
+
+# Samples the standby's lag behind the primary five times a second until killed, a line each:
+# the replay lag PostgreSQL measures (pg_stat_replication.replay_lag: from the primary's flush of
+# a WAL record to the standby's report of having applied it, in ms; empty while no WAL flows)
+# and the bytes of WAL not yet applied.
+sample_replica_lag() {
+    echo "select coalesce((extract(epoch from replay_lag) * 1000)::text, ''), pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)
+          from pg_stat_replication \\watch 0.2" |
+        psql -h 127.0.0.1 -p "$DB_PORT" -U postgres -d postgres -AtqF ' '
+}
+
+# replica_report OUT DATA SAMPLES: the split's numbers next to the run's report — the primary's
+# and the standby's CPU (from the load test's samples of their processes), the standby's
+# transactions and the lag's p50/p99.
+replica_report() {
+    local out=$1 data=$2 samples=$3
+    server_pids "$data/stage-postgres" >"$out/primary.pids"
+    server_pids "$data/stage-postgres-replica" >"$out/replica.pids"
+    python3 - "$out" "$samples" <<'PY'
+import json, sys
+out, samples = sys.argv[1], sys.argv[2]
+summary = json.load(open(f"{out}/summary.json"))
+def cpu(pids_file):
+    pids = {int(line) for line in open(pids_file) if line.strip()}
+    return round(sum(r["avg_cpu_percent"] for r in summary["resources"] if r["pid"] in pids), 1)
+lags, behind = [], []
+for line in open(samples):
+    fields = line.split()
+    if len(fields) == 2:
+        lags.append(float(fields[0]))
+    if fields:
+        behind.append(float(fields[-1]))
+def pct(values, p):
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(len(values) * p))], 2) if values else None
+report = {
+    "primary_cpu_percent": cpu(f"{out}/primary.pids"),
+    "replica_cpu_percent": cpu(f"{out}/replica.pids"),
+    "lag_samples": len(behind),
+    "replay_lag_ms_p50": pct(lags, 0.5), "replay_lag_ms_p99": pct(lags, 0.99), "replay_lag_ms_max": pct(lags, 1.0),
+    "bytes_behind_p50": pct(behind, 0.5), "bytes_behind_p99": pct(behind, 0.99),
+}
+json.dump(report, open(f"{out}/replica.json", "w"))
+print("   replica:", report)
+PY
 }
 
 # Transactions the stage's database server has run so far (each statement outside an explicit
@@ -161,6 +215,7 @@ start_stage() {
             METRICS=http://127.0.0.1:$((PORT + 11))/metrics
             ;;
         monolith-unpinned) args+=(--stage search-engine --no-pin --database-port "$DB_PORT") ;;
+        read-replica) args+=(--stage read-replica --database-port "$DB_PORT" --replica-port $((DB_PORT + 1))) ;;
         *) args+=(--stage "$stage" --database-port "$DB_PORT") ;;
     esac
     echo "== stage $stage: ${stage_env[*]:1} shop ${args[*]}"
@@ -194,10 +249,19 @@ for stage in "$@"; do
     for pid in $(stage_pids "$stage" "$data" | sort -un); do pid_args+=(--pid "$pid"); done
     for profile in $PROFILES; do
         before=$(transactions "$data")
+        sampler=
+        if [ -f "$data/stage-postgres-replica/postmaster.pid" ]; then
+            sample_replica_lag >"$WORK/lag.txt" &
+            sampler=$!
+        fi
         # shellcheck disable=SC2086
         "$BIN/loadtest" --profile "$profile" --base-url "http://127.0.0.1:$PORT" --out "$OUT/$stage/$profile" \
             "${pid_args[@]}" ${LOADTEST_ARGS:-} || status=$?
         database_load "$OUT/$stage/$profile" "$before" "$(transactions "$data")"
+        if [ -n "$sampler" ]; then
+            kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+            replica_report "$OUT/$stage/$profile" "$data" "$WORK/lag.txt"
+        fi
     done
     forget
     rm -rf "$data"

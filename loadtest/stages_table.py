@@ -11,8 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-ORDER = ["monolith", "separate-database", "cache", "cluster", "search-engine", "monolith-unpinned", "services"]
-NUMBERS = {"monolith": "1", "separate-database": "2", "cache": "3", "cluster": "4", "search-engine": "6",
+ORDER = ["monolith", "separate-database", "cache", "cluster", "read-replica", "search-engine", "monolith-unpinned", "services"]
+NUMBERS = {"monolith": "1", "separate-database": "2", "cache": "3", "cluster": "4", "read-replica": "5", "search-engine": "6",
            "monolith-unpinned": "6*", "services": "9"}
 
 

@@ -20,6 +20,7 @@ use shop_messaging::{EventBus, Namespace, runtime::Messaging};
 use shop_platform::{
     Readiness, Service,
     config::{ServiceConfig, ServiceDefaults, ServiceUrl},
+    replica::{ReadReplicaConfig, ReadReplicaDefaults},
     startup::Connections,
 };
 use sqlx::{PgPool, migrate::Migrator};
@@ -45,6 +46,9 @@ pub struct Config {
     #[arg(long, env = "ORDER_PENDING_TIMEOUT_SECONDS", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub pending_timeout_seconds: u64,
+
+    #[command(flatten)]
+    pub read: ReadReplicaConfig<Self>,
 }
 
 impl ServiceDefaults for Config {
@@ -52,6 +56,10 @@ impl ServiceDefaults for Config {
     const LISTEN_ADDR: &str = "127.0.0.1:8083";
     const DATABASE_URL_VAR: &str = "ORDER_DATABASE_URL";
     const DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/orders";
+}
+
+impl ReadReplicaDefaults for Config {
+    const DATABASE_READ_URL_VAR: &str = "ORDER_DATABASE_READ_URL";
 }
 
 impl Config {
@@ -63,14 +71,14 @@ impl Config {
 /// The complete HTTP service over an already migrated database. Messaging and the catalog
 /// catch-up are not started: [`run`] does that.
 pub fn app(db: PgPool, identity_key: IdentityKey) -> Router {
-    service(db, identity_key).into_router()
+    service(db.into(), identity_key).into_router()
 }
 
-fn service(db: PgPool, identity_key: IdentityKey) -> Service {
+fn service(state: api::AppState, identity_key: IdentityKey) -> Service {
     Service {
         name: "order",
-        api: api::router().with_state(db.clone()),
-        readiness: Readiness::database(db),
+        readiness: Readiness::database(state.db.clone()),
+        api: api::routes(state),
         identity_key,
     }
 }
@@ -94,8 +102,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     let Connections { db, bus } = config.service.connect(&MIGRATOR).await?;
     let namespace = config.service.messaging.event_namespace.clone();
     let messaging = messaging(bus, db.clone(), namespace, config.pending_timeout());
+    let read = config
+        .read
+        .connect(&db, config.service.database_max_connections)
+        .await?;
     let catch_up = tokio::spawn(catalog_sync::catch_up(db.clone(), feed));
-    let service = service(db, config.service.identity_key.clone());
+    let service = service(api::AppState { db, read }, config.service.identity_key.clone());
     let served = config.service.serve(service, messaging, shutdown).await;
     catch_up.abort();
     served

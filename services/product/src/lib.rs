@@ -19,6 +19,7 @@ use shop_messaging::{EventBus, Namespace, runtime::Messaging};
 use shop_platform::{
     Readiness, Service,
     config::{ServiceConfig, ServiceDefaults},
+    replica::{ReadReplicaConfig, ReadReplicaDefaults},
     startup::Connections,
 };
 use sqlx::{PgPool, migrate::Migrator};
@@ -42,6 +43,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub cache: CacheConfig,
+
+    #[command(flatten)]
+    pub read: ReadReplicaConfig<Self>,
 }
 
 impl Config {
@@ -58,6 +62,10 @@ impl ServiceDefaults for Config {
     const DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/products";
 }
 
+impl ReadReplicaDefaults for Config {
+    const DATABASE_READ_URL_VAR: &str = "PRODUCT_DATABASE_READ_URL";
+}
+
 /// The complete HTTP service over an already migrated database (and the cache, if on).
 pub fn app(state: AppState, identity_key: IdentityKey) -> Router {
     service(state, identity_key).into_router()
@@ -67,7 +75,7 @@ fn service(state: AppState, identity_key: IdentityKey) -> Service {
     Service {
         name: "product",
         readiness: Readiness::database(state.db.clone()),
-        api: api::router().with_state(state),
+        api: api::routes(state),
         identity_key,
     }
 }
@@ -98,9 +106,13 @@ pub fn invalidate_on_events<B: EventBus>(messaging: &mut Messaging<B>, catalog: 
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     tracing::debug!(?config, "starting product service");
     let Connections { db, bus } = config.service.connect(&MIGRATOR).await?;
+    let read = config
+        .read
+        .connect(&db, config.service.database_max_connections)
+        .await?;
     let catalog = config.catalog().await?;
     let mut messaging = messaging(bus, db.clone(), config.service.messaging.event_namespace.clone());
     invalidate_on_events(&mut messaging, &catalog);
-    let service = service(AppState { db, catalog }, config.service.identity_key.clone());
+    let service = service(AppState { db, read, catalog }, config.service.identity_key.clone());
     config.service.serve(service, messaging, shutdown).await
 }

@@ -4,6 +4,10 @@
 //! in the first stage the database and the application compete for the same CPU, in the
 //! second each has its own.
 //!
+//! The read/write split stage adds a hot standby of that cluster: a copy taken with
+//! `pg_basebackup -R` into a data directory of its own, started on its own port, streaming
+//! the primary's WAL and answering read-only queries.
+//!
 //! PostgreSQL refuses to run as root; run as root, the cluster belongs to the `postgres`
 //! system user.
 
@@ -42,14 +46,49 @@ impl DatabaseHost {
             tracing::info!(data_dir = %host.data_dir.display(), "restarting the stage's database server left running");
             host.pg_ctl(&["stop", "-m", "fast"], None).await?;
         }
-        let options = format!("-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''");
-        let log = host.data_dir.join("server.log");
-        let log = log.to_str().context("the data directory's path is not UTF-8")?;
-        host.pg_ctl(&["start", "-w", "-t", "60", "-o", &options, "-l", log], cpus)
-            .await
-            .with_context(|| format!("the stage's database server did not start; see {log}"))?;
+        host.launch(cpus).await?;
         tracing::info!(port, cpus = cpus.unwrap_or("any"), data_dir = %host.data_dir.display(), "stage database server started");
         Ok(host)
+    }
+
+    /// Makes a hot standby of `self` in `data_dir` — afresh each time, so it always follows
+    /// this primary — and starts it on `port`, on the CPUs `cpus` when given.
+    pub async fn start_standby(&self, data_dir: &Path, port: u16, cpus: Option<&str>) -> anyhow::Result<Self> {
+        let standby = Self {
+            data_dir: std::path::absolute(data_dir)?,
+            port,
+            bin: self.bin.clone(),
+        };
+        if standby.data_dir.exists() {
+            // Left by an earlier run, maybe still running: it is replaced either way.
+            let _ = standby.pg_ctl(&["stop", "-m", "immediate"], None).await;
+            tokio::fs::remove_dir_all(&standby.data_dir).await?;
+        }
+        standby.create_dir().await?;
+        tracing::info!(data_dir = %standby.data_dir.display(), "copying the stage's database server for its standby");
+        let mut command = standby.as_server_user(&standby.bin.join("pg_basebackup"));
+        command
+            .arg("-D")
+            .arg(&standby.data_dir)
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-p", &self.port.to_string()])
+            // -R: standby.signal and primary_conninfo, so it starts as this primary's standby.
+            .args(["-R", "-X", "stream", "-c", "fast"]);
+        run(command, "pg_basebackup").await?;
+        standby.launch(cpus).await?;
+        tracing::info!(port, primary = self.port, "stage standby started");
+        Ok(standby)
+    }
+
+    async fn launch(&self, cpus: Option<&str>) -> anyhow::Result<()> {
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
+            self.port
+        );
+        let log = self.data_dir.join("server.log");
+        let log = log.to_str().context("the data directory's path is not UTF-8")?;
+        self.pg_ctl(&["start", "-w", "-t", "60", "-o", &options, "-l", log], cpus)
+            .await
+            .with_context(|| format!("the stage's database server did not start; see {log}"))
     }
 
     /// The database that holds every module's tables, a schema each.
@@ -65,8 +104,11 @@ impl DatabaseHost {
         }
     }
 
-    async fn create(&self) -> anyhow::Result<()> {
+    /// The data directory, empty, owned by the server's user, for no one else (as the server
+    /// insists).
+    async fn create_dir(&self) -> anyhow::Result<()> {
         tokio::fs::create_dir_all(&self.data_dir).await?;
+        tokio::fs::set_permissions(&self.data_dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).await?;
         if nix::unistd::geteuid().is_root() {
             let status = Command::new("chown")
                 .arg(format!("{SERVER_USER}:"))
@@ -77,6 +119,11 @@ impl DatabaseHost {
                 bail!("cannot hand {} to the {SERVER_USER} user", self.data_dir.display());
             }
         }
+        Ok(())
+    }
+
+    async fn create(&self) -> anyhow::Result<()> {
+        self.create_dir().await?;
         tracing::info!(data_dir = %self.data_dir.display(), "creating the stage's database cluster");
         let initdb = self.bin.join("initdb");
         let mut command = self.as_server_user(&initdb);

@@ -47,6 +47,12 @@ pub struct Outcome {
     pub stampede_rebuilds: Option<u64>,
     /// Cache: database reads behind 100 reads of an id that does not exist.
     pub missing_id_rebuilds: Option<u64>,
+    /// Read replica: a read by someone else right after a write showed the old value.
+    pub stale_for_others: Option<bool>,
+    /// Read replica: the writer's own read right after their write showed the old value.
+    pub stale_for_writer: Option<bool>,
+    /// Read replica: the customer's own new order was found by a read right after checkout.
+    pub own_order_found: Option<bool>,
 }
 
 impl Outcome {
@@ -65,6 +71,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
     match stage.layout {
         Some(Layout::Monolith { instances, .. }) if instances > 0 => cluster(&client, url).await,
         Some(Layout::Monolith { cache: true, .. }) => crate::cache_demo::run(&client, url).await,
+        Some(Layout::Monolith { replica: true, .. }) => crate::replica_demo::run(&client, url).await,
         Some(Layout::Monolith {
             database: DatabaseHost::OwnCpu,
             search: SearchBackend::Sql,
@@ -365,7 +372,7 @@ fn instance(response: &reqwest::Response) -> String {
         .to_owned()
 }
 
-fn read_run_file(url: &str) -> anyhow::Result<RunFile> {
+pub(crate) fn read_run_file(url: &str) -> anyhow::Result<RunFile> {
     let port: u16 = url
         .rsplit(':')
         .next()

@@ -105,6 +105,11 @@ pub struct UpArgs {
     /// Monolith stages: the port of the stage's own database server.
     #[arg(long, default_value_t = 5440)]
     pub database_port: u16,
+
+    /// The read/write split stage: the port of its standby (by default the port after the
+    /// database server's).
+    #[arg(long)]
+    pub replica_port: Option<u16>,
 }
 
 #[derive(Debug, Args)]

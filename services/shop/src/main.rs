@@ -15,6 +15,7 @@ mod launcher;
 mod monolith;
 mod plan;
 mod probe;
+mod replica_demo;
 mod stages;
 mod stats;
 mod supervisor;

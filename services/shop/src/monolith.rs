@@ -51,6 +51,16 @@ pub async fn run(configs: Configs, shutdown: impl Future<Output = ()> + Send + '
     let bus = shop_messaging::runtime::in_process();
     let namespace = configs.user.service.messaging.event_namespace.clone();
 
+    let product_read = configs
+        .product
+        .read
+        .connect(&product_db, configs.product.service.database_max_connections)
+        .await?;
+    let order_read = configs
+        .order
+        .read
+        .connect(&order_db, configs.order.service.database_max_connections)
+        .await?;
     let catalog = configs.product.catalog().await?;
     let mut product_messaging = product_service::messaging(bus.clone(), product_db.clone(), namespace.clone());
     product_service::invalidate_on_events(&mut product_messaging, &catalog);
@@ -64,12 +74,13 @@ pub async fn run(configs: Configs, shutdown: impl Future<Output = ()> + Send + '
             configs.order.pending_timeout(),
         ),
     ];
-    let product_api = product_service::api::router().with_state(product_service::api::AppState {
+    let product_api = product_service::api::routes(product_service::api::AppState {
         db: product_db.clone(),
+        read: product_read.clone(),
         catalog,
     });
     let search_api: OpenApiRouter = match configs.monolith.search {
-        SearchBackend::Sql => product_service::api::search::router().with_state(product_db.clone()),
+        SearchBackend::Sql => product_service::api::search::router().with_state(product_read),
         SearchBackend::Index => {
             let search_db = configs
                 .search
@@ -99,7 +110,10 @@ pub async fn run(configs: Configs, shutdown: impl Future<Output = ()> + Send + '
         api: user_service::api::router()
             .with_state(user_db.clone())
             .merge(product_api)
-            .merge(order_service::api::router().with_state(order_db))
+            .merge(order_service::api::routes(order_service::api::AppState {
+                db: order_db,
+                read: order_read,
+            }))
             .merge(search_api),
         readiness: Readiness::database(user_db),
         identity_key,

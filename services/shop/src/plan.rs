@@ -36,6 +36,8 @@ pub struct Plan {
     /// The configuration the databases are prepared and seeded with, as the processes read it.
     pub configs: Configs,
     database_host: Option<DatabaseHost>,
+    /// The hot standby of `database_host`, in the read/write split stage.
+    replica_host: Option<DatabaseHost>,
     public: SocketAddr,
 }
 
@@ -116,6 +118,7 @@ impl Plan {
                     phases,
                     configs,
                     database_host: None,
+                    replica_host: None,
                     public,
                 })
             }
@@ -124,7 +127,14 @@ impl Plan {
                 database,
                 instances,
                 cache,
+                replica,
             }) => {
+                if replica && args.database_url.is_some() {
+                    bail!(
+                        "the read/write split stage makes its standby from a database server of its own: \
+                         leave out --database-url (SHOP_STAGE_DATABASE_URL)"
+                    );
+                }
                 let instances = match (args.instances, args.instance_ports.len()) {
                     (Some(count), given) if given > 0 && given != count => {
                         bail!("--instances {count} but {given} --instance-ports")
@@ -140,19 +150,48 @@ impl Plan {
                     );
                 }
                 let pin = !args.no_pin && args.database_url.is_none();
+                let database_cpus = pin.then_some(match database {
+                    Placement::SharedCpu => APP_CPUS,
+                    Placement::OwnCpu => OWN_DATABASE_CPUS,
+                });
                 let (database_url, database_host) = match &args.database_url {
                     Some(url) => (url.clone(), None),
                     None => {
-                        let cpus = pin.then_some(match database {
-                            Placement::SharedCpu => APP_CPUS,
-                            Placement::OwnCpu => OWN_DATABASE_CPUS,
-                        });
                         let host =
-                            DatabaseHost::start(&data_dir().join("stage-postgres"), args.database_port, cpus).await?;
+                            DatabaseHost::start(&data_dir().join("stage-postgres"), args.database_port, database_cpus)
+                                .await?;
                         (host.url(), Some(host))
                     }
                 };
-                let env = monolith_env(stage, search, cache, &database_url, args, &mut configs);
+                // On the database's CPUs too: one machine has no third CPU for it, and what the
+                // split moves is the reads' work off the primary.
+                let standby = match (&database_host, replica) {
+                    (Some(primary), true) => {
+                        let port = args.replica_port.unwrap_or(args.database_port + 1);
+                        let dir = data_dir().join("stage-postgres-replica");
+                        Some(primary.start_standby(&dir, port, database_cpus).await)
+                    }
+                    _ => None,
+                };
+                let replica_host = match standby {
+                    None => None,
+                    Some(Ok(standby)) => Some(standby),
+                    Some(Err(error)) => {
+                        if let Some(primary) = database_host {
+                            primary.stop().await;
+                        }
+                        return Err(error.context("the stage's standby did not start"));
+                    }
+                };
+                let mut env = monolith_env(stage, search, cache, &database_url, args, &mut configs);
+                if let Some(standby) = &replica_host {
+                    let products = standby.url().with_schema("products");
+                    let orders = standby.url().with_schema("orders");
+                    env.push(("PRODUCT_DATABASE_READ_URL", products.expose().to_owned()));
+                    env.push(("ORDER_DATABASE_READ_URL", orders.expose().to_owned()));
+                    configs.product.read.database_read_url = Some(products);
+                    configs.order.read.database_read_url = Some(orders);
+                }
                 let app_cpus = pin.then_some(APP_CPUS);
                 let phases = if instances == 0 {
                     let mut env = env;
@@ -173,6 +212,7 @@ impl Plan {
                     phases,
                     configs,
                     database_host,
+                    replica_host,
                     public,
                 })
             }
@@ -187,6 +227,10 @@ impl Plan {
     /// Stops what the plan started besides its processes.
     pub async fn finish(self) {
         let _ = std::fs::remove_file(self.run_file());
+        // The standby first: stopped after its primary, it would retry the connection until then.
+        if let Some(host) = self.replica_host {
+            host.stop().await;
+        }
         if let Some(host) = self.database_host {
             host.stop().await;
         }
@@ -217,6 +261,13 @@ impl Plan {
         }
         if let Some(host) = &self.database_host {
             println!("    {:<16} {}", "database server", host.url());
+        }
+        if let Some(host) = &self.replica_host {
+            println!(
+                "    {:<16} {} (hot standby: the catalog's reads)",
+                "read replica",
+                host.url()
+            );
         }
         println!("  Data:");
         println!("    {:<16} {}", "databases", prepared.databases_line());
@@ -270,6 +321,7 @@ impl Plan {
                 })
                 .collect(),
             database_url: self.database_host.as_ref().map(|host| host.url().expose().to_owned()),
+            replica_url: self.replica_host.as_ref().map(|host| host.url().expose().to_owned()),
         };
         let path = self.run_file();
         if let Some(dir) = path.parent() {
@@ -293,6 +345,9 @@ pub struct RunFile {
     pub processes: Vec<RunningProcess>,
     /// The stage's own database server, when it has one.
     pub database_url: Option<String>,
+    /// Its hot standby, in the read/write split stage.
+    #[serde(default)]
+    pub replica_url: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

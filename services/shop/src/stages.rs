@@ -30,6 +30,8 @@ pub enum Layout {
         instances: usize,
         /// Whether catalog reads go through the cache (Redis and an in-process layer).
         cache: bool,
+        /// Whether a hot standby of the database takes the catalog's reads.
+        replica: bool,
     },
     /// A process per service, a database per service, NATS JetStream, Redis, the gateway.
     Services,
@@ -60,6 +62,7 @@ pub const LADDER: [Stage; 10] = [
             database: DatabaseHost::SharedCpu,
             instances: 0,
             cache: false,
+            replica: false,
         }),
     },
     Stage {
@@ -72,6 +75,7 @@ pub const LADDER: [Stage; 10] = [
             database: DatabaseHost::OwnCpu,
             instances: 0,
             cache: false,
+            replica: false,
         }),
     },
     Stage {
@@ -85,6 +89,7 @@ pub const LADDER: [Stage; 10] = [
             database: DatabaseHost::OwnCpu,
             instances: 0,
             cache: true,
+            replica: false,
         }),
     },
     Stage {
@@ -98,14 +103,22 @@ pub const LADDER: [Stage; 10] = [
             database: DatabaseHost::OwnCpu,
             instances: 2,
             cache: false,
+            replica: false,
         }),
     },
     Stage {
         number: 5,
         slug: "read-replica",
         name: "read/write split",
-        change: "a streaming replica of PostgreSQL takes the reads",
-        layout: None,
+        change: "the same monolith; a streaming replica (hot standby) of PostgreSQL takes the catalog's and orders' \
+                 reads, and a customer's own writes are read back from where they are already applied",
+        layout: Some(Layout::Monolith {
+            search: SearchBackend::Sql,
+            database: DatabaseHost::OwnCpu,
+            instances: 0,
+            cache: false,
+            replica: true,
+        }),
     },
     Stage {
         number: 6,
@@ -117,6 +130,7 @@ pub const LADDER: [Stage; 10] = [
             database: DatabaseHost::OwnCpu,
             instances: 0,
             cache: false,
+            replica: false,
         }),
     },
     Stage {

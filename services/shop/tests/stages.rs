@@ -405,3 +405,120 @@ async fn the_separate_database_stage_runs_its_own_server_on_a_cpu_of_its_own() {
         "the stage's database server stopped with it"
     );
 }
+
+/// The read/write split: a real hot standby made from the stage's own server takes the
+/// catalog's reads. With its apply delayed, a read right after a write is stale — for the
+/// writer too while read-your-writes is off; with it on, the writer never reads stale.
+#[tokio::test]
+async fn the_read_replica_stage_reads_from_a_standby_and_the_writer_reads_their_writes() {
+    let Some(bin) = server_binaries_with("pg_basebackup") else {
+        eprintln!("SKIPPED: no pg_basebackup on this machine (install the PostgreSQL server package)");
+        return;
+    };
+    eprintln!("PostgreSQL binaries: {}", bin.display());
+    let dir = temp_dir("replica");
+    let data_dir = &dir.path;
+    let _servers = ServersStopped(data_dir.clone());
+    let redis = closed_port_url("redis");
+    // The stage's two servers' ports: STAGE_TEST_DATABASE_PORT and the one after it, else free ones.
+    let db_port = std::env::var("STAGE_TEST_DATABASE_PORT")
+        .ok()
+        .and_then(|port| port.parse::<u16>().ok())
+        .unwrap_or_else(free_port);
+    let replica_port = if std::env::var_os("STAGE_TEST_DATABASE_PORT").is_some() {
+        db_port + 1
+    } else {
+        free_port()
+    };
+    let (db_port, replica_port) = (db_port.to_string(), replica_port.to_string());
+    let args = [
+        "--stage",
+        "read-replica",
+        "--database-port",
+        &db_port,
+        "--replica-port",
+        &replica_port,
+    ];
+
+    let stage = Stage::start(
+        &args,
+        &[("REDIS_URL", &redis), ("DATABASE_READ_YOUR_WRITES", "false")],
+        data_dir,
+    )
+    .await;
+    let story = stage.demo("read-replica").await;
+    assert!(story.contains("someone else reads the OLD price"), "{story}");
+    assert!(story.contains("the administrator reads the OLD price"), "{story}");
+    assert!(
+        story.contains("at once: 404 Not Found — their own order, not found"),
+        "{story}"
+    );
+    stage.stop().await;
+
+    let stage = Stage::start(&args, &[("REDIS_URL", &redis)], data_dir).await;
+    journey(&stage.url, "wireless").await;
+    let story = stage.demo("read-replica").await;
+    // Reads go to the replica: someone else's read right after the write is stale.
+    assert!(story.contains("someone else reads the OLD price"), "{story}");
+    assert!(!story.contains("the administrator reads the OLD price"), "{story}");
+    assert!(story.contains("the administrator reads the new price"), "{story}");
+    assert!(story.contains("at once: 200 OK (read from the primary"), "{story}");
+    let metrics = reqwest::get(format!("{}/metrics", stage.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("database_reads_total{pool=\"replica\",reason=\"no recent write\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("database_reads_total{pool=\"primary\",reason=\"write not replayed yet\"}"),
+        "{metrics}"
+    );
+    stage.stop().await;
+    for server in ["stage-postgres", "stage-postgres-replica"] {
+        assert!(
+            !data_dir.join(server).join("postmaster.pid").exists(),
+            "{server} stopped with the stage"
+        );
+    }
+}
+
+/// Stops the stage's database servers when the test ends, passed or failed: a test that panics
+/// kills `shop up` before it could stop them.
+struct ServersStopped(PathBuf);
+
+impl Drop for ServersStopped {
+    fn drop(&mut self) {
+        for server in ["stage-postgres-replica", "stage-postgres"] {
+            let Ok(pid) = std::fs::read_to_string(self.0.join(server).join("postmaster.pid")) else {
+                continue;
+            };
+            if let Some(pid) = pid.lines().next().and_then(|pid| pid.trim().parse().ok()) {
+                // SIGINT: PostgreSQL's fast shutdown.
+                let _ = signal::kill(Pid::from_raw(pid), signal::Signal::SIGINT);
+            }
+        }
+    }
+}
+
+/// The directory of the PostgreSQL server binaries if it holds `program`.
+fn server_binaries_with(program: &str) -> Option<PathBuf> {
+    let from_pg_config = std::process::Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()));
+    let debian = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path().join("bin"));
+    from_pg_config
+        .into_iter()
+        .chain(debian)
+        .find(|bin| bin.join(program).exists())
+}

@@ -13,6 +13,7 @@ pub mod input;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
+pub mod replica;
 pub mod request_body;
 pub mod server;
 pub mod startup;

@@ -3,7 +3,11 @@
 mod cart;
 mod orders;
 
-use shop_platform::openapi::IdentitySecurity;
+use axum::extract::FromRef;
+use shop_platform::{
+    openapi::IdentitySecurity,
+    replica::{ReadPool, remember_writes},
+};
 use sqlx::PgPool;
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -23,7 +27,33 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 )]
 struct ApiDoc;
 
-pub fn router() -> OpenApiRouter<PgPool> {
+/// What the handlers share: the database, and the pool the order reads go to (a replica, when
+/// one is configured).
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub db: PgPool,
+    pub read: ReadPool,
+}
+
+/// The database alone, with no replica.
+impl From<PgPool> for AppState {
+    fn from(db: PgPool) -> Self {
+        Self {
+            read: ReadPool::primary_only(db.clone()),
+            db,
+        }
+    }
+}
+
+/// The API over `state`, remembering each caller's writes for their reads from the replica.
+pub fn routes(state: AppState) -> OpenApiRouter {
+    let read = state.read.clone();
+    router()
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(read, remember_writes))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(cart::get_cart, cart::clear_cart))
         .routes(routes!(cart::add_item))

@@ -10,7 +10,7 @@ use axum::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shop_contracts::{Address, Money, events::Cause};
-use shop_platform::{ApiError, ApiResult, Caller, Json, Path, Query, pagination};
+use shop_platform::{ApiError, ApiResult, Caller, Json, Path, Query, pagination, replica::ReadDb};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -146,7 +146,7 @@ impl From<OrderDetails> for OrderView {
         (status = 422, response = shop_platform::openapi::Invalid),
     ))]
 pub(super) async fn list_orders(
-    State(db): State<PgPool>,
+    ReadDb(db): ReadDb,
     Caller(identity): Caller,
     Query(query): Query<ListOrdersQuery>,
 ) -> ApiResult<Json<OrderPage>> {
@@ -189,7 +189,7 @@ pub(super) async fn list_orders(
         (status = 404, response = shop_platform::openapi::NotFound),
     ))]
 pub(super) async fn get_order(
-    State(db): State<PgPool>,
+    ReadDb(db): ReadDb,
     Caller(identity): Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<OrderView>> {

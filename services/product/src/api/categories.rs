@@ -3,7 +3,7 @@
 use axum::{extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shop_platform::{Admin, ApiError, ApiResult, Json, Path, ResultExt, openapi as responses};
+use shop_platform::{Admin, ApiError, ApiResult, Json, Path, ResultExt, openapi as responses, replica::ReadDb};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -58,7 +58,7 @@ pub struct NewCategory {
 #[utoipa::path(get, path = "/api/categories", tag = "categories",
     responses((status = 200, body = Vec<CategoryView>)))]
 async fn list_categories(
-    State(db): State<PgPool>,
+    ReadDb(db): ReadDb,
     State(catalog): State<CatalogCache>,
 ) -> ApiResult<Json<Vec<CategoryView>>> {
     let views = catalog
@@ -75,7 +75,7 @@ async fn list_categories(
     params(("slug" = String, Path, description = "Category slug")),
     responses((status = 200, body = CategoryView), (status = 404, response = responses::NotFound)))]
 async fn get_category(
-    State(db): State<PgPool>,
+    ReadDb(db): ReadDb,
     State(catalog): State<CatalogCache>,
     Path(slug): Path<String>,
 ) -> ApiResult<Json<CategoryView>> {

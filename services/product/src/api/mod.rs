@@ -6,7 +6,10 @@ mod products;
 pub mod search;
 
 use axum::extract::FromRef;
-use shop_platform::openapi::IdentitySecurity;
+use shop_platform::{
+    openapi::IdentitySecurity,
+    replica::{ReadPool, remember_writes},
+};
 use sqlx::PgPool;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -27,21 +30,32 @@ use crate::cache::CatalogCache;
 )]
 struct ApiDoc;
 
-/// What the handlers share: the database, and the catalog cache in front of it.
+/// What the handlers share: the database, the pool its catalog reads go to (a replica, when
+/// one is configured), and the catalog cache in front of them.
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub db: PgPool,
+    pub read: ReadPool,
     pub catalog: CatalogCache,
 }
 
-/// The database alone, with the cache off.
+/// The database alone, with no replica and the cache off.
 impl From<PgPool> for AppState {
     fn from(db: PgPool) -> Self {
         Self {
+            read: ReadPool::primary_only(db.clone()),
             db,
             catalog: CatalogCache::default(),
         }
     }
+}
+
+/// The API over `state`, remembering each caller's writes for their reads from the replica.
+pub fn routes(state: AppState) -> OpenApiRouter {
+    let read = state.read.clone();
+    router()
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(read, remember_writes))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

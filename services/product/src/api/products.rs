@@ -7,6 +7,7 @@ use shop_contracts::{Currency, Money, catalog::ProductSnapshot, events::Cause};
 use shop_platform::{
     Admin, ApiError, ApiResult, Json, Path, Query, ResultExt, openapi as responses,
     pagination::{self, decode_cursor, encode_cursor},
+    replica::ReadDb,
 };
 use sqlx::{PgConnection, PgPool};
 use utoipa::{IntoParams, ToSchema};
@@ -166,7 +167,7 @@ struct ListCursor {
 #[utoipa::path(get, path = "/api/products", tag = "products", params(ListParams),
     responses((status = 200, body = ProductPage), (status = 422, response = responses::Invalid)))]
 async fn list_products(
-    State(db): State<PgPool>,
+    ReadDb(db): ReadDb,
     State(catalog): State<CatalogCache>,
     Query(params): Query<ListParams>,
 ) -> ApiResult<Json<ProductPage>> {
@@ -232,7 +233,7 @@ async fn list_products(
     params(("id" = Uuid, Path, description = "Product id")),
     responses((status = 200, body = ProductView), (status = 404, response = responses::NotFound)))]
 async fn get_product(
-    State(db): State<PgPool>,
+    ReadDb(db): ReadDb,
     State(catalog): State<CatalogCache>,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<ProductView>> {

@@ -6,25 +6,26 @@
 
 use std::{ops::Range, time::Instant};
 
-use axum::extract::State;
 use shop_contracts::{
     Currency, Money,
     search::{HitView, SearchParams, SearchView, highlight},
 };
-use shop_platform::{ApiError, ApiResult, Json, Query};
-use sqlx::PgPool;
+use shop_platform::{
+    ApiError, ApiResult, Json, Query,
+    replica::{ReadDb, ReadPool},
+};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::store::search::{self as store, MatchRow};
 
-pub fn router() -> OpenApiRouter<PgPool> {
+pub fn router() -> OpenApiRouter<ReadPool> {
     OpenApiRouter::new().routes(routes!(search))
 }
 
 /// Search the catalog with SQL `ILIKE`, or browse it with filters.
 #[utoipa::path(get, path = "/api/search", tag = "search", params(SearchParams),
     responses((status = 200, body = SearchView), (status = 422, response = shop_platform::openapi::Invalid)))]
-async fn search(State(db): State<PgPool>, Query(params): Query<SearchParams>) -> ApiResult<Json<SearchView>> {
+async fn search(ReadDb(db): ReadDb, Query(params): Query<SearchParams>) -> ApiResult<Json<SearchView>> {
     let query = params
         .parse()
         .map_err(|invalid| ApiError::invalid_fields(invalid.into_iter().map(|i| (i.field, i.message))))?;

@@ -19,8 +19,8 @@ async fn cached_app(db: &PgPool, redis_url: &str, prefix: &str) -> (TestApp, pro
     ]);
     let catalog = config.catalog().await.unwrap();
     let state = product_service::api::AppState {
-        db: db.clone(),
         catalog: catalog.clone(),
+        ..db.clone().into()
     };
     (
         TestApp::spawn(product_service::app(state, shop_testkit::identity_key())).await,

@@ -126,3 +126,32 @@ async fn run_publishes_the_outbox_and_reserves_stock_from_jetstream() {
     );
     service.stop(STOP_WITHIN).await;
 }
+
+/// A read replica that cannot be reached at start: one clear error naming it — or, with
+/// `DATABASE_READ_FALLBACK=primary`, the primary for every read.
+#[tokio::test]
+async fn an_unreachable_read_replica_stops_the_start_unless_the_primary_is_the_fallback() {
+    let database = shop_testkit::TestDatabase::create("read_fallback").await;
+    let primary = sqlx::PgPool::connect(&database.url).await.unwrap();
+    let closed = format!("postgres://postgres@127.0.0.1:{}/products", free_port());
+    let config = |fallback: &str| {
+        product_service::Config::parse_from([
+            "product-service",
+            "--database-read-url",
+            &closed,
+            "--database-read-fallback",
+            fallback,
+        ])
+    };
+    let error = config("none").read.connect(&primary, 2).await.err().expect("refused");
+    let error = format!("{error:#}");
+    assert!(error.contains("PRODUCT_DATABASE_READ_URL"), "{error}");
+    assert!(error.contains("DATABASE_READ_FALLBACK=primary"), "{error}");
+    let read = config("primary").read.connect(&primary, 2).await.unwrap();
+    let on: String = sqlx::query_scalar("SELECT current_database()::text")
+        .fetch_one(read.for_caller(None).await)
+        .await
+        .unwrap();
+    assert_eq!(Some(on.as_str()), database.url.rsplit('/').next());
+    primary.close().await;
+}
