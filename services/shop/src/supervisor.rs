@@ -80,6 +80,11 @@ impl Supervisor {
                 command.arg("serve").arg(serve).kill_on_drop(true);
                 command.envs(env.iter().map(|(k, v)| (k, v)));
                 command.env(RESTARTS_ENV, restarts.to_string());
+                for (option, value) in shop_platform::allocator::OPTIONS {
+                    if std::env::var_os(option).is_none() {
+                        command.env(option, value);
+                    }
+                }
                 // A developer's run: the public identity key is allowed unless told otherwise.
                 if std::env::var_os("SHOP_DEVELOPMENT").is_none() {
                     command.env("SHOP_DEVELOPMENT", "true");
