@@ -12,6 +12,7 @@
 # loopback ports PORT_BASE..PORT_BASE+1 (default 18080). GATEWAY_BIN measures another build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. loadtest/trivial-upstream.sh
 
 DURATION=${1:-20}
 CONNECTIONS=${2:-8}
@@ -38,25 +39,7 @@ if [ -z "$GATEWAY_BIN" ]; then
     GATEWAY_BIN=${CARGO_TARGET_DIR:-target}/release/gateway
 fi
 
-cat > "$WORK/upstream.conf" <<CONF
-worker_processes 1;
-pid $WORK/upstream.pid;
-error_log $WORK/upstream-error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    server {
-        listen 127.0.0.1:$UPSTREAM_PORT;
-        keepalive_requests 1000000;
-        location / { default_type application/json; return 200 '{"items":[],"next_cursor":null}'; }
-        location = /internal/credentials/verify {
-            default_type application/json;
-            return 200 '{"user_id":"0190b6d2-6f3c-7000-8000-000000000002","roles":["customer"]}';
-        }
-    }
-}
-CONF
-nginx -c "$WORK/upstream.conf" -p "$WORK"
+start_trivial_upstream "$UPSTREAM_PORT" "$WORK"
 
 GATEWAY_LISTEN_ADDR=127.0.0.1:$GATEWAY_PORT \
 PRODUCT_UPSTREAMS=http://127.0.0.1:$UPSTREAM_PORT \

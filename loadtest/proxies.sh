@@ -29,6 +29,7 @@
 # are deleted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. loadtest/trivial-upstream.sh
 
 DURATION=${1:-10}
 CONNECTIONS=${2:-64}
@@ -70,28 +71,8 @@ on_cpus() { # cpus command…
     if [ -n "$cpus" ]; then exec taskset -c "$cpus" "$@"; else exec "$@"; fi
 }
 
-# The upstream: one nginx worker answering every path with a small fixed JSON body (the
-# gateway's health checks get 200 on /readyz), and the user service's credential check
-# answering for one customer.
-cat > "$WORK/upstream.conf" <<CONF
-worker_processes 1;
-pid $WORK/upstream.pid;
-error_log $WORK/upstream-error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    server {
-        listen 127.0.0.1:$UPSTREAM_PORT;
-        keepalive_requests 1000000;
-        location / { default_type application/json; return 200 '{"items":[],"next_cursor":null}'; }
-        location = /internal/credentials/verify {
-            default_type application/json;
-            return 200 '{"user_id":"0190b6d2-6f3c-7000-8000-000000000001","roles":["customer"]}';
-        }
-    }
-}
-CONF
-nginx -c "$WORK/upstream.conf" -p "$WORK"
+# The upstream (loadtest/trivial-upstream.sh).
+start_trivial_upstream "$UPSTREAM_PORT" "$WORK"
 
 cat > "$WORK/nginx.conf" <<CONF
 worker_processes 1;

@@ -11,7 +11,7 @@ use reqwest::{Client, StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::{
-    demo::{Outcome, sign_in_as},
+    demo::{Outcome, set_price, sign_in_as},
     launcher::Configs,
 };
 
@@ -137,17 +137,6 @@ async fn avalanche(outcome: &mut Outcome) -> anyhow::Result<()> {
             config.cache_ttl_seconds
         ));
     }
-    Ok(())
-}
-
-async fn set_price(client: &Client, url: &str, id: &str, cookie: &str, price: &Value) -> anyhow::Result<()> {
-    client
-        .put(format!("{url}/api/products/{id}/price"))
-        .header(header::COOKIE, cookie)
-        .json(price)
-        .send()
-        .await?
-        .error_for_status()?;
     Ok(())
 }
 

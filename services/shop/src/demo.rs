@@ -263,22 +263,7 @@ async fn saga(client: &Client, url: &str) -> anyhow::Result<Outcome> {
         .await?
         .error_for_status()?;
     let started = Instant::now();
-    let order: Value = client
-        .post(format!("{url}/api/orders"))
-        .header(header::COOKIE, &cookie)
-        .header("idempotency-key", uuid::Uuid::now_v7().to_string())
-        .json(&serde_json::json!({
-            "shipping_address": {
-                "recipient": "Demo Customer", "line1": "1 Demo Street", "city": "Berlin",
-                "postal_code": "10115", "country": "DE"
-            },
-            "payment_token": "tok_demo"
-        }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let order = place_order(client, url, &cookie).await?;
     let id = order["id"].as_str().context("an order has an id")?.to_owned();
     let mut last = String::new();
     loop {
@@ -349,6 +334,39 @@ pub(crate) async fn sign_in_as(
 }
 
 /// Which instance answered `GET /api/auth/session`, and whether the session was known there.
+/// Checks out what is in the cart of `cookie`'s customer (the demo's address, a payment that is
+/// approved); the order as placed.
+pub(crate) async fn place_order(client: &Client, url: &str, cookie: &str) -> anyhow::Result<Value> {
+    Ok(client
+        .post(format!("{url}/api/orders"))
+        .header(header::COOKIE, cookie)
+        .header("idempotency-key", uuid::Uuid::now_v7().to_string())
+        .json(&serde_json::json!({
+            "shipping_address": {
+                "recipient": "Demo Customer", "line1": "1 Demo Street", "city": "Berlin",
+                "postal_code": "10115", "country": "DE"
+            },
+            "payment_token": "tok_demo"
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?)
+}
+
+/// Sets a product's price as `cookie`'s admin, through the public API.
+pub(crate) async fn set_price(client: &Client, url: &str, id: &str, cookie: &str, price: &Value) -> anyhow::Result<()> {
+    client
+        .put(format!("{url}/api/products/{id}/price"))
+        .header(header::COOKIE, cookie)
+        .json(price)
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(())
+}
+
 async fn session(client: &Client, url: &str, cookie: &str) -> anyhow::Result<(String, bool)> {
     let answer = client
         .get(format!("{url}/api/auth/session"))

@@ -10,7 +10,7 @@ use reqwest::{Client, header};
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 
-use crate::demo::{Outcome, read_run_file, sign_in_as};
+use crate::demo::{Outcome, place_order, read_run_file, set_price, sign_in_as};
 
 /// How late the standby applies changes during the demonstration.
 const APPLY_DELAY: &str = "1s";
@@ -150,22 +150,7 @@ async fn order_read_back(client: &Client, url: &str, outcome: &mut Outcome) -> a
         .send()
         .await?
         .error_for_status()?;
-    let order: Value = client
-        .post(format!("{url}/api/orders"))
-        .header(header::COOKIE, &customer)
-        .header("idempotency-key", uuid::Uuid::now_v7().to_string())
-        .json(&json!({
-            "shipping_address": {
-                "recipient": "Demo Customer", "line1": "1 Demo Street", "city": "Berlin",
-                "postal_code": "10115", "country": "DE"
-            },
-            "payment_token": "tok_demo"
-        }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let order = place_order(client, url, &customer).await?;
     let id = order["id"].as_str().context("an order has an id")?;
     let status = client
         .get(format!("{url}/api/orders/{id}"))
@@ -214,17 +199,6 @@ async fn set_apply_delay(standby: &mut PgConnection, delay: &str) -> anyhow::Res
         .await
         .context("setting the standby's apply delay")?;
     sqlx::query("SELECT pg_reload_conf()").execute(&mut *standby).await?;
-    Ok(())
-}
-
-async fn set_price(client: &Client, url: &str, id: &str, cookie: &str, price: &Value) -> anyhow::Result<()> {
-    client
-        .put(format!("{url}/api/products/{id}/price"))
-        .header(header::COOKIE, cookie)
-        .json(price)
-        .send()
-        .await?
-        .error_for_status()?;
     Ok(())
 }
 

@@ -16,7 +16,8 @@ use std::{
 use clap::CommandFactory;
 use serde_json::Value;
 
-/// Variables read by libraries rather than by the clap definitions.
+/// Variables read by libraries rather than by the clap definitions (and the allocator's,
+/// `shop_platform::allocator::OPTIONS`).
 const READ_OUTSIDE_CLAP: &[&str] = &["RUST_LOG"];
 /// Optional in the code, but what the deployments are for: the gateway routes `/api/search`,
 /// and search indexes into Meilisearch (its key, a secret, is required anyway).
@@ -234,6 +235,9 @@ fn check(containers: &[Container], ports: &BTreeMap<String, BTreeSet<u16>>) -> V
         for name in container.env.keys() {
             let known = binary.reads.contains(name)
                 || READ_OUTSIDE_CLAP.contains(&name.as_str())
+                || shop_platform::allocator::OPTIONS
+                    .iter()
+                    .any(|(option, _)| option == name)
                 || container.helpers.contains(name);
             if !known {
                 problems.push(format!(
