@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures_util::future::join_all;
-use reqwest::{Client, StatusCode, header};
+use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
 use crate::{
