@@ -24,6 +24,18 @@ pub async fn connect_and_migrate(
     max_connections: u32,
     migrator: &Migrator,
 ) -> anyhow::Result<PgPool> {
+    let pool = connect(url, max_connections).await?;
+    ensure_schema(&pool, url).await?;
+    migrator
+        .run(&pool)
+        .await
+        .with_context(|| format!("cannot migrate database {url}"))?;
+    Ok(pool)
+}
+
+/// A pool of at most `max_connections` to `url`, failing with one clear line if the database
+/// is unreachable instead of retrying forever.
+pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> anyhow::Result<PgPool> {
     let options: PgConnectOptions = url.expose().parse().context("invalid database URL")?;
     // One direct connection first: its error says why (refused, no such database, bad
     // password), where the pool would only report a time-out.
@@ -32,7 +44,7 @@ pub async fn connect_and_migrate(
         .with_context(|| format!("cannot connect to database {url}"))?
         .close()
         .await?;
-    let pool = PgPoolOptions::new()
+    PgPoolOptions::new()
         .max_connections(max_connections)
         // While the database is down, a request waits this long for a connection before its
         // 503: short enough to fail fast, long enough to ride out a burst that has every
@@ -40,13 +52,7 @@ pub async fn connect_and_migrate(
         .acquire_timeout(Duration::from_secs(2))
         .connect_with(options)
         .await
-        .with_context(|| format!("cannot connect to database {url}"))?;
-    ensure_schema(&pool, url).await?;
-    migrator
-        .run(&pool)
-        .await
-        .with_context(|| format!("cannot migrate database {url}"))?;
-    Ok(pool)
+        .with_context(|| format!("cannot connect to database {url}"))
 }
 
 /// Creates the database named in `url` if it does not exist yet, connecting to the server's

@@ -31,10 +31,11 @@ use axum::{
 };
 use clap::{Args, ValueEnum};
 use shop_contracts::{IdentityKey, identity::IDENTITY_HEADER};
-use sqlx::{PgPool, postgres::PgPoolOptions};
+use sqlx::PgPool;
+use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
-use crate::{ApiError, config::DatabaseUrl};
+use crate::{ApiError, config::DatabaseUrl, db};
 
 /// The variable naming a service's replica (`PRODUCT_DATABASE_READ_URL`).
 pub trait ReadReplicaDefaults {
@@ -102,12 +103,7 @@ impl<S: ReadReplicaDefaults> ReadReplicaConfig<S> {
 }
 
 async fn connect_replica(url: &DatabaseUrl, max_connections: u32) -> anyhow::Result<PgPool> {
-    let pool = PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(2))
-        .connect(url.expose())
-        .await
-        .with_context(|| format!("cannot connect to database {url}"))?;
+    let pool = db::connect(url, max_connections).await?;
     let standby: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
         .fetch_one(&pool)
         .await
@@ -178,6 +174,11 @@ impl ReadPool {
         };
         metrics::counter!("database_reads_total", "pool" => target, "reason" => reason).increment(1);
         pool
+    }
+
+    /// Whether a caller's writes are remembered: a replica, with read-your-writes on.
+    fn remembers_writes(&self) -> bool {
+        self.replica.as_ref().is_some_and(|replica| replica.writes.is_some())
     }
 
     /// Remembers where the primary's WAL is now as `caller`'s last write.
@@ -276,10 +277,23 @@ where
     }
 }
 
+/// `router` over `state`, with [`remember_writes`] in front: a service's API when it may read
+/// from a replica.
+pub fn routes<S>(router: OpenApiRouter<S>, state: S) -> OpenApiRouter
+where
+    S: Clone + Send + Sync + 'static,
+    ReadPool: FromRef<S>,
+{
+    let read = ReadPool::from_ref(&state);
+    router
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(read, remember_writes))
+}
+
 /// Middleware: after a signed-in caller's successful write (any method but GET, HEAD and
 /// OPTIONS), remembers the primary's WAL position for their next reads.
 pub async fn remember_writes(State(pool): State<ReadPool>, request: Request, next: Next) -> Response {
-    let caller = if request.method().is_safe() {
+    let caller = if request.method().is_safe() || !pool.remembers_writes() {
         None
     } else {
         caller(request.extensions(), request.headers())

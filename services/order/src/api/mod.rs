@@ -6,7 +6,7 @@ mod orders;
 use axum::extract::FromRef;
 use shop_platform::{
     openapi::IdentitySecurity,
-    replica::{ReadPool, remember_writes},
+    replica::{self, ReadPool},
 };
 use sqlx::PgPool;
 use utoipa::OpenApi;
@@ -47,10 +47,7 @@ impl From<PgPool> for AppState {
 
 /// The API over `state`, remembering each caller's writes for their reads from the replica.
 pub fn routes(state: AppState) -> OpenApiRouter {
-    let read = state.read.clone();
-    router()
-        .with_state(state)
-        .layer(axum::middleware::from_fn_with_state(read, remember_writes))
+    replica::routes(router(), state)
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
