@@ -22,6 +22,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     AppState,
     document::{Hit, SearchResults},
+    index::Unavailable,
     reindex::Progress,
 };
 
@@ -65,13 +66,25 @@ fn hit_view(hit: Hit) -> anyhow::Result<HitView> {
     })
 }
 
+/// A search engine that cannot answer for now is a 503 (the client may retry), anything else
+/// a bug.
+fn search_failed(error: anyhow::Error) -> ApiError {
+    match error.downcast::<Unavailable>() {
+        Ok(unavailable) => {
+            tracing::warn!(error = %unavailable, "search engine unavailable");
+            ApiError::Unavailable("the search engine is unavailable; try again shortly".into())
+        }
+        Err(error) => ApiError::Internal(error),
+    }
+}
+
 /// Search the catalog, or browse it with filters.
 #[utoipa::path(get, path = "/api/search", tag = "search", params(SearchParams),
     responses((status = 200, body = SearchView), (status = 422, response = shop_platform::openapi::Invalid)))]
 async fn search(State(state): State<AppState>, Query(params): Query<SearchParams>) -> ApiResult<Json<SearchView>> {
     let query = parse(params)?;
     let (page, per_page) = (query.page, query.per_page);
-    let results: SearchResults = state.index.search(query).await?;
+    let results: SearchResults = state.index.search(query).await.map_err(search_failed)?;
     Ok(Json(SearchView {
         hits: results.hits.into_iter().map(hit_view).collect::<anyhow::Result<_>>()?,
         total: results.total,

@@ -13,6 +13,12 @@ use crate::{
     meili::{self, MeiliIndex},
 };
 
+/// The index could not answer for now (Meilisearch unreachable or overloaded, still after
+/// retries): the search API's 503, not a bug.
+#[derive(Debug, thiserror::Error)]
+#[error("the search engine is unavailable: {0}")]
+pub struct Unavailable(pub String);
+
 #[derive(Clone)]
 pub enum SearchIndex {
     Embedded(Arc<EmbeddedIndex>),

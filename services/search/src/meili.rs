@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use meilisearch_sdk::{
     client::{Client, SwapIndexes},
     documents::DocumentsQuery,
-    errors::{Error, ErrorCode},
+    errors::{Error, ErrorCode, ErrorType},
     indexes::{Index, IndexesQuery},
     search::{MatchRange, MatchingStrategies, SearchResult, Selectors},
     settings::{FacetingSettings, MinWordSizeForTypos, PaginationSetting, Settings, TypoToleranceSettings},
@@ -23,8 +23,14 @@ use meilisearch_sdk::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::document::{Change, Hit, ProductDocument, SearchQuery, SearchResults, SortOrder};
+use crate::{
+    document::{Change, Hit, ProductDocument, SearchQuery, SearchResults, SortOrder},
+    index::Unavailable,
+};
 use shop_contracts::search::highlight;
+
+/// Pauses before the second and third try of a search Meilisearch could not answer for now.
+const SEARCH_RETRIES: [Duration; 2] = [Duration::from_millis(20), Duration::from_millis(100)];
 
 const TASK_POLL: Duration = Duration::from_millis(20);
 const TASK_TIMEOUT: Duration = Duration::from_secs(120);
@@ -211,8 +217,24 @@ impl MeiliIndex {
         Ok(held.results.into_iter().map(|held| (held.id, held.version)).collect())
     }
 
-    /// See [`crate::index::SearchIndex::search`].
+    /// See [`crate::index::SearchIndex::search`]. A failure Meilisearch may get over (it is
+    /// unreachable, timed out or overloaded) is tried again after a pause, and is
+    /// [`Unavailable`] if it persists.
     pub async fn search(&self, query: &SearchQuery) -> anyhow::Result<SearchResults> {
+        let mut pauses = SEARCH_RETRIES.iter();
+        loop {
+            match self.search_once(query).await {
+                Ok(results) => return Ok(results),
+                Err(error) if transient(&error) => match pauses.next() {
+                    Some(pause) => tokio::time::sleep(*pause).await,
+                    None => return Err(Unavailable(error.to_string()).into()),
+                },
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    async fn search_once(&self, query: &SearchQuery) -> Result<SearchResults, Error> {
         let started = Instant::now();
         let words = query.q.trim();
         let filter = filter(query, true);
@@ -331,6 +353,18 @@ impl Rebuild {
     }
 }
 
+/// Whether Meilisearch may answer if asked again: it could not be reached or timed out, was
+/// overloaded (408, 429) or failed inside (5xx, or an error of type `internal`).
+fn transient(error: &Error) -> bool {
+    match error {
+        Error::HttpError(error) => error.is_connect() || error.is_timeout() || error.is_request(),
+        Error::Timeout => true,
+        Error::MeilisearchCommunication(error) => matches!(error.status_code, 408 | 429 | 500..),
+        Error::Meilisearch(error) => error.error_type == ErrorType::Internal,
+        _ => false,
+    }
+}
+
 fn settings() -> Settings {
     Settings::new()
         // Earlier attributes rank higher: a name match beats a description match.
@@ -398,5 +432,58 @@ fn hit(result: SearchResult<Stored>) -> Hit {
         highlighted_name: marked("name", &product.name),
         highlighted_description: marked("description", &product.description),
         product,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use meilisearch_sdk::errors::MeilisearchCommunicationError;
+
+    use super::*;
+
+    fn answered(status_code: u16) -> Error {
+        Error::MeilisearchCommunication(MeilisearchCommunicationError {
+            status_code,
+            message: None,
+            url: "http://meili/indexes/products/search".into(),
+        })
+    }
+
+    #[test]
+    fn overload_timeouts_and_server_errors_are_transient_and_bad_requests_are_not() {
+        for status in [408, 429, 500, 503] {
+            assert!(transient(&answered(status)), "{status}");
+        }
+        for status in [400, 401, 404] {
+            assert!(!transient(&answered(status)), "{status}");
+        }
+        assert!(transient(&Error::Timeout));
+        assert!(!transient(&Error::InvalidRequest));
+    }
+
+    #[tokio::test]
+    async fn a_search_meilisearch_cannot_answer_is_unavailable_after_its_retries() {
+        // A port nothing listens on: Meilisearch down after the service connected to it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let down = MeiliIndex {
+            client: Client::new(format!("http://127.0.0.1:{port}"), None::<String>).unwrap(),
+            uid: "products".into(),
+        };
+        let query = SearchQuery {
+            q: "wireless".into(),
+            category: None,
+            min_price: None,
+            max_price: None,
+            in_stock: None,
+            sort: SortOrder::Relevance,
+            page: 1,
+            per_page: 10,
+        };
+        let error = down.search(&query).await.unwrap_err();
+        assert!(error.downcast_ref::<Unavailable>().is_some(), "{error:#}");
     }
 }
