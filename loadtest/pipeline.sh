@@ -10,7 +10,8 @@
 # checkout: pgbench TPC-B (scale 10, 8 clients, 20 s) as the yardstick, then
 # `shop bench-checkout` at each number of customers, then pgbench again: both in the same run,
 # since the machine's speed moves with whatever else runs on it. Prints the curve and the
-# ratio of orders/s to pgbench TPS, with the load average.
+# ratio of orders/s to pgbench TPS, with the load average, and after each run the CPU each
+# program used during it (PostgreSQL, each service, nats-server), in all and per order.
 # catalog: `shop up --products N` seeds a new catalog (two events per product); from the
 # moment the seed is stored and the services begin to start, the time until the search service has merged and indexed
 # all of it and the order service's replica has every product.
@@ -81,6 +82,37 @@ pgbench_tps() {
         awk '/^tps/ {printf "%.0f", $3; exit}'
 }
 
+# CPU time (clock ticks, user + system) of every process now running, summed per program:
+# `shop serve <what>` by what it serves, the rest by command name (all PostgreSQL backends as
+# one `postgres`). Two snapshots, subtracted, say where a run's CPU went.
+cpu_snapshot() {
+    for stat in /proc/[0-9]*/stat; do
+        dir=${stat%/stat}
+        read -r -a f <"$stat" 2>/dev/null || continue
+        name=${f[1]//[()]/}
+        if [ "$name" = shop ]; then
+            mapfile -d '' -t argv <"$dir/cmdline" 2>/dev/null || true
+            [ "${argv[1]:-}" = serve ] && name="shop serve ${argv[2]:-}"
+        fi
+        # Fields after the name; a name with spaces would shift them, but none here has one.
+        echo "$name	$((f[13] + f[14]))"
+    done 2>/dev/null | awk -F'\t' '{t[$1] += $2} END {for (n in t) print n "\t" t[n]}'
+}
+# The CPU used between snapshots $1 and $2 (files), per program, busiest first, and per order;
+# $3 is the run's wall time in seconds (to give cores busy), $4 the orders it placed. Programs
+# under 1 % are left out.
+cpu_report() {
+    awk -F'\t' -v hz="$(getconf CLK_TCK)" -v wall="$3" -v orders="$4" '
+        NR == FNR {before[$1] = $2; next}
+        {d = $2 - before[$1]; if (d > 0) {used[$1] = d; total += d}}
+        END {
+            printf "all\t%.1f\t%.2f\t100 %% (%.2f cores busy)\n", total / hz, 1000 * total / hz / orders, total / hz / wall
+            for (n in used) if (100 * used[n] >= total)
+                printf "%s\t%.1f\t%.2f\t%.0f %%\n", n, used[n] / hz, 1000 * used[n] / hz / orders, 100 * used[n] / total
+        }' "$1" "$2" | sort -t$'\t' -k2,2 -rn |
+        awk -F'\t' '{printf "      %-20s %6s s CPU  %5s ms/order  %s\n", $1, $2, $3, $4}'
+}
+
 # The events each consumer has applied (its inbox) and, for search, the rows not yet indexed.
 inbox() { psql -qtA "$1" -c "SELECT count(*) FROM inbox WHERE consumer = '$2'"; }
 
@@ -97,7 +129,11 @@ checkout)
     printf '|---:|---:|---:|---:|---:|---:|---:|---:|---|\n'
     for customers in "$@"; do
         orders=$((customers < 4 ? 300 : customers * 100))
+        cpu_snapshot >"$WORK/cpu.before"
+        started=$(date +%s.%N)
         out=$("$BIN/shop" bench-checkout --orders "$orders" --concurrency "$customers")
+        wall=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')
+        cpu_snapshot >"$WORK/cpu.after"
         rate=$(awk '/throughput/ {print $2}' <<<"$out")
         # "placed → confirmed  p50 4.2 ms   p90 4.8 ms   p99 7.1 ms   max 11.7 ms   (n = 200)"
         read -r p50 p90 p99 max < <(grep 'placed → confirmed' <<<"$out" |
@@ -105,6 +141,9 @@ checkout)
         ratio=$(awk -v r="$rate" -v t="$before" 'BEGIN {printf "%.3f", r / t}')
         echo "| $customers | $orders | $rate | $ratio | ${p50/_/ } | ${p90/_/ } | ${p99/_/ } | ${max/_/ } | $(load) |"
         grep -E 'confirmed|other outcomes' <<<"$out" | grep -v '→' | sed 's/^/    /' >&2
+        # The benchmark itself has exited by now; its CPU is not in the list.
+        echo "    CPU during the run, per program (the benchmark client excluded):" >&2
+        cpu_report "$WORK/cpu.before" "$WORK/cpu.after" "$wall" "$orders" >&2
     done
     stop_shop
     after=$(pgbench_tps)

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, ensure};
 use chrono::{DateTime, Utc};
 use clap::Args;
 use serde::Deserialize;
@@ -23,6 +23,10 @@ pub struct BenchArgs {
     /// Customers checking out at the same time (each places its orders one after another).
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
+    /// Products the orders are spread over (customer n buys product n modulo this). One makes
+    /// every order contend for the same stock row; a real catalog spreads them.
+    #[arg(long, default_value_t = 32)]
+    pub products: usize,
 }
 
 #[derive(Deserialize)]
@@ -54,8 +58,8 @@ impl Target {
 
 pub async fn run(args: BenchArgs, configs: &crate::launcher::Configs) -> anyhow::Result<()> {
     ensure!(
-        args.orders > 0 && args.concurrency > 0,
-        "--orders and --concurrency must be positive"
+        args.orders > 0 && args.concurrency > 0 && args.products > 0,
+        "--orders, --concurrency and --products must be positive"
     );
     let target = std::sync::Arc::new(Target {
         client: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?,
@@ -63,10 +67,12 @@ pub async fn run(args: BenchArgs, configs: &crate::launcher::Configs) -> anyhow:
         order_url: crate::launcher::base_url(configs.order.service.listen_addr),
         key: configs.user.service.identity_key.clone(),
     });
-    let product_id = create_bench_product(&target, args.orders).await?;
+    let products = create_bench_products(&target, args.products, args.orders).await?;
     println!(
-        "placing {} orders from {} concurrent customers…",
-        args.orders, args.concurrency
+        "placing {} orders of {} products from {} concurrent customers…",
+        args.orders,
+        products.len(),
+        args.concurrency
     );
 
     let started = Instant::now();
@@ -74,6 +80,7 @@ pub async fn run(args: BenchArgs, configs: &crate::launcher::Configs) -> anyhow:
     for worker in 0..args.concurrency {
         let share = args.orders / args.concurrency + usize::from(worker < args.orders % args.concurrency);
         let target = target.clone();
+        let product_id = products[worker % products.len()];
         workers.spawn(async move {
             let customer = Uuid::now_v7();
             let mut orders = Vec::with_capacity(share);
@@ -92,7 +99,9 @@ pub async fn run(args: BenchArgs, configs: &crate::launcher::Configs) -> anyhow:
     Ok(())
 }
 
-async fn create_bench_product(target: &Target, orders: usize) -> anyhow::Result<Uuid> {
+/// Creates `count` products, each with stock enough for every order, and waits until the order
+/// service knows them all.
+async fn create_bench_products(target: &Target, count: usize, orders: usize) -> anyhow::Result<Vec<Uuid>> {
     let admin = target.token(Uuid::now_v7(), Role::Admin);
     let category = target
         .client
@@ -107,33 +116,40 @@ async fn create_bench_product(target: &Target, orders: usize) -> anyhow::Result<
         "cannot create the category: {}",
         category.text().await?
     );
-    let product: serde_json::Value = target
-        .client
-        .post(format!("{}/api/products", target.product_url))
-        .header(IDENTITY_HEADER, &admin)
-        .json(&json!({
-            "sku": format!("BENCH-{}", &Uuid::now_v7().simple().to_string()[20..]),
-            "name": "Benchmark widget",
-            "category": "benchmark",
-            "price": {"amount_minor": 100, "currency": "USD"},
-            "initial_stock": orders + 10,
-        }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let id: Uuid = product["id"].as_str().context("product without id")?.parse()?;
-    // The order service learns of it through product.created; wait until a cart accepts it.
-    let probe = target.token(Uuid::now_v7(), Role::Customer);
-    for _ in 0..200 {
-        let added = add_to_cart(target, &probe, id).await?;
-        if added {
-            return Ok(id);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut ids = Vec::with_capacity(count);
+    for n in 0..count {
+        let product: serde_json::Value = target
+            .client
+            .post(format!("{}/api/products", target.product_url))
+            .header(IDENTITY_HEADER, &admin)
+            .json(&json!({
+                "sku": format!("BENCH-{}", &Uuid::now_v7().simple().to_string()[20..]),
+                "name": format!("Benchmark widget {}", n + 1),
+                "category": "benchmark",
+                "price": {"amount_minor": 100, "currency": "USD"},
+                "initial_stock": orders + 10,
+            }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        ids.push(product["id"].as_str().context("product without id")?.parse()?);
     }
-    bail!("the order service never learned about the benchmark product")
+    // The order service learns of them through product.created; wait until a cart accepts each.
+    let probe = target.token(Uuid::now_v7(), Role::Customer);
+    for &id in &ids {
+        let mut known = false;
+        for _ in 0..200 {
+            known = add_to_cart(target, &probe, id).await?;
+            if known {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        ensure!(known, "the order service never learned about benchmark product {id}");
+    }
+    Ok(ids)
 }
 
 async fn add_to_cart(target: &Target, token: &str, product_id: Uuid) -> anyhow::Result<bool> {
@@ -147,7 +163,7 @@ async fn add_to_cart(target: &Target, token: &str, product_id: Uuid) -> anyhow::
     Ok(response.status().is_success())
 }
 
-/// Places one order and waits for the saga to finish it.
+/// Places one order and waits for the saga to finish it, polling the order every 10 ms.
 async fn checkout(target: &Target, customer: Uuid, product_id: Uuid) -> anyhow::Result<Order> {
     let token = target.token(customer, Role::Customer);
     ensure!(
