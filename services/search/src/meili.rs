@@ -485,5 +485,21 @@ mod tests {
         };
         let error = down.search(&query).await.unwrap_err();
         assert!(error.downcast_ref::<Unavailable>().is_some(), "{error:#}");
+
+        // Through the API, that is a 503 problem, not a 500. (Its database is down too:
+        // searching does not need it.)
+        let db = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy(&format!("postgres://root@127.0.0.1:{port}/search"))
+            .unwrap();
+        let index = crate::index::SearchIndex::Meilisearch(std::sync::Arc::new(down));
+        let app = shop_testkit::TestApp::spawn(crate::app(db, shop_testkit::identity_key(), index)).await;
+        let problem = app
+            .get("/api/search?q=wireless", &shop_testkit::Actor::Anonymous)
+            .await
+            .expect_problem(503, "unavailable");
+        assert_eq!(
+            problem["detail"],
+            "service unavailable: the search engine is unavailable; try again shortly"
+        );
     }
 }
