@@ -23,8 +23,9 @@ pub struct BenchArgs {
     /// Customers checking out at the same time (each places its orders one after another).
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
-    /// Products the orders are spread over (customer n buys product n modulo this). One makes
-    /// every order contend for the same stock row; a real catalog spreads them.
+    /// Products the orders are spread over, at most one per customer (customer n buys product n
+    /// modulo this). One makes every order contend for the same stock row; a real catalog
+    /// spreads them.
     #[arg(long, default_value_t = 32)]
     pub products: usize,
 }
@@ -67,7 +68,8 @@ pub async fn run(args: BenchArgs, configs: &crate::launcher::Configs) -> anyhow:
         order_url: crate::launcher::base_url(configs.order.service.listen_addr),
         key: configs.user.service.identity_key.clone(),
     });
-    let products = create_bench_products(&target, args.products, args.orders).await?;
+    // More products than customers would never be bought.
+    let products = create_bench_products(&target, args.products.min(args.concurrency), args.orders).await?;
     println!(
         "placing {} orders of {} products from {} concurrent customers…",
         args.orders,
