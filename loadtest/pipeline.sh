@@ -6,6 +6,7 @@
 #   bash loadtest/pipeline.sh checkout [customers ...]   # default: 1 4 16 32 64
 #   bash loadtest/pipeline.sh catalog [products]         # default: 100000
 #   bash loadtest/pipeline.sh relay [events]             # default: 100000
+#   bash loadtest/pipeline.sh notify                     # what a NOTIFY per commit costs
 #
 # checkout: pgbench TPC-B (scale 10, 8 clients, 20 s) as the yardstick, then
 # `shop bench-checkout` at each number of customers, then pgbench again: both in the same run,
@@ -15,8 +16,13 @@
 # catalog: `shop up --products N` seeds a new catalog (two events per product); from the
 # moment the seed is stored and the services begin to start, the time until the search service has merged and indexed
 # all of it and the order service's replica has every product.
+# notify: pgbench TPC-B as it is, then with a `pg_notify` in each transaction (what the outbox
+# trigger did until the relay was woken in-process): PostgreSQL serializes notifying commits.
 # relay: `shop bench-relay` — a backlog of N events in an outbox of its own, drained by the
 # relay into JetStream and read back (each once, each product's in order).
+#
+# SHOP_BIN=<directory holding a `shop` binary> measures that build instead of building this
+# checkout (an A/B run against another commit's build, on the same machine at the same time).
 #
 # Setup: ports $PORT_BASE..+4 (9180), databases/namespace/Redis prefix $PREFIX (pb), index
 # /tmp/$PREFIX-search-index; it never touches a `shop up` on the default ports.
@@ -38,8 +44,12 @@ export EVENT_NAMESPACE=$PREFIX SEARCH_INDEX_DIR=/tmp/$PREFIX-search-index REDIS_
 export LOG_FORMAT=json RUST_LOG=warn
 unset PRODUCT_SERVICE_URL USER_UPSTREAMS PRODUCT_UPSTREAMS ORDER_UPSTREAMS SEARCH_UPSTREAMS
 
-cargo build --release -q -p shop
-BIN=${CARGO_TARGET_DIR:-target}/release
+if [ -n "${SHOP_BIN:-}" ]; then
+    BIN=$SHOP_BIN
+else
+    cargo build --release -q -p shop
+    BIN=${CARGO_TARGET_DIR:-target}/release
+fi
 WORK=$(mktemp -d)
 SHOP=
 
@@ -113,6 +123,19 @@ cpu_report() {
         awk -F'\t' '{printf "      %-20s %6s s CPU  %5s ms/order  %s\n", $1, $2, $3, $4}'
 }
 
+# Transactions so far (committed and rolled back) in each of this setup's databases.
+xact_snapshot() {
+    psql -qtA -F$'\t' "$PG/postgres" -c "SELECT datname, xact_commit + xact_rollback FROM pg_stat_database
+                                        WHERE datname LIKE '${PREFIX}\_%' AND datname <> '${PREFIX}_pgbench'"
+}
+# Transactions per order in each database between snapshots $1 and $2; $3 is the orders.
+xact_report() {
+    awk -F'\t' -v orders="$3" '
+        NR == FNR {before[$1] = $2; next}
+        {d = $2 - before[$1]; total += d; line = line sprintf("%s %.1f · ", $1, d / orders)}
+        END {printf "      transactions per order: %s all %.1f\n", line, total / orders}' "$1" "$2"
+}
+
 # The events each consumer has applied (its inbox) and, for search, the rows not yet indexed.
 inbox() { psql -qtA "$1" -c "SELECT count(*) FROM inbox WHERE consumer = '$2'"; }
 
@@ -130,10 +153,14 @@ checkout)
     for customers in "$@"; do
         orders=$((customers < 4 ? 300 : customers * 100))
         cpu_snapshot >"$WORK/cpu.before"
+        xact_snapshot >"$WORK/xact.before"
         started=$(date +%s.%N)
         out=$("$BIN/shop" bench-checkout --orders "$orders" --concurrency "$customers")
         wall=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')
         cpu_snapshot >"$WORK/cpu.after"
+        # Backends report their counts within a second of their last transaction.
+        sleep 1.5
+        xact_snapshot >"$WORK/xact.after"
         rate=$(awk '/throughput/ {print $2}' <<<"$out")
         # "placed → confirmed  p50 4.2 ms   p90 4.8 ms   p99 7.1 ms   max 11.7 ms   (n = 200)"
         read -r p50 p90 p99 max < <(grep 'placed → confirmed' <<<"$out" |
@@ -144,6 +171,7 @@ checkout)
         # The benchmark itself has exited by now; its CPU is not in the list.
         echo "    CPU during the run, per program (the benchmark client excluded):" >&2
         cpu_report "$WORK/cpu.before" "$WORK/cpu.after" "$wall" "$orders" >&2
+        xact_report "$WORK/xact.before" "$WORK/xact.after" "$orders" >&2
     done
     stop_shop
     after=$(pgbench_tps)
@@ -181,13 +209,25 @@ catalog)
         'BEGIN {printf "search: %.0f events/s · order replica: %.0f events/s\n", e / s, p / o}'
     echo "load average $(load)"
     ;;
+notify)
+    createdb -h 127.0.0.1 -U postgres "${PREFIX}_pgbench"
+    pgbench -h 127.0.0.1 -U postgres -i -s 10 -q "${PREFIX}_pgbench" 2>/dev/null
+    # The built-in TPC-B script, with one notification before the commit.
+    pgbench -h 127.0.0.1 -U postgres --show-script=tpcb-like 2>&1 | sed -n '/^\\set/,$p' |
+        sed "s/^END;/SELECT pg_notify('outbox', '');\nEND;/" >"$WORK/tpcb-notify.sql"
+    plain=$(pgbench_tps)
+    notify=$(pgbench -h 127.0.0.1 -U postgres -c 8 -j 2 -T 20 -n -f "$WORK/tpcb-notify.sql" "${PREFIX}_pgbench" 2>/dev/null |
+        awk '/^tps/ {printf "%.0f", $3; exit}')
+    echo "pgbench TPC-B (scale 10, 8 clients, 20 s): $plain TPS; with a pg_notify per transaction: $notify TPS"
+    echo "load average $(load)"
+    ;;
 relay)
     echo "load average $(load)"
     "$BIN/shop" bench-relay --events "${1:-100000}"
     echo "load average $(load)"
     ;;
 *)
-    echo "usage: $0 checkout [customers ...] | catalog [products] | relay [events]" >&2
+    echo "usage: $0 checkout [customers ...] | catalog [products] | relay [events] | notify" >&2
     exit 2
     ;;
 esac

@@ -7,6 +7,7 @@ use std::{future::Future, time::Duration};
 use anyhow::Context;
 use chrono::Utc;
 use shop_contracts::events::Cause;
+use shop_messaging::wakeup;
 use sqlx::PgPool;
 
 use crate::{
@@ -35,7 +36,7 @@ pub async fn cancel_stuck_orders(db: &PgPool, timeout: Duration) -> anyhow::Resu
                 cancelled += 1;
             }
         }
-        tx.commit().await?;
+        wakeup::commit(tx).await?;
         if (overdue.len() as i64) < BATCH {
             return Ok(cancelled);
         }

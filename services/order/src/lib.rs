@@ -27,7 +27,7 @@ use sqlx::{PgPool, migrate::Migrator};
 
 /// The order database's migrations: its own, and the shared messaging tables at version 4.
 pub static MIGRATOR: LazyLock<Migrator> =
-    LazyLock::new(|| shop_messaging::schema::migrator(&sqlx::migrate!("../../migrations/order"), 4));
+    LazyLock::new(|| shop_messaging::schema::migrator(&sqlx::migrate!("../../migrations/order"), [4, 6]));
 
 #[derive(Debug, Clone, Parser)]
 #[command(

@@ -28,7 +28,7 @@ use crate::{api::AppState, cache::CatalogCache};
 
 /// The product database's migrations: its own, and the shared messaging tables at version 2.
 pub static MIGRATOR: LazyLock<Migrator> =
-    LazyLock::new(|| shop_messaging::schema::migrator(&sqlx::migrate!("../../migrations/product"), 2));
+    LazyLock::new(|| shop_messaging::schema::migrator(&sqlx::migrate!("../../migrations/product"), [2, 4]));
 
 #[derive(Debug, Clone, Parser)]
 #[command(name = "product-service", about = "Catalog, categories, prices and inventory")]

@@ -5,6 +5,7 @@
 
 pub mod catalog;
 
+use shop_messaging::wakeup;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -68,7 +69,7 @@ pub async fn demo_catalog(db: &PgPool, product_count: usize) -> anyhow::Result<S
         seeded.products += inserted.len() as u64;
         announce(&mut tx, &inserted).await?;
     }
-    tx.commit().await?;
+    wakeup::commit(tx).await?;
     Ok(seeded)
 }
 

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use shop_contracts::{catalog::ProductSnapshot, events::InventoryAdjusted};
 use shop_messaging::consumer::newest_per_key;
-use sqlx::{PgConnection, PgPool, Postgres, postgres::PgArguments, query::Query};
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::document::{Change, ProductDocument};
@@ -28,9 +28,6 @@ pub struct CatalogRow {
     pub revision: i64,
     pub changed_at: DateTime<Utc>,
 }
-
-/// Woken on every commit that leaves rows to project.
-pub const CHANGED: &str = "search_catalog_changed";
 
 impl CatalogRow {
     /// What the index should hold for this row: the document, or nothing (inactive, or known
@@ -108,7 +105,7 @@ pub async fn apply_products<'p>(
         &products.iter().map(|(p, _)| p.version).collect::<Vec<_>>(),
         &products.iter().map(|(_, occurred_at)| *occurred_at).collect::<Vec<_>>(),
     );
-    merge(tx, query).await
+    Ok(query.execute(tx).await?.rows_affected())
 }
 
 /// Applies new stock levels, as of `occurred_at`, unless equal or newer ones are already known.
@@ -149,17 +146,7 @@ pub async fn apply_stocks<'s>(
             .map(|(_, _, occurred_at)| *occurred_at)
             .collect::<Vec<_>>(),
     );
-    merge(tx, query).await
-}
-
-/// Runs a guarded upsert; when it changed rows, wakes the projector as the transaction commits
-/// (notifications in one transaction merge). Returns how many rows it changed.
-async fn merge(tx: &mut PgConnection, upsert: Query<'_, Postgres, PgArguments>) -> sqlx::Result<u64> {
-    let applied = upsert.execute(&mut *tx).await?.rows_affected();
-    if applied > 0 {
-        sqlx::query!("SELECT pg_notify($1, '')", CHANGED).execute(tx).await?;
-    }
-    Ok(applied)
+    Ok(query.execute(tx).await?.rows_affected())
 }
 
 /// Locks up to `limit` rows changed since their last projection, skipping rows another

@@ -18,10 +18,10 @@ use crate::{
 /// Rows per index write. One write (a commit, or a Meilisearch task) per batch instead of per
 /// event is what lets a whole catalog's worth of events be indexed quickly.
 const BATCH: i64 = 1_000;
-/// Backstop for a missed notification.
+/// Backstop for rows changed by another process (another search instance's consumers).
 const POLL: Duration = Duration::from_millis(500);
 /// The least time between two index writes. Under a stream of stock changes, waking on every
-/// notification made one commit (and one tiny segment for the index to merge) per event; the
+/// commit made one commit (and one tiny segment for the index to merge) per event; the
 /// changes that arrive within this window are written together instead. The first change
 /// after a quiet spell is still written at once.
 const MIN_WRITE_INTERVAL: Duration = Duration::from_millis(100);
@@ -58,11 +58,12 @@ pub(crate) async fn write(tx: &mut PgConnection, index: &SearchIndex, rows: Vec<
     Ok(ids.len())
 }
 
-/// Projects until `shutdown`: woken by each commit that changes the catalog, backing off while
-/// the database or the index is unreachable (rows stay behind; nothing is lost).
+/// Projects until `shutdown`: woken by each commit of this process's consumers
+/// ([`shop_messaging::wakeup`]), backing off while the database or the index is unreachable
+/// (rows stay behind; nothing is lost).
 pub async fn run(db: PgPool, index: SearchIndex, shutdown: impl Future<Output = ()> + Send) {
     tokio::pin!(shutdown);
-    let mut wakeup = Wakeup::listen(&db, catalog::CHANGED).await;
+    let mut wakeup = Wakeup::new();
     let mut backoff = Duration::from_millis(100);
     loop {
         let wait = tokio::select! {

@@ -24,7 +24,7 @@ use sqlx::{PgPool, migrate::Migrator};
 
 /// The user database's migrations: its own, and the shared messaging tables at version 2.
 pub static MIGRATOR: LazyLock<Migrator> =
-    LazyLock::new(|| shop_messaging::schema::migrator(&sqlx::migrate!("../../migrations/user"), 2));
+    LazyLock::new(|| shop_messaging::schema::migrator(&sqlx::migrate!("../../migrations/user"), [2, 4]));
 
 #[derive(Debug, Clone, Parser)]
 #[command(

@@ -32,7 +32,7 @@ use tracing::Instrument;
 use crate::{
     EventBus, Namespace,
     bus::{BusError, Deliveries, Delivery, KeepAlive, Subscription},
-    dead_letter,
+    dead_letter, wakeup,
 };
 
 /// Applies the events of its [`Handler::Events`] set, inside the given transaction. Events it
@@ -521,7 +521,7 @@ pub async fn apply_batch<H: Handler>(
             .map_err(|_| anyhow::anyhow!("handler panicked"))??;
     }
     if applied.contains(&true) {
-        tx.commit().await?;
+        wakeup::commit(tx).await?;
     }
     Ok(applied)
 }

@@ -14,19 +14,23 @@ use crate::{
     wakeup::Wakeup,
 };
 
-const CHANNEL: &str = "outbox";
 /// Rows per pass: published with all their acknowledgements in flight at once, marked sent in
 /// one statement. Large enough that a backlog drains at the broker's speed, small enough that
 /// one pass stays a fraction of a second.
 const BATCH: i64 = 1_000;
-/// Poll this often even without notifications (one may be missed while reconnecting).
+/// Poll this often even without a wakeup: for events committed by another process (a replica
+/// whose relay stands by, a command-line tool).
 const POLL: Duration = Duration::from_millis(500);
+/// While another replica's relay is publishing, try again this soon: the events this process
+/// just committed may have missed that relay's pass.
+const BUSY_RETRY: Duration = Duration::from_millis(20);
 /// Held by the relay that is publishing a database's outbox. One relay at a time keeps the
 /// stream in commit order; the relays of other replicas stand by.
 const RELAY_LOCK: i64 = i64::from_be_bytes(*b"outboxrl");
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const KEEP_PUBLISHED: Duration = Duration::from_secs(24 * 3600);
-/// How often the backlog gauges are refreshed while a backlog drains (when idle: every pass).
+/// How often the backlog gauges are refreshed (counting after every pass would cost as much as
+/// the pass).
 const BACKLOG_EVERY: Duration = Duration::from_secs(1);
 
 /// Stores `envelope` for publication when the surrounding transaction commits.
@@ -107,6 +111,14 @@ impl Pending {
     }
 }
 
+/// What one pass of the relay did.
+enum Pass {
+    /// Published this many events (0: none was pending).
+    Published(usize),
+    /// Another relay of the same outbox holds the lock.
+    Busy,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
     #[error("database: {0}")]
@@ -148,17 +160,27 @@ impl<B: EventBus> Relay<B> {
     /// Publishes one batch of pending events; returns how many. Returns 0 while another
     /// relay of the same database is publishing.
     pub async fn publish_pending(&self) -> Result<usize, RelayError> {
+        Ok(match self.pass().await? {
+            Pass::Published(count) => count,
+            Pass::Busy => 0,
+        })
+    }
+
+    async fn pass(&self) -> Result<Pass, RelayError> {
         let mut tx = self.db.begin().await?;
         // One lock per outbox: the monolith stages keep several modules' outboxes in one
-        // database, a schema each.
+        // database, a schema each. The commit that marks rows sent need not wait for the disk:
+        // if a crash loses it, the rows are published again, and the broker drops them as
+        // duplicates of the ids it has stored (consumers would too, by their inbox).
         let publishing: bool = sqlx::query_scalar!(
-            r#"SELECT pg_try_advisory_xact_lock(hashtextextended(current_schema(), $1)) AS "locked!""#,
+            r#"SELECT pg_try_advisory_xact_lock(hashtextextended(current_schema(), $1))
+                      AND set_config('synchronous_commit', 'off', true) = 'off' AS "locked!""#,
             RELAY_LOCK
         )
         .fetch_one(&mut *tx)
         .await?;
         if !publishing {
-            return Ok(0);
+            return Ok(Pass::Busy);
         }
         let rows = sqlx::query_as!(
             Pending,
@@ -170,7 +192,7 @@ impl<B: EventBus> Relay<B> {
         .fetch_all(&mut *tx)
         .await?;
         if rows.is_empty() {
-            return Ok(0);
+            return Ok(Pass::Published(0));
         }
         let messages = rows.iter().map(|row| row.outgoing(&self.namespace)).collect();
         // If the broker fails part-way, what it stored for certain is marked sent and the rest
@@ -190,7 +212,7 @@ impl<B: EventBus> Relay<B> {
         }
         match failure {
             Some(failure) => Err(failure.into()),
-            None => Ok(stored),
+            None => Ok(Pass::Published(stored)),
         }
     }
 
@@ -209,11 +231,12 @@ impl<B: EventBus> Relay<B> {
         Ok((pending, age))
     }
 
-    /// Runs until `shutdown` completes: wakes on every commit (LISTEN/NOTIFY) or poll, and
-    /// backs off while the database or the broker is unreachable — events wait, none is lost.
+    /// Runs until `shutdown` completes: wakes on every commit of this process
+    /// ([`crate::wakeup::committed`]) or poll, and backs off while the database or the broker
+    /// is unreachable — events wait, none is lost.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send) {
         tokio::pin!(shutdown);
-        let mut wakeup = Wakeup::listen(&self.db, CHANNEL).await;
+        let mut wakeup = Wakeup::new();
         let mut streams_ready = false;
         let mut backoff = Duration::from_millis(100);
         let mut last_purge = Instant::now();
@@ -225,18 +248,19 @@ impl<B: EventBus> Relay<B> {
                     // Until the streams exist, nothing can be published; the broker may be down.
                     streams_ready = self.bus.ensure_streams(&self.namespace).await.is_ok();
                 }
-                self.publish_pending().await
+                self.pass().await
             };
-            let published = tokio::select! {
+            let pass = tokio::select! {
                 () = &mut shutdown => return,
-                published = step => published,
+                pass = step => pass,
             };
-            let wait = match published {
-                Ok(n) if n as i64 == BATCH => Duration::ZERO,
-                Ok(_) => {
+            let wait = match pass {
+                Ok(Pass::Published(n)) if n as i64 == BATCH => Duration::ZERO,
+                Ok(Pass::Published(_)) => {
                     backoff = Duration::from_millis(100);
                     self.poll
                 }
+                Ok(Pass::Busy) => BUSY_RETRY.min(self.poll),
                 Err(error) => {
                     streams_ready = false;
                     tracing::warn!(%error, retry_in = ?backoff, "outbox relay cannot publish; events stay queued");
@@ -245,9 +269,7 @@ impl<B: EventBus> Relay<B> {
                     wait
                 }
             };
-            // While a backlog drains, counting it after every pass would cost as much as the
-            // pass; once a second is enough for the gauges.
-            if !wait.is_zero() || last_measured.is_none_or(|at| at.elapsed() >= BACKLOG_EVERY) {
+            if last_measured.is_none_or(|at| at.elapsed() >= BACKLOG_EVERY) {
                 last_measured = Some(Instant::now());
                 if let Err(error) = self.record_backlog().await {
                     tracing::warn!(%error, "cannot measure the outbox backlog");

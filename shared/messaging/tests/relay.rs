@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{envelope_of, nothing_more, on_both_buses, receive, spec, tick};
 use serde::{Deserialize, Serialize};
 use shop_contracts::events::{Cause, Envelope, Event};
-use shop_messaging::{EventBus, Namespace, outbox};
+use shop_messaging::{EventBus, Namespace, outbox, wakeup};
 use shop_testkit::eventually;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -28,7 +28,7 @@ async fn enqueue(db: &PgPool, events: &[Envelope]) {
     for event in events {
         outbox::enqueue(&mut tx, event).await.unwrap();
     }
-    tx.commit().await.unwrap();
+    wakeup::commit(tx).await.unwrap();
 }
 
 async fn pending(db: &PgPool) -> Vec<Uuid> {
@@ -155,8 +155,8 @@ async fn the_purge_deletes_only_rows_published_long_ago<B: EventBus>(bus: B, nam
 }
 
 /// With polling as good as off, an event committed while the relay waits is published: the
-/// commit's notification woke it.
-async fn the_relay_is_woken_by_the_commit_notification<B: EventBus>(bus: B, namespace: Namespace, db: PgPool) {
+/// commit's announcement woke it.
+async fn the_relay_is_woken_by_the_commit<B: EventBus>(bus: B, namespace: Namespace, db: PgPool) {
     bus.ensure_streams(&namespace).await.unwrap();
     let relay =
         outbox::Relay::new(db.clone(), bus.clone(), namespace.clone(), "test").polling_every(Duration::from_secs(3600));
@@ -164,7 +164,7 @@ async fn the_relay_is_woken_by_the_commit_notification<B: EventBus>(bus: B, name
     let running = tokio::spawn(relay.run(async move {
         let _ = stopped.wait_for(|stopped| *stopped).await;
     }));
-    // The first pass may find this one without any notification…
+    // The first pass may find this one without any wakeup…
     let first = tick(false);
     enqueue(&db, std::slice::from_ref(&first)).await;
     eventually("the first event is published", async || published(&db, &first).await).await;
@@ -176,9 +176,37 @@ async fn the_relay_is_woken_by_the_commit_notification<B: EventBus>(bus: B, name
     running.await.unwrap();
 }
 
+/// A commit nobody announces to this process (another process's, as a command-line tool
+/// makes) is published all the same, on the relay's next poll.
+async fn an_event_committed_by_another_process_is_found_by_the_poll<B: EventBus>(
+    bus: B,
+    namespace: Namespace,
+    db: PgPool,
+) {
+    bus.ensure_streams(&namespace).await.unwrap();
+    let relay = outbox::Relay::new(db.clone(), bus.clone(), namespace.clone(), "test")
+        .polling_every(Duration::from_millis(200));
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(relay.run(async move {
+        let _ = stopped.wait_for(|stopped| *stopped).await;
+    }));
+    // Once this one is out, the relay has made its first pass and waits.
+    let first = tick(false);
+    enqueue(&db, std::slice::from_ref(&first)).await;
+    eventually("the first event is published", async || published(&db, &first).await).await;
+    let event = tick(false);
+    let mut tx = db.begin().await.unwrap();
+    outbox::enqueue(&mut tx, &event).await.unwrap();
+    tx.commit().await.unwrap();
+    eventually("the event is published", async || published(&db, &event).await).await;
+    stop.send(true).unwrap();
+    running.await.unwrap();
+}
+
 on_both_buses!(
     a_batch_failing_part_way_keeps_the_rest_and_publishes_nothing_twice,
     two_relays_side_by_side_publish_each_event_once_in_order,
     the_purge_deletes_only_rows_published_long_ago,
-    the_relay_is_woken_by_the_commit_notification,
+    the_relay_is_woken_by_the_commit,
+    an_event_committed_by_another_process_is_found_by_the_poll,
 );

@@ -10,6 +10,7 @@ use axum::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shop_contracts::{Address, Money, events::Cause};
+use shop_messaging::wakeup;
 use shop_platform::{ApiError, ApiResult, Caller, Json, Path, Query, pagination, replica::ReadDb};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
@@ -299,7 +300,7 @@ pub(super) async fn checkout(
     store::orders::insert_order(&mut *tx, &order).await?;
     store::cart::clear(&mut tx, user_id).await?;
     events::order_placed(&mut tx, &order, Cause::new_flow()).await?;
-    tx.commit().await?;
+    wakeup::commit(tx).await?;
     let placed = placed_order(&db, order.id).await?;
 
     let location = HeaderValue::from_str(&format!("/api/orders/{}", order.id)).expect("a path is a header value");
@@ -353,7 +354,7 @@ pub(super) async fn cancel_order(
         )));
     }
     commands::settle(&mut tx, id, &transition, Cause::new_flow()).await?;
-    tx.commit().await?;
+    wakeup::commit(tx).await?;
     let cancelled = store::orders::find(&db, id).await?.ok_or(ApiError::NotFound("order"))?;
     Ok(Json(cancelled.into()))
 }

@@ -321,31 +321,25 @@ pub async fn apply_transition(
 ) -> sqlx::Result<Option<Transitioned>> {
     let target = transition.target();
     let from: Vec<&str> = transition.allowed_from().iter().map(|s| s.as_str()).collect();
-    let Some(changed) = sqlx::query_as!(
+    sqlx::query_as!(
         Transitioned,
-        "UPDATE orders SET status = $2, version = version + 1, updated_at = $4
-         WHERE id = $1 AND status = ANY($3)
-         RETURNING user_id, version",
+        r#"WITH changed AS (
+               UPDATE orders SET status = $2, version = version + 1, updated_at = $4
+               WHERE id = $1 AND status = ANY($3)
+               RETURNING user_id, version
+           ), history AS (
+               INSERT INTO order_status_history (order_id, status, reason, occurred_at)
+               SELECT $1, $2, $5, $4 FROM changed
+           )
+           SELECT user_id AS "user_id!", version AS "version!" FROM changed"#,
         id,
         target.as_str(),
         &from as _,
         at,
+        transition.reason(),
     )
     .fetch_optional(&mut *tx)
-    .await?
-    else {
-        return Ok(None);
-    };
-    sqlx::query!(
-        "INSERT INTO order_status_history (order_id, status, reason, occurred_at) VALUES ($1, $2, $3, $4)",
-        id,
-        target.as_str(),
-        transition.reason(),
-        at,
-    )
-    .execute(&mut *tx)
-    .await?;
-    Ok(Some(changed))
+    .await
 }
 
 /// Up to `limit` orders pending since before `placed_before`, oldest first, locked. Orders

@@ -4,6 +4,7 @@ use axum::{extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shop_contracts::{Currency, Money, catalog::ProductSnapshot, events::Cause};
+use shop_messaging::wakeup;
 use shop_platform::{
     Admin, ApiError, ApiResult, Json, Path, Query, ResultExt, openapi as responses,
     pagination::{self, decode_cursor, encode_cursor},
@@ -304,7 +305,7 @@ async fn create_product(
         .await?
         .ok_or_else(|| anyhow::anyhow!("product vanished"))?;
     events::products_created(&mut tx, std::slice::from_ref(&row)).await?;
-    tx.commit().await?;
+    wakeup::commit(tx).await?;
     Ok((StatusCode::CREATED, Json(row.try_into()?)))
 }
 
@@ -324,7 +325,7 @@ async fn change_product(
     if changed {
         announce(&mut tx, &row, Cause::new_flow()).await?;
     }
-    tx.commit().await?;
+    wakeup::commit(tx).await?;
     Ok(Json(row.try_into()?))
 }
 
@@ -475,7 +476,7 @@ async fn adjust_stock(
     match change {
         StockChange::Applied(row) => {
             events::inventory_adjusted(&mut tx, &row, Cause::new_flow()).await?;
-            tx.commit().await?;
+            wakeup::commit(tx).await?;
             Ok(Json(row.into()))
         }
         StockChange::BelowReserved(row) => Err(ApiError::Conflict(format!(

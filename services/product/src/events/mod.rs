@@ -1,10 +1,11 @@
 //! Events: what the product service publishes and, one module per consumer, how it handles
 //! what it consumes.
 //!
-//! The functions here build the service's events from the rows a change leaves behind and
-//! enqueue them in the caller's transaction, the one that makes the change: catalog changes
-//! (`product.*`), stock levels (`inventory.adjusted`) and the answers to orders
-//! (`inventory.reserved`, `.rejected`, `.committed`, `.released`).
+//! The functions here build the service's events from the rows a change leaves behind, for the
+//! caller's transaction (the one that makes the change) to enqueue: catalog changes
+//! (`product.*`) and stock levels (`inventory.adjusted`) are enqueued here; the answers to
+//! orders (`inventory.reserved`, `.rejected`, `.committed`, `.released`) are returned, for the
+//! reservation handler to enqueue together with the stock levels they moved, in one statement.
 
 pub mod cache;
 pub mod reservations;
@@ -73,58 +74,8 @@ pub async fn inventory_adjusted(tx: &mut PgConnection, levels: &InventoryRow, ca
     outbox::enqueue(tx, &stock_levels(levels, cause)).await
 }
 
-/// Enqueues `inventory.reserved`: every line of the order is held.
-pub async fn inventory_reserved(
-    tx: &mut PgConnection,
-    order_id: Uuid,
-    lines: Vec<OrderLine>,
-    cause: Cause,
-) -> sqlx::Result<()> {
-    let event = InventoryReserved { order_id, lines };
-    let envelope = Envelope::new(SOURCE, order_id, Step::Reserve.version(), &event, cause);
-    outbox::enqueue(tx, &envelope).await
-}
-
-/// Enqueues `inventory.rejected`: these lines could not be held, so nothing was.
-pub async fn inventory_rejected(
-    tx: &mut PgConnection,
-    order_id: Uuid,
-    lines: Vec<RejectedLine>,
-    cause: Cause,
-) -> sqlx::Result<()> {
-    let event = InventoryRejected { order_id, lines };
-    let envelope = Envelope::new(SOURCE, order_id, Step::Reserve.version(), &event, cause);
-    outbox::enqueue(tx, &envelope).await
-}
-
-/// Enqueues `inventory.committed`: the order's held lines are sold stock now.
-pub async fn inventory_committed(
-    tx: &mut PgConnection,
-    order_id: Uuid,
-    lines: Vec<OrderLine>,
-    cause: Cause,
-) -> sqlx::Result<()> {
-    let event = InventoryCommitted { order_id, lines };
-    let envelope = Envelope::new(SOURCE, order_id, Step::Commit.version(), &event, cause);
-    outbox::enqueue(tx, &envelope).await
-}
-
-/// Enqueues `inventory.released`: the order's lines went back to stock, by `step` (a release
-/// of held stock, or a restock of sold stock).
-pub async fn inventory_released(
-    tx: &mut PgConnection,
-    order_id: Uuid,
-    lines: Vec<OrderLine>,
-    step: Step,
-    cause: Cause,
-) -> sqlx::Result<()> {
-    let event = InventoryReleased { order_id, lines };
-    let envelope = Envelope::new(SOURCE, order_id, step.version(), &event, cause);
-    outbox::enqueue(tx, &envelope).await
-}
-
 /// `inventory.adjusted` for these levels; versioned by the inventory row's own version.
-fn stock_levels(levels: &InventoryRow, cause: Cause) -> Envelope {
+pub fn stock_levels(levels: &InventoryRow, cause: Cause) -> Envelope {
     let event = InventoryAdjusted {
         product_id: levels.product_id,
         on_hand: levels.on_hand,
@@ -132,4 +83,29 @@ fn stock_levels(levels: &InventoryRow, cause: Cause) -> Envelope {
         sold: levels.sold,
     };
     Envelope::new(SOURCE, levels.product_id, levels.version, &event, cause)
+}
+
+/// `inventory.reserved`: every line of the order is held.
+pub fn inventory_reserved(order_id: Uuid, lines: Vec<OrderLine>, cause: Cause) -> Envelope {
+    let event = InventoryReserved { order_id, lines };
+    Envelope::new(SOURCE, order_id, Step::Reserve.version(), &event, cause)
+}
+
+/// `inventory.rejected`: these lines could not be held, so nothing was.
+pub fn inventory_rejected(order_id: Uuid, lines: Vec<RejectedLine>, cause: Cause) -> Envelope {
+    let event = InventoryRejected { order_id, lines };
+    Envelope::new(SOURCE, order_id, Step::Reserve.version(), &event, cause)
+}
+
+/// `inventory.committed`: the order's held lines are sold stock now.
+pub fn inventory_committed(order_id: Uuid, lines: Vec<OrderLine>, cause: Cause) -> Envelope {
+    let event = InventoryCommitted { order_id, lines };
+    Envelope::new(SOURCE, order_id, Step::Commit.version(), &event, cause)
+}
+
+/// `inventory.released`: the order's lines went back to stock, by `step` (a release
+/// of held stock, or a restock of sold stock).
+pub fn inventory_released(order_id: Uuid, lines: Vec<OrderLine>, step: Step, cause: Cause) -> Envelope {
+    let event = InventoryReleased { order_id, lines };
+    Envelope::new(SOURCE, order_id, step.version(), &event, cause)
 }

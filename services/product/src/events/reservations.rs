@@ -8,7 +8,7 @@ use shop_contracts::{
     event_set,
     events::{Cause, Envelope, OrderCancelled, OrderConfirmed, OrderLine, OrderPlaced},
 };
-use shop_messaging::{ConsumerSpec, Handler};
+use shop_messaging::{ConsumerSpec, Handler, outbox};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -72,15 +72,14 @@ async fn reserve(tx: &mut PgConnection, order_id: Uuid, placed: &[OrderLine], ca
         .collect();
     if let Err(rejected) = reservation::check(&lines, &stock) {
         reservations::insert(&mut *tx, order_id, ReservationStatus::Rejected).await?;
-        events::inventory_rejected(tx, order_id, rejected, cause).await?;
+        outbox::enqueue(tx, &events::inventory_rejected(order_id, rejected, cause)).await?;
         return Ok(());
     }
-    reservations::insert(&mut *tx, order_id, ReservationStatus::Held).await?;
     let quantities = quantities(&lines)?;
-    reservations::insert_lines(&mut *tx, order_id, &quantities).await?;
+    reservations::insert_held(&mut *tx, order_id, &quantities).await?;
     let levels = move_stock(tx, &quantities, Step::Reserve).await?;
-    events::inventory_reserved(tx, order_id, lines, cause).await?;
-    publish_levels(tx, &levels, cause).await
+    let answer = events::inventory_reserved(order_id, lines, cause);
+    publish(tx, answer, &levels, cause).await
 }
 
 /// Commits or releases what a held (or, for a late cancellation, committed) reservation holds.
@@ -90,14 +89,14 @@ async fn settle(tx: &mut PgConnection, order_id: Uuid, step: Step, cause: Cause)
     let product_ids: Vec<Uuid> = lines.iter().map(|line| line.product_id).collect();
     products::lock_stock(&mut *tx, &product_ids).await?;
     let levels = move_stock(tx, &quantities, step).await?;
-    if step == Step::Commit {
+    let answer = if step == Step::Commit {
         reservations::set_status(&mut *tx, order_id, ReservationStatus::Committed).await?;
-        events::inventory_committed(tx, order_id, lines, cause).await?;
+        events::inventory_committed(order_id, lines, cause)
     } else {
         reservations::set_status(&mut *tx, order_id, ReservationStatus::Released).await?;
-        events::inventory_released(tx, order_id, lines, step, cause).await?;
-    }
-    publish_levels(tx, &levels, cause).await
+        events::inventory_released(order_id, lines, step, cause)
+    };
+    publish(tx, answer, &levels, cause).await
 }
 
 fn quantities(lines: &[OrderLine]) -> anyhow::Result<Vec<(Uuid, i32)>> {
@@ -122,9 +121,15 @@ async fn move_stock(
     Ok(products::move_stock(tx, &changes).await?)
 }
 
-async fn publish_levels(tx: &mut PgConnection, levels: &[products::InventoryRow], cause: Cause) -> anyhow::Result<()> {
-    for row in levels {
-        events::inventory_adjusted(&mut *tx, row, cause).await?;
-    }
-    Ok(())
+/// Enqueues the answer to the order, then the stock levels it moved, with one statement.
+async fn publish(
+    tx: &mut PgConnection,
+    answer: Envelope,
+    levels: &[products::InventoryRow],
+    cause: Cause,
+) -> anyhow::Result<()> {
+    let envelopes: Vec<Envelope> = std::iter::once(answer)
+        .chain(levels.iter().map(|row| events::stock_levels(row, cause)))
+        .collect();
+    Ok(outbox::enqueue_all(tx, &envelopes).await?)
 }

@@ -43,12 +43,16 @@ pub async fn set_status(db: impl PgExecutor<'_>, order_id: Uuid, status: Reserva
     Ok(())
 }
 
-/// Lines must be one per product with a positive quantity that fits the column.
-pub async fn insert_lines(db: impl PgExecutor<'_>, order_id: Uuid, lines: &[(Uuid, i32)]) -> sqlx::Result<()> {
+/// Records the order's reservation as held, with the stock it holds: lines must be one per
+/// product with a positive quantity that fits the column. Fails like [`insert`] on a race.
+pub async fn insert_held(db: impl PgExecutor<'_>, order_id: Uuid, lines: &[(Uuid, i32)]) -> sqlx::Result<()> {
     sqlx::query!(
-        "INSERT INTO reservation_lines (order_id, product_id, quantity)
-         SELECT $1, product_id, quantity FROM UNNEST($2::uuid[], $3::int4[]) AS l(product_id, quantity)",
+        "WITH reservation AS (INSERT INTO reservations (order_id, status) VALUES ($1, $2) RETURNING order_id)
+         INSERT INTO reservation_lines (order_id, product_id, quantity)
+         SELECT r.order_id, l.product_id, l.quantity
+         FROM reservation r, UNNEST($3::uuid[], $4::int4[]) AS l(product_id, quantity)",
         order_id,
+        ReservationStatus::Held.as_str(),
         &lines.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
         &lines.iter().map(|(_, quantity)| *quantity).collect::<Vec<_>>(),
     )

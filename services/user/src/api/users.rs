@@ -8,6 +8,7 @@ use shop_contracts::{
     events::Cause,
     identity::{END_SESSIONS_HEADER, EndSessions},
 };
+use shop_messaging::wakeup;
 use shop_platform::{Admin, ApiError, ApiResult, Caller, Json, Path, ResultExt};
 use sqlx::PgPool;
 use utoipa::ToSchema;
@@ -93,7 +94,7 @@ pub(super) async fn register(
         .await
         .on_constraint(users::EMAIL_TAKEN, || ApiError::Conflict(EMAIL_TAKEN.into()))?;
     events::user_registered(&mut tx, &row, Cause::new_flow()).await?;
-    tx.commit().await?;
+    wakeup::commit(tx).await?;
     Ok((StatusCode::CREATED, Json(row.try_into()?)))
 }
 
@@ -162,7 +163,7 @@ pub(super) async fn update_me(
     if row.version != before {
         events::user_updated(&mut tx, &row, Cause::new_flow()).await?;
     }
-    tx.commit().await?;
+    wakeup::commit(tx).await?;
     // A new password ends the user's other sessions; the one that changed it stays signed in.
     let end_sessions = new_hash.map(|_| {
         let end = EndSessions {

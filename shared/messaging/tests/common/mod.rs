@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 /// The messaging tables alone.
 pub static MIGRATIONS: std::sync::LazyLock<sqlx::migrate::Migrator> =
-    std::sync::LazyLock::new(|| shop_messaging::schema::migrator(&sqlx::migrate::Migrator::DEFAULT, 1));
+    std::sync::LazyLock::new(|| shop_messaging::schema::migrator(&sqlx::migrate::Migrator::DEFAULT, [1, 2]));
 
 /// A test event: `poison` ones always fail.
 #[derive(Debug, Clone, Serialize, Deserialize)]
