@@ -94,12 +94,15 @@ pgbench_tps() {
 
 # CPU time (clock ticks, user + system) of every process now running, summed per program:
 # `shop serve <what>` by what it serves, the rest by command name (all PostgreSQL backends as
-# one `postgres`). Two snapshots, subtracted, say where a run's CPU went.
+# one `postgres`, all kernel workers as one: a worker's name changes with the work it does, and
+# a name missing from the first snapshot would count the worker's whole lifetime). Two
+# snapshots, subtracted, say where a run's CPU went.
 cpu_snapshot() {
     for stat in /proc/[0-9]*/stat; do
         dir=${stat%/stat}
         read -r -a f <"$stat" 2>/dev/null || continue
         name=${f[1]//[()]/}
+        [[ $name == kworker/* ]] && name="kernel workers"
         if [ "$name" = shop ]; then
             mapfile -d '' -t argv <"$dir/cmdline" 2>/dev/null || true
             [ "${argv[1]:-}" = serve ] && name="shop serve ${argv[2]:-}"
