@@ -301,9 +301,8 @@ pub(super) async fn checkout(
     store::cart::clear(&mut tx, user_id).await?;
     events::order_placed(&mut tx, &order, Cause::new_flow()).await?;
     wakeup::commit(tx).await?;
-    let placed = placed_order(&db, order.id).await?;
-
     let location = HeaderValue::from_str(&format!("/api/orders/{}", order.id)).expect("a path is a header value");
+    let placed = OrderView::from(store::orders::OrderDetails::placed(order));
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(placed)).into_response())
 }
 

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use shop_contracts::{Address, Money, events::RejectedLine};
 use utoipa::ToSchema;
@@ -172,7 +172,8 @@ impl NewOrder {
             idempotency_key: placement.idempotency_key,
             request_fingerprint: placement.request_fingerprint,
             payment_token: placement.payment_token,
-            placed_at: Utc::now(),
+            // As PostgreSQL stores it, so the order reads back as it was placed.
+            placed_at: Utc::now().trunc_subsecs(6),
         })
     }
 }

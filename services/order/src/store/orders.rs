@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use shop_contracts::{Address, Money};
-use sqlx::{Acquire, PgConnection, PgExecutor, PgPool, Postgres, types::Json};
+use sqlx::{PgConnection, PgExecutor, PgPool, types::Json};
 use uuid::Uuid;
 
 use crate::domain::{
@@ -12,16 +12,29 @@ use crate::domain::{
 };
 
 /// Stores a new order with its lines and the first entry of its history, all or nothing.
-/// Inside a caller's transaction (with the event it publishes, say) it joins that one.
+/// One statement, so inside a caller's transaction (with the event it publishes, say) it is
+/// part of that one.
 ///
 /// A second order with the same user and idempotency key violates
 /// `orders_user_idempotency_key`.
-pub async fn insert_order<'c>(db: impl Acquire<'c, Database = Postgres>, order: &NewOrder) -> sqlx::Result<()> {
-    let mut tx = db.begin().await?;
+pub async fn insert_order(db: impl PgExecutor<'_>, order: &NewOrder) -> sqlx::Result<()> {
+    let line_numbers: Vec<i32> = (1..).take(order.lines.len()).collect();
+    let column = |f: fn(&OrderLine) -> i64| order.lines.iter().map(f).collect::<Vec<_>>();
+    // One statement: the order, its lines and the first entry of its history.
     sqlx::query!(
-        "INSERT INTO orders (id, user_id, status, currency, total_minor, shipping_address,
-                             idempotency_key, request_fingerprint, payment_token, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        "WITH placed AS (
+             INSERT INTO orders (id, user_id, status, currency, total_minor, shipping_address,
+                                 idempotency_key, request_fingerprint, payment_token, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+             RETURNING id
+         ), items AS (
+             INSERT INTO order_items (order_id, line_no, product_id, sku, product_name,
+                                      unit_price_minor, quantity, line_total_minor)
+             SELECT placed.id, line.*
+             FROM placed, UNNEST($11::integer[], $12::uuid[], $13::text[], $14::text[], $15::bigint[],
+                                 $16::integer[], $17::bigint[]) AS line
+         )
+         INSERT INTO order_status_history (order_id, status, occurred_at) SELECT id, $3, $10 FROM placed",
         order.id,
         order.user_id,
         NewOrder::INITIAL_STATUS.as_str(),
@@ -32,46 +45,17 @@ pub async fn insert_order<'c>(db: impl Acquire<'c, Database = Postgres>, order: 
         &order.request_fingerprint,
         order.payment_token.as_str(),
         order.placed_at,
-    )
-    .execute(&mut *tx)
-    .await?;
-
-    let line_numbers: Vec<i32> = (1..).take(order.lines.len()).collect();
-    sqlx::query!(
-        "INSERT INTO order_items (order_id, line_no, product_id, sku, product_name,
-                                  unit_price_minor, quantity, line_total_minor)
-         SELECT $1, line.*
-         FROM UNNEST($2::integer[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::integer[], $8::bigint[])
-              AS line",
-        order.id,
         &line_numbers,
         &order.lines.iter().map(|l| l.product_id).collect::<Vec<_>>(),
         &order.lines.iter().map(|l| l.sku.as_str()).collect::<Vec<_>>() as _,
         &order.lines.iter().map(|l| l.product_name.as_str()).collect::<Vec<_>>() as _,
-        &order
-            .lines
-            .iter()
-            .map(|l| l.unit_price.amount_minor)
-            .collect::<Vec<_>>(),
+        &column(|l| l.unit_price.amount_minor),
         &order.lines.iter().map(|l| i32::from(l.quantity)).collect::<Vec<_>>(),
-        &order
-            .lines
-            .iter()
-            .map(|l| l.line_total.amount_minor)
-            .collect::<Vec<_>>(),
+        &column(|l| l.line_total.amount_minor),
     )
-    .execute(&mut *tx)
+    .execute(db)
     .await?;
-
-    sqlx::query!(
-        "INSERT INTO order_status_history (order_id, status, occurred_at) VALUES ($1, $2, $3)",
-        order.id,
-        NewOrder::INITIAL_STATUS.as_str(),
-        order.placed_at,
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await
+    Ok(())
 }
 
 /// An order as it appears in a list of orders.
@@ -147,6 +131,28 @@ pub struct OrderDetails {
     pub history: Vec<StatusChange>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl OrderDetails {
+    /// The order as [`find`] reads it once [`insert_order`] has stored it: pending since it
+    /// was placed.
+    pub fn placed(order: NewOrder) -> Self {
+        Self {
+            id: order.id,
+            user_id: order.user_id,
+            status: NewOrder::INITIAL_STATUS,
+            total: order.total,
+            shipping_address: order.shipping_address,
+            lines: order.lines,
+            history: vec![StatusChange {
+                status: NewOrder::INITIAL_STATUS,
+                reason: None,
+                occurred_at: order.placed_at,
+            }],
+            created_at: order.placed_at,
+            updated_at: order.placed_at,
+        }
+    }
 }
 
 struct OrderRow {
