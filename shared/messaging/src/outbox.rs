@@ -33,7 +33,8 @@ const KEEP_PUBLISHED: Duration = Duration::from_secs(24 * 3600);
 /// the pass).
 const BACKLOG_EVERY: Duration = Duration::from_secs(1);
 
-/// Stores `envelope` for publication when the surrounding transaction commits.
+/// Stores `envelope` for publication when the surrounding transaction commits; commit it with
+/// [`crate::wakeup::commit`], and the relay publishes it at once instead of on its next poll.
 pub async fn enqueue(tx: &mut PgConnection, envelope: &Envelope) -> sqlx::Result<()> {
     sqlx::query!(
         "INSERT INTO outbox (event_id, subject, envelope) VALUES ($1, $2, $3)",

@@ -154,26 +154,41 @@ async fn the_purge_deletes_only_rows_published_long_ago<B: EventBus>(bus: B, nam
     assert_eq!(left, vec![recent.id, waiting.id]);
 }
 
+/// A relay running in the background, polling every `poll`, that has published a first event:
+/// so it has made its first pass and waits.
+struct WaitingRelay {
+    stop: tokio::sync::watch::Sender<bool>,
+    running: tokio::task::JoinHandle<()>,
+}
+
+impl WaitingRelay {
+    async fn start<B: EventBus>(bus: &B, namespace: &Namespace, db: &PgPool, poll: Duration) -> Self {
+        bus.ensure_streams(namespace).await.unwrap();
+        let relay = outbox::Relay::new(db.clone(), bus.clone(), namespace.clone(), "test").polling_every(poll);
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let running = tokio::spawn(relay.run(async move {
+            let _ = stopped.wait_for(|stopped| *stopped).await;
+        }));
+        let first = tick(false);
+        enqueue(db, std::slice::from_ref(&first)).await;
+        eventually("the first event is published", async || published(db, &first).await).await;
+        Self { stop, running }
+    }
+
+    async fn stop(self) {
+        self.stop.send(true).unwrap();
+        self.running.await.unwrap();
+    }
+}
+
 /// With polling as good as off, an event committed while the relay waits is published: the
 /// commit's announcement woke it.
 async fn the_relay_is_woken_by_the_commit<B: EventBus>(bus: B, namespace: Namespace, db: PgPool) {
-    bus.ensure_streams(&namespace).await.unwrap();
-    let relay =
-        outbox::Relay::new(db.clone(), bus.clone(), namespace.clone(), "test").polling_every(Duration::from_secs(3600));
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn(relay.run(async move {
-        let _ = stopped.wait_for(|stopped| *stopped).await;
-    }));
-    // The first pass may find this one without any wakeup…
-    let first = tick(false);
-    enqueue(&db, std::slice::from_ref(&first)).await;
-    eventually("the first event is published", async || published(&db, &first).await).await;
-    // …but this one is committed while the relay waits for an hour.
-    let second = tick(false);
-    enqueue(&db, std::slice::from_ref(&second)).await;
-    eventually("the second event is published", async || published(&db, &second).await).await;
-    stop.send(true).unwrap();
-    running.await.unwrap();
+    let relay = WaitingRelay::start(&bus, &namespace, &db, Duration::from_secs(3600)).await;
+    let event = tick(false);
+    enqueue(&db, std::slice::from_ref(&event)).await;
+    eventually("the event is published", async || published(&db, &event).await).await;
+    relay.stop().await;
 }
 
 /// A commit nobody announces to this process (another process's, as a command-line tool
@@ -183,24 +198,13 @@ async fn an_event_committed_by_another_process_is_found_by_the_poll<B: EventBus>
     namespace: Namespace,
     db: PgPool,
 ) {
-    bus.ensure_streams(&namespace).await.unwrap();
-    let relay = outbox::Relay::new(db.clone(), bus.clone(), namespace.clone(), "test")
-        .polling_every(Duration::from_millis(200));
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn(relay.run(async move {
-        let _ = stopped.wait_for(|stopped| *stopped).await;
-    }));
-    // Once this one is out, the relay has made its first pass and waits.
-    let first = tick(false);
-    enqueue(&db, std::slice::from_ref(&first)).await;
-    eventually("the first event is published", async || published(&db, &first).await).await;
+    let relay = WaitingRelay::start(&bus, &namespace, &db, Duration::from_millis(200)).await;
     let event = tick(false);
     let mut tx = db.begin().await.unwrap();
     outbox::enqueue(&mut tx, &event).await.unwrap();
     tx.commit().await.unwrap();
     eventually("the event is published", async || published(&db, &event).await).await;
-    stop.send(true).unwrap();
-    running.await.unwrap();
+    relay.stop().await;
 }
 
 on_both_buses!(
