@@ -20,7 +20,11 @@ use clap::Args;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use serde_json::json;
-use shop_contracts::{Identity, Role, events::Envelope, identity::IDENTITY_HEADER};
+use shop_contracts::{
+    Identity, Role,
+    events::{Envelope, Event, OrderCancelled, OrderConfirmed, OrderRejected},
+    identity::IDENTITY_HEADER,
+};
 use shop_messaging::Namespace;
 use tokio::{sync::oneshot, task::JoinSet};
 use uuid::Uuid;
@@ -139,7 +143,7 @@ enum Heard {
 }
 
 /// The events that end an order's checkout.
-const OUTCOMES: [&str; 3] = ["order.confirmed", "order.cancelled", "order.rejected"];
+const OUTCOMES: [&str; 3] = [OrderConfirmed::TYPE, OrderCancelled::TYPE, OrderRejected::TYPE];
 
 impl Outcomes {
     async fn listen(messaging: &shop_messaging::runtime::MessagingConfig) -> anyhow::Result<Self> {
