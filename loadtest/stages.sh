@@ -9,8 +9,10 @@
 # infrastructure included: PostgreSQL, and for the services NATS and Redis — then torn down
 # and everything it stored deleted. It never touches a `shop up` on the default ports.
 #
-#   bash loadtest/stages.sh [stage ...]   # default: monolith separate-database cache cluster read-replica search-engine services
-#                                         # (read-replica: its standby on STAGES_DATABASE_PORT + 1)
+#   bash loadtest/stages.sh [stage ...]   # default: monolith separate-database cache cluster read-replica search-engine
+#                                         #   database-per-business services
+#                                         # (read-replica: its standby on STAGES_DATABASE_PORT + 1;
+#                                         # database-per-business: its four servers from STAGES_DATABASE_PORT up)
 #   bash loadtest/stages.sh search [products ...]   # default: 1200 100000
 #
 # `search` times stage 6's question instead: the same query mix (`shop bench-search
@@ -35,7 +37,7 @@ if [ "${1:-}" = search ]; then
     shift
     [ $# -eq 0 ] && set -- 1200 100000
 else
-    [ $# -eq 0 ] && set -- monolith separate-database cache cluster read-replica search-engine services
+    [ $# -eq 0 ] && set -- monolith separate-database cache cluster read-replica search-engine database-per-business services
     [ "${ACME_AIR:-0}" = 1 ] && set -- "$@" monolith-unpinned
 fi
 PROFILES=${STAGE_PROFILES:-standard stress}
@@ -92,9 +94,8 @@ trap 'forget; rm -rf "$WORK"' EXIT
 stage_pids() {
     local stage=$1 data=$2
     pgrep -P "$SHOP" || true
-    if [ -f "$data/stage-postgres/postmaster.pid" ]; then
-        server_pids "$data/stage-postgres"
-        server_pids "$data/stage-postgres-replica"
+    if stage_servers "$data" | grep -q .; then
+        for server in $(stage_servers "$data"); do server_pids "$server"; done
         if [ "$stage" = cache ]; then pgrep -x redis-server || true; fi
     else
         psql -h 127.0.0.1 -U postgres -d postgres -Atc \
@@ -102,6 +103,17 @@ stage_pids() {
         pgrep -x nats-server || true
         pgrep -x redis-server || true
     fi
+}
+
+# The data folders of the stage's own database servers that run: the one of the monolith stages
+# (stage-postgres), its standby (stage-postgres-replica), or a server per module
+# (stage-postgres-users, …).
+stage_servers() {
+    local server
+    for server in "$1"/stage-postgres*; do
+        [ -f "$server/postmaster.pid" ] && echo "$server"
+    done
+    return 0
 }
 
 # The postmaster of the server in data folder $1 and its processes, if it runs.
@@ -159,13 +171,20 @@ print("   replica:", report)
 PY
 }
 
-# Transactions the stage's database server has run so far (each statement outside an explicit
-# transaction is one): the database load the cache stage takes away. Empty for the services.
+# Transactions the stage's database servers have run so far (each statement outside an explicit
+# transaction is one): the database load the cache stage takes away. The standby's are not
+# counted (the primary's port), the modules' servers are, together. Empty for the services.
 transactions() {
-    local data=$1
-    [ -f "$data/stage-postgres/postmaster.pid" ] || return 0
-    psql -h 127.0.0.1 -p "$DB_PORT" -U postgres -d postgres -Atc \
-        "select sum(xact_commit + xact_rollback) from pg_stat_database" || true
+    local data=$1 server port total=0 found=
+    for server in $(stage_servers "$data"); do
+        [ "${server##*/}" = stage-postgres-replica ] && continue
+        port=$(sed -n 4p "$server/postmaster.pid")
+        total=$((total + $(psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -Atc \
+            "select sum(xact_commit + xact_rollback) from pg_stat_database" || echo 0)))
+        found=yes
+    done
+    [ -n "$found" ] && echo "$total"
+    return 0
 }
 
 # database_load OUT BEFORE AFTER: the run's database transactions per second, next to its report.

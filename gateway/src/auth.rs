@@ -184,7 +184,10 @@ async fn verify(
         });
     }
     match read_json::<Problem>(response).await {
-        Ok(problem) if status.is_client_error() => Err(problem_response(&problem)),
+        // The user service's own refusal, or its database down: theirs to tell, not a bad gateway.
+        Ok(problem) if status.is_client_error() || status == StatusCode::SERVICE_UNAVAILABLE => {
+            Err(problem_response(&problem))
+        }
         _ => Err(ApiError::BadGateway(format!("the user service answered {status}")).into_response()),
     }
 }

@@ -283,6 +283,31 @@ async fn round_robin_spreads_requests_and_skips_a_dead_instance_for_reads() {
     assert_eq!(response.headers()["content-type"], "application/problem+json");
 }
 
+/// The user service up but its database down: signing in is its 503, with when to retry,
+/// not a bad gateway.
+#[tokio::test]
+async fn sign_in_while_the_user_database_is_down_is_503() {
+    let router = Router::new().route(
+        VERIFY_CREDENTIALS_PATH,
+        post(|| async { shop_platform::error::ApiError::Unavailable("the database is unavailable".into()) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let users = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let gw = gateway(&["--user-upstreams", &users]).await;
+    let response = gw
+        .client
+        .post(format!("{}/api/auth/login", gw.url))
+        .json(&json!({"email": "someone@example.com", "password": "a password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "2");
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["type"], "urn:shop:problem:unavailable");
+}
+
 #[tokio::test]
 async fn no_healthy_instance_is_503_and_a_slow_one_is_504() {
     let dead = format!("http://127.0.0.1:{}", free_port());

@@ -8,6 +8,8 @@
 //! `pg_basebackup -R` into a data directory of its own, started on its own port, streaming
 //! the primary's WAL and answering read-only queries.
 //!
+//! The database-per-business stage runs one such cluster per module.
+//!
 //! PostgreSQL refuses to run as root; run as root, the cluster belongs to the `postgres`
 //! system user.
 
@@ -24,6 +26,8 @@ pub struct DatabaseHost {
     data_dir: PathBuf,
     port: u16,
     bin: PathBuf,
+    /// The `taskset` CPU list the server runs on, if pinned.
+    cpus: Option<String>,
 }
 
 /// The system user that owns the cluster when the shop runs as root.
@@ -34,21 +38,27 @@ impl DatabaseHost {
     /// `taskset` list such as `1`) when given. A server left running by an earlier run is
     /// restarted, so it runs on the CPUs asked for now.
     pub async fn start(data_dir: &Path, port: u16, cpus: Option<&str>) -> anyhow::Result<Self> {
-        let host = Self {
-            data_dir: std::path::absolute(data_dir)?,
-            port,
-            bin: server_binaries()?,
-        };
+        let host = Self::at(data_dir, port, cpus)?;
         if !host.data_dir.join("PG_VERSION").exists() {
             host.create().await?;
         }
         if host.pg_ctl(&["status"], None).await.is_ok() {
             tracing::info!(data_dir = %host.data_dir.display(), "restarting the stage's database server left running");
-            host.pg_ctl(&["stop", "-m", "fast"], None).await?;
+            host.shut_down().await?;
         }
-        host.launch(cpus).await?;
+        host.launch().await?;
         tracing::info!(port, cpus = cpus.unwrap_or("any"), data_dir = %host.data_dir.display(), "stage database server started");
         Ok(host)
+    }
+
+    /// The cluster in `data_dir`, served on `port` on the CPUs `cpus`, neither created nor started.
+    pub fn at(data_dir: &Path, port: u16, cpus: Option<&str>) -> anyhow::Result<Self> {
+        Ok(Self {
+            data_dir: std::path::absolute(data_dir)?,
+            port,
+            bin: server_binaries()?,
+            cpus: cpus.map(str::to_owned),
+        })
     }
 
     /// Makes a hot standby of `self` in `data_dir` — afresh each time, so it always follows
@@ -58,6 +68,7 @@ impl DatabaseHost {
             data_dir: std::path::absolute(data_dir)?,
             port,
             bin: self.bin.clone(),
+            cpus: cpus.map(str::to_owned),
         };
         if standby.data_dir.exists() {
             // Left by an earlier run, maybe still running: it is replaced either way.
@@ -74,34 +85,56 @@ impl DatabaseHost {
             // -R: standby.signal and primary_conninfo, so it starts as this primary's standby.
             .args(["-R", "-X", "stream", "-c", "fast"]);
         run(command, "pg_basebackup").await?;
-        standby.launch(cpus).await?;
+        standby.launch().await?;
         tracing::info!(port, primary = self.port, "stage standby started");
         Ok(standby)
     }
 
-    async fn launch(&self, cpus: Option<&str>) -> anyhow::Result<()> {
+    async fn launch(&self) -> anyhow::Result<()> {
         let options = format!(
             "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
             self.port
         );
         let log = self.data_dir.join("server.log");
         let log = log.to_str().context("the data directory's path is not UTF-8")?;
-        self.pg_ctl(&["start", "-w", "-t", "60", "-o", &options, "-l", log], cpus)
-            .await
-            .with_context(|| format!("the stage's database server did not start; see {log}"))
+        self.pg_ctl(
+            &["start", "-w", "-t", "60", "-o", &options, "-l", log],
+            self.cpus.as_deref(),
+        )
+        .await
+        .with_context(|| format!("the stage's database server did not start; see {log}"))
     }
 
-    /// The database that holds every module's tables, a schema each.
+    /// The database that holds every module's tables, a schema each (a module's server holds
+    /// the module's database instead: this URL `with_database` its name).
     pub fn url(&self) -> DatabaseUrl {
         format!("postgres://postgres@127.0.0.1:{}/shop", self.port)
             .parse()
             .expect("a postgres:// URL")
     }
 
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn cpus(&self) -> Option<&str> {
+        self.cpus.as_deref()
+    }
+
     pub async fn stop(self) {
-        if let Err(error) = self.pg_ctl(&["stop", "-m", "fast"], None).await {
+        if let Err(error) = self.shut_down().await {
             tracing::warn!(%error, "could not stop the stage's database server");
         }
+    }
+
+    /// Stops the server (a fast shutdown: sessions are ended, nothing committed is lost), which
+    /// [`DatabaseHost::start`] starts again.
+    pub async fn shut_down(&self) -> anyhow::Result<()> {
+        self.pg_ctl(&["stop", "-m", "fast"], None).await
     }
 
     /// The data directory, empty, owned by the server's user, for no one else (as the server

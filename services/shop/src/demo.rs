@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::{
     monolith::SearchBackend,
     plan::{self, RunFile},
-    stages::{DatabaseHost, Layout, StageArg},
+    stages::{DatabaseHost, Databases, Layout, StageArg},
 };
 
 #[derive(Debug, Args)]
@@ -53,6 +53,14 @@ pub struct Outcome {
     pub stale_for_writer: Option<bool>,
     /// Read replica: the customer's own new order was found by a read right after checkout.
     pub own_order_found: Option<bool>,
+    /// Database per business: the order module's server refused a join with the product module's tables.
+    pub cross_module_join_refused: Option<bool>,
+    /// Database per business: the rows of the same report from the order module's catalog replica.
+    pub replica_report_rows: Option<usize>,
+    /// Database per business: what the shop answered while the user module's server was down.
+    pub with_users_down: Option<crate::business_databases_demo::WithUsersDown>,
+    /// Database per business: signing in worked again once that server was back.
+    pub signed_in_after_restart: Option<bool>,
 }
 
 impl Outcome {
@@ -72,6 +80,10 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
         Some(Layout::Monolith { instances, .. }) if instances > 0 => cluster(&client, url).await,
         Some(Layout::Monolith { cache: true, .. }) => crate::cache_demo::run(&client, url).await,
         Some(Layout::Monolith { replica: true, .. }) => crate::replica_demo::run(&client, url).await,
+        Some(Layout::Monolith {
+            databases: Databases::PerModule,
+            ..
+        }) => crate::business_databases_demo::run(&client, url).await,
         Some(Layout::Monolith {
             database: DatabaseHost::OwnCpu,
             search: SearchBackend::Sql,

@@ -7,6 +7,7 @@
 mod bench;
 mod bench_relay;
 mod bench_search;
+mod business_databases_demo;
 mod cache_demo;
 mod database_host;
 mod dead_letters;

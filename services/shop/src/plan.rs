@@ -13,7 +13,7 @@ use crate::{
     database_host::DatabaseHost,
     launcher::{Configs, Prepared, ServiceName, UpArgs, base_url},
     monolith::SearchBackend,
-    stages::{DatabaseHost as Placement, Layout, SessionChoice, Stage},
+    stages::{DatabaseHost as Placement, Databases, Layout, SessionChoice, Stage},
 };
 
 /// One process of the plan: `shop serve <serve>` with `env`, answering on `listen_addr`.
@@ -38,8 +38,14 @@ pub struct Plan {
     database_host: Option<DatabaseHost>,
     /// The hot standby of `database_host`, in the read/write split stage.
     replica_host: Option<DatabaseHost>,
+    /// A server per module instead of `database_host`, in the database-per-business stage.
+    module_hosts: Vec<(&'static str, DatabaseHost)>,
     public: SocketAddr,
 }
+
+/// The monolith's modules: their schemas in the one database, or their databases, each on a
+/// server of its own, in the database-per-business stage.
+const MODULES: [&str; 4] = ["users", "products", "orders", "search"];
 
 /// The gateway's rate-limit settings (0 turns a limit off).
 const RATE_LIMITS: [&str; 3] = [
@@ -119,6 +125,7 @@ impl Plan {
                     configs,
                     database_host: None,
                     replica_host: None,
+                    module_hosts: Vec::new(),
                     public,
                 })
             }
@@ -128,10 +135,17 @@ impl Plan {
                 instances,
                 cache,
                 replica,
+                databases,
             }) => {
                 if replica && args.database_url.is_some() {
                     bail!(
                         "the read/write split stage makes its standby from a database server of its own: \
+                         leave out --database-url (SHOP_STAGE_DATABASE_URL)"
+                    );
+                }
+                if databases == Databases::PerModule && args.database_url.is_some() {
+                    bail!(
+                        "the database-per-business stage starts a database server per module: \
                          leave out --database-url (SHOP_STAGE_DATABASE_URL)"
                     );
                 }
@@ -154,13 +168,28 @@ impl Plan {
                     Placement::SharedCpu => APP_CPUS,
                     Placement::OwnCpu => OWN_DATABASE_CPUS,
                 });
-                let (database_url, database_host) = match &args.database_url {
-                    Some(url) => (url.clone(), None),
-                    None => {
+                let module_hosts = match databases {
+                    Databases::Shared => Vec::new(),
+                    Databases::PerModule => start_module_hosts(args.database_port, database_cpus).await?,
+                };
+                let (database_url, database_host) = match (&args.database_url, databases) {
+                    (Some(url), _) => (Some(url.clone()), None),
+                    (None, Databases::PerModule) => (None, None),
+                    (None, Databases::Shared) => {
                         let host =
                             DatabaseHost::start(&data_dir().join("stage-postgres"), args.database_port, database_cpus)
                                 .await?;
-                        (host.url(), Some(host))
+                        (Some(host.url()), Some(host))
+                    }
+                };
+                let module_url = |module: &str| match &database_url {
+                    Some(shared) => shared.with_schema(module),
+                    None => {
+                        let (_, host) = module_hosts
+                            .iter()
+                            .find(|(name, _)| *name == module)
+                            .expect("a server for every module");
+                        host.url().with_database(module)
                     }
                 };
                 // On the database's CPUs too: one machine has no third CPU for it, and what the
@@ -183,7 +212,7 @@ impl Plan {
                         return Err(error.context("the stage's standby did not start"));
                     }
                 };
-                let mut env = monolith_env(stage, search, cache, &database_url, args, &mut configs);
+                let mut env = monolith_env(stage, search, cache, &module_url, args, &mut configs);
                 if let Some(standby) = &replica_host {
                     let products = standby.url().with_schema("products");
                     let orders = standby.url().with_schema("orders");
@@ -213,6 +242,7 @@ impl Plan {
                     configs,
                     database_host,
                     replica_host,
+                    module_hosts,
                     public,
                 })
             }
@@ -232,6 +262,9 @@ impl Plan {
             host.stop().await;
         }
         if let Some(host) = self.database_host {
+            host.stop().await;
+        }
+        for (_, host) in self.module_hosts {
             host.stop().await;
         }
     }
@@ -267,6 +300,13 @@ impl Plan {
                 "    {:<16} {} (hot standby: the catalog's reads)",
                 "read replica",
                 host.url()
+            );
+        }
+        for (module, host) in &self.module_hosts {
+            println!(
+                "    {:<16} {}",
+                format!("{module} server"),
+                host.url().with_database(module)
             );
         }
         println!("  Data:");
@@ -322,6 +362,17 @@ impl Plan {
                 .collect(),
             database_url: self.database_host.as_ref().map(|host| host.url().expose().to_owned()),
             replica_url: self.replica_host.as_ref().map(|host| host.url().expose().to_owned()),
+            module_databases: self
+                .module_hosts
+                .iter()
+                .map(|(module, host)| ModuleDatabase {
+                    module: (*module).to_owned(),
+                    url: host.url().with_database(module).expose().to_owned(),
+                    data_dir: host.data_dir().to_owned(),
+                    port: host.port(),
+                    cpus: host.cpus().map(str::to_owned),
+                })
+                .collect(),
         };
         let path = self.run_file();
         if let Some(dir) = path.parent() {
@@ -348,6 +399,19 @@ pub struct RunFile {
     /// Its hot standby, in the read/write split stage.
     #[serde(default)]
     pub replica_url: Option<String>,
+    /// The modules' own servers, in the database-per-business stage.
+    #[serde(default)]
+    pub module_databases: Vec<ModuleDatabase>,
+}
+
+/// A module's own database server: where it serves, and how to stop and start it again.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ModuleDatabase {
+    pub module: String,
+    pub url: String,
+    pub data_dir: PathBuf,
+    pub port: u16,
+    pub cpus: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -385,21 +449,22 @@ fn links(service: ServiceName, configs: &Configs) -> Vec<(&'static str, String)>
         .collect()
 }
 
-/// The monolith's environment: every module's tables in a schema of one database, search and the
+/// The monolith's environment: every module's tables where `module_url` puts them, search and the
 /// catalog cache as the stage has them, sessions in memory unless the instances share Redis. `configs` is updated to
 /// match, so the databases are prepared as the monolith will use them.
 fn monolith_env(
     stage: &Stage,
     search: SearchBackend,
     cache: bool,
-    database: &DatabaseUrl,
+    module_url: &dyn Fn(&str) -> DatabaseUrl,
     args: &UpArgs,
     configs: &mut Configs,
 ) -> Vec<(&'static str, String)> {
-    configs.user.service.database_url = database.with_schema("users");
-    configs.product.service.database_url = database.with_schema("products");
-    configs.order.service.database_url = database.with_schema("orders");
-    configs.search.service.database_url = database.with_schema("search");
+    let [users, products, orders, search_module] = MODULES.map(module_url);
+    configs.user.service.database_url = users;
+    configs.product.service.database_url = products;
+    configs.order.service.database_url = orders;
+    configs.search.service.database_url = search_module;
     let mut env = vec![
         (
             "USER_DATABASE_URL",
@@ -447,6 +512,40 @@ fn monolith_env(
         configs.search.index_dir = dir;
     }
     env
+}
+
+/// A database server per module, on `port` and the ports after it, all on `cpus`: started side
+/// by side, or none left running if one does not start.
+async fn start_module_hosts(
+    port: u16,
+    cpus: Option<&'static str>,
+) -> anyhow::Result<Vec<(&'static str, DatabaseHost)>> {
+    let started = futures_util::future::join_all(MODULES.iter().zip(0u16..).map(|(&module, offset)| async move {
+        let port = port
+            .checked_add(offset)
+            .context("the database port leaves no room for a server per module above it")?;
+        let dir = data_dir().join(format!("stage-postgres-{module}"));
+        let host = DatabaseHost::start(&dir, port, cpus)
+            .await
+            .with_context(|| format!("the {module} module's database server did not start"))?;
+        anyhow::Ok((module, host))
+    }))
+    .await;
+    let mut hosts = Vec::new();
+    let mut failure = None;
+    for result in started {
+        match result {
+            Ok(host) => hosts.push(host),
+            Err(error) => failure = failure.or(Some(error)),
+        }
+    }
+    if let Some(error) = failure {
+        for (_, host) in hosts {
+            host.stop().await;
+        }
+        return Err(error);
+    }
+    Ok(hosts)
 }
 
 /// `instances` monoliths on the ports after the public one, behind the gateway as reverse

@@ -18,6 +18,15 @@ pub enum DatabaseHost {
     OwnCpu,
 }
 
+/// Where the monolith's modules keep their tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Databases {
+    /// One database, a schema per module.
+    Shared,
+    /// A database server per module, each holding a database named after it.
+    PerModule,
+}
+
 /// How a stage runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
@@ -32,6 +41,8 @@ pub enum Layout {
         cache: bool,
         /// Whether a hot standby of the database takes the catalog's reads.
         replica: bool,
+        /// One database for every module, or a database server per module.
+        databases: Databases,
     },
     /// A process per service, a database per service, NATS JetStream, Redis, the gateway.
     Services,
@@ -63,6 +74,7 @@ pub const LADDER: [Stage; 10] = [
             instances: 0,
             cache: false,
             replica: false,
+            databases: Databases::Shared,
         }),
     },
     Stage {
@@ -76,6 +88,7 @@ pub const LADDER: [Stage; 10] = [
             instances: 0,
             cache: false,
             replica: false,
+            databases: Databases::Shared,
         }),
     },
     Stage {
@@ -90,6 +103,7 @@ pub const LADDER: [Stage; 10] = [
             instances: 0,
             cache: true,
             replica: false,
+            databases: Databases::Shared,
         }),
     },
     Stage {
@@ -104,6 +118,7 @@ pub const LADDER: [Stage; 10] = [
             instances: 2,
             cache: false,
             replica: false,
+            databases: Databases::Shared,
         }),
     },
     Stage {
@@ -118,6 +133,7 @@ pub const LADDER: [Stage; 10] = [
             instances: 0,
             cache: false,
             replica: true,
+            databases: Databases::Shared,
         }),
     },
     Stage {
@@ -131,14 +147,23 @@ pub const LADDER: [Stage; 10] = [
             instances: 0,
             cache: false,
             replica: false,
+            databases: Databases::Shared,
         }),
     },
     Stage {
         number: 7,
         slug: "database-per-business",
         name: "database per business",
-        change: "each module its own database, still one process",
-        layout: None,
+        change: "the same monolith; each module on a database server of its own: cross-module joins \
+                 and transactions are gone, the order module's event-fed catalog replica answers instead",
+        layout: Some(Layout::Monolith {
+            search: SearchBackend::Index,
+            database: DatabaseHost::OwnCpu,
+            instances: 0,
+            cache: false,
+            replica: false,
+            databases: Databases::PerModule,
+        }),
     },
     Stage {
         number: 8,

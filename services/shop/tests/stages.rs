@@ -486,13 +486,79 @@ async fn the_read_replica_stage_reads_from_a_standby_and_the_writer_reads_their_
     }
 }
 
+/// Database per business: a server per module under the same monolith. The demonstration's
+/// cross-module join is refused by the order module's server and answered from its catalog
+/// replica; with the user module's server down only signing in fails, with a 503; once it is
+/// back the journey works again.
+#[tokio::test]
+async fn the_database_per_business_stage_gives_each_module_a_server_and_survives_one_down() {
+    let dir = temp_dir("per-business");
+    let data_dir = &dir.path;
+    let _servers = ServersStopped(data_dir.clone());
+    let redis = closed_port_url("redis");
+    let db_port = shop_testkit::free_ports(4).to_string();
+    let stage = Stage::start(
+        &["--stage", "database-per-business", "--database-port", &db_port],
+        &[("REDIS_URL", &redis)],
+        data_dir,
+    )
+    .await;
+    assert!(!data_dir.join("stage-postgres").exists(), "no shared server");
+    for module in MODULES {
+        let server = data_dir.join(format!("stage-postgres-{module}"));
+        assert!(
+            server.join("postmaster.pid").exists(),
+            "the {module} module's server runs"
+        );
+    }
+    eventually("the index holds the catalog", async || {
+        reqwest::get(format!("{}/api/search?q=wireless", stage.url))
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .is_ok_and(|found| found["total"].as_u64().is_some_and(|total| total > 0))
+    })
+    .await;
+    journey(&stage.url, "wireles").await;
+    let story = stage.demo("database-per-business").await;
+    assert!(
+        story.contains("the order module's server refuses it: cross-database references are not implemented"),
+        "{story}"
+    );
+    assert!(story.contains("units per category — "), "{story}");
+    assert!(
+        story.contains(
+            "browsing the catalog: 200 OK; the signed-in customer's own orders: 200 OK; signing in: 503 Service Unavailable"
+        ),
+        "{story}"
+    );
+    assert!(story.contains("started it again: signing in works after"), "{story}");
+    journey(&stage.url, "wireles").await;
+    stage.stop().await;
+    for module in MODULES {
+        let server = data_dir.join(format!("stage-postgres-{module}"));
+        assert!(
+            !server.join("postmaster.pid").exists(),
+            "the {module} module's server stopped with the stage"
+        );
+    }
+}
+
+/// The modules of the database-per-business stage, each with a server of its own.
+const MODULES: [&str; 4] = ["users", "products", "orders", "search"];
+
 /// Stops the stage's database servers when the test ends, passed or failed: a test that panics
 /// kills `shop up` before it could stop them.
 struct ServersStopped(PathBuf);
 
 impl Drop for ServersStopped {
     fn drop(&mut self) {
-        for server in ["stage-postgres-replica", "stage-postgres"] {
+        let modules = MODULES.map(|module| format!("stage-postgres-{module}"));
+        let servers = ["stage-postgres-replica", "stage-postgres"]
+            .into_iter()
+            .chain(modules.iter().map(String::as_str));
+        for server in servers {
             let Ok(pid) = std::fs::read_to_string(self.0.join(server).join("postmaster.pid")) else {
                 continue;
             };

@@ -559,22 +559,33 @@ pub fn assert_openapi_complete(document: &Value) {
 /// open for the service to bind, but UDP and TCP ports are separate, and another test's
 /// `free_port` fails to bind the UDP one. The kernel releases it however the process ends.
 pub fn free_port() -> u16 {
+    free_ports(1)
+}
+
+/// `count` consecutive free ports, as [`free_port`] finds and reserves one: the first of them.
+/// For a program that takes one port and uses the ones after it.
+pub fn free_ports(count: u16) -> u16 {
     const FIRST: u16 = 20_000;
     const COUNT: u16 = 12_000;
     static RESERVED: std::sync::Mutex<Vec<std::net::UdpSocket>> = std::sync::Mutex::new(Vec::new());
-    loop {
+    'search: loop {
         // The low bits of a v7 UUID are random.
-        let port = FIRST + (Uuid::now_v7().as_u128() % u128::from(COUNT)) as u16;
-        let Ok(reservation) = std::net::UdpSocket::bind(("127.0.0.1", port)) else {
-            continue;
-        };
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            RESERVED
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(reservation);
-            return port;
+        let first = FIRST + (Uuid::now_v7().as_u128() % u128::from(COUNT - count)) as u16;
+        let mut reservations = Vec::new();
+        for port in first..first + count {
+            let Ok(reservation) = std::net::UdpSocket::bind(("127.0.0.1", port)) else {
+                continue 'search;
+            };
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+                continue 'search;
+            }
+            reservations.push(reservation);
         }
+        RESERVED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(reservations);
+        return first;
     }
 }
 
