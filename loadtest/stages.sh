@@ -171,34 +171,44 @@ print("   replica:", report)
 PY
 }
 
-# Transactions the stage's database servers have run so far (each statement outside an explicit
-# transaction is one): the database load the cache stage takes away. The standby's are not
-# counted (the primary's port), the modules' servers are, together. Empty for the services.
+# Transactions each of the stage's database servers has run so far (each statement outside an
+# explicit transaction is one), a line each: the server (`primary`, or the module whose server it
+# is) and the count. The database load the cache stage takes away, and in the database-per-business
+# stage how it divides between the businesses. The standby is left out. Empty for the services.
 transactions() {
-    local data=$1 server port total=0 found=
+    local data=$1 server name port
     for server in $(stage_servers "$data"); do
-        [ "${server##*/}" = stage-postgres-replica ] && continue
+        name=${server##*/stage-postgres}
+        name=${name#-}
+        [ "$name" = replica ] && continue
         port=$(sed -n 4p "$server/postmaster.pid")
-        total=$((total + $(psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -Atc \
-            "select sum(xact_commit + xact_rollback) from pg_stat_database" || echo 0)))
-        found=yes
+        echo "${name:-primary} $(psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -Atc \
+            "select sum(xact_commit + xact_rollback) from pg_stat_database" || echo 0)"
     done
-    [ -n "$found" ] && echo "$total"
-    return 0
 }
 
-# database_load OUT BEFORE AFTER: the run's database transactions per second, next to its report.
+# database_load OUT BEFORE AFTER: the run's database transactions per second, in all and per
+# server, next to its report.
 database_load() {
     local out=$1 before=$2 after=$3
     [ -n "$before" ] && [ -n "$after" ] || return 0
     python3 - "$out" "$before" "$after" <<'PY'
 import json, sys
-out, before, after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+out = sys.argv[1]
+before, after = ({line.split()[0]: int(line.split()[1]) for line in arg.splitlines() if line.strip()} for arg in sys.argv[2:4])
 summary = json.load(open(f"{out}/summary.json"))
 # The load test's set-up (its shoppers registered) and reconciliation are counted too, alike for every stage.
-rate = (after - before) / summary["load_seconds"]
-json.dump({"transactions": after - before, "transactions_per_s": round(rate, 1)}, open(f"{out}/database.json", "w"))
-print(f"   database: {after - before} transactions, {rate:.1f}/s")
+seconds = summary["load_seconds"]
+by_server = {name: after[name] - before.get(name, 0) for name in after}
+total = sum(by_server.values())
+report = {
+    "transactions": total,
+    "transactions_per_s": round(total / seconds, 1),
+    "by_server": {name: {"transactions": n, "transactions_per_s": round(n / seconds, 1)} for name, n in by_server.items()},
+}
+json.dump(report, open(f"{out}/database.json", "w"))
+shares = ", ".join(f"{name} {n / seconds:.1f}/s" for name, n in by_server.items())
+print(f"   database: {total} transactions, {total / seconds:.1f}/s ({shares})")
 PY
 }
 
