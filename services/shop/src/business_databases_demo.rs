@@ -16,7 +16,7 @@ use sqlx::{Connection, PgConnection};
 
 use crate::{
     database_host::DatabaseHost,
-    demo::{Outcome, place_order, read_run_file, sign_in_as},
+    demo::{Outcome, customer_with_a_full_cart, place_order, read_run_file},
     plan::ModuleDatabase,
 };
 
@@ -46,7 +46,7 @@ pub async fn run(client: &Client, url: &str) -> anyhow::Result<Outcome> {
         bail!("the running stage has no database per module (its run file names none)");
     }
     for database in &run.module_databases {
-        outcome.say(format!("the {} module's database: {}", database.module, database.url));
+        outcome.say(format!("the {} database: {}", database.module, database.url));
     }
     let module = |name: &str| {
         run.module_databases
@@ -55,28 +55,7 @@ pub async fn run(client: &Client, url: &str) -> anyhow::Result<Outcome> {
             .with_context(|| format!("the running stage names no {name} database"))
     };
 
-    let (cookie, _) = sign_in_as(
-        client,
-        url,
-        user_service::seed::CUSTOMER_EMAIL,
-        user_service::seed::CUSTOMER_PASSWORD,
-    )
-    .await?;
-    let page: serde_json::Value = client
-        .get(format!("{url}/api/products?limit=1"))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let product = page["items"][0]["id"].as_str().context("the catalog is empty")?;
-    client
-        .post(format!("{url}/api/cart/items"))
-        .header(header::COOKIE, &cookie)
-        .json(&json!({"product_id": product, "quantity": 1}))
-        .send()
-        .await?
-        .error_for_status()?;
+    let cookie = customer_with_a_full_cart(client, url).await?;
     let order = place_order(client, url, &cookie).await?;
     outcome.say(format!(
         "the demo customer placed order {}",

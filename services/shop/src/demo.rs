@@ -258,22 +258,7 @@ async fn cluster(client: &Client, url: &str) -> anyhow::Result<Outcome> {
 /// The checkout saga across the services: an order placed, then its statuses until it ends.
 async fn saga(client: &Client, url: &str) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::default();
-    let (cookie, _) = sign_in(client, url).await?;
-    let products: Value = client
-        .get(format!("{url}/api/products?limit=1"))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let product = products["items"][0]["id"].as_str().context("the catalog is empty")?;
-    client
-        .post(format!("{url}/api/cart/items"))
-        .header(header::COOKIE, &cookie)
-        .json(&serde_json::json!({"product_id": product, "quantity": 1}))
-        .send()
-        .await?
-        .error_for_status()?;
+    let cookie = customer_with_a_full_cart(client, url).await?;
     let started = Instant::now();
     let order = place_order(client, url, &cookie).await?;
     let id = order["id"].as_str().context("an order has an id")?.to_owned();
@@ -309,6 +294,28 @@ async fn saga(client: &Client, url: &str) -> anyhow::Result<Outcome> {
          order service took the payment → order.confirmed: each step an event, none a call",
     );
     Ok(outcome)
+}
+
+/// Signs the demo customer in and puts one of the catalog's first product into their cart: the
+/// session cookie.
+pub(crate) async fn customer_with_a_full_cart(client: &Client, url: &str) -> anyhow::Result<String> {
+    let (cookie, _) = sign_in(client, url).await?;
+    let products: Value = client
+        .get(format!("{url}/api/products?limit=1"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let product = products["items"][0]["id"].as_str().context("the catalog is empty")?;
+    client
+        .post(format!("{url}/api/cart/items"))
+        .header(header::COOKIE, &cookie)
+        .json(&serde_json::json!({"product_id": product, "quantity": 1}))
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(cookie)
 }
 
 /// Signs the demo customer in: the session cookie, and the instance that answered.

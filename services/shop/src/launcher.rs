@@ -102,7 +102,8 @@ pub struct UpArgs {
     #[arg(long, env = "SHOP_STAGE_DATABASE_URL")]
     pub database_url: Option<DatabaseUrl>,
 
-    /// Monolith stages: the port of the stage's own database server.
+    /// Monolith stages: the port of the stage's own database server (the database-per-business
+    /// stage: of the user module's, the other modules' on the ports after it).
     #[arg(long, default_value_t = 5440)]
     pub database_port: u16,
 

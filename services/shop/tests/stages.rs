@@ -108,6 +108,19 @@ fn temp_dir(label: &str) -> TempDir {
     dir
 }
 
+/// Waits until the stage's search index finds the demo catalog's products.
+async fn index_holds_the_catalog(url: &str) {
+    eventually("the index holds the catalog", async || {
+        reqwest::get(format!("{url}/api/search?q=wireless"))
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .is_ok_and(|found| found["total"].as_u64().is_some_and(|total| total > 0))
+    })
+    .await;
+}
+
 /// Register → sign in → browse → search → cart → checkout → confirmed, then the stock of the
 /// product bought reconciles: nothing reserved, what was put in is on hand or sold.
 async fn journey(url: &str, search_word: &str) {
@@ -253,15 +266,7 @@ async fn the_search_engine_stage_finds_through_a_typo() {
         data_dir,
     )
     .await;
-    eventually("the index holds the catalog", async || {
-        reqwest::get(format!("{}/api/search?q=wireless", stage.url))
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .is_ok_and(|found| found["total"].as_u64().is_some_and(|total| total > 0))
-    })
-    .await;
+    index_holds_the_catalog(&stage.url).await;
     journey(&stage.url, "wireles").await;
     let story = stage.demo("search-engine").await;
     assert!(story.contains("the typo still finds them"), "{story}");
@@ -511,15 +516,7 @@ async fn the_database_per_business_stage_gives_each_module_a_server_and_survives
             "the {module} module's server runs"
         );
     }
-    eventually("the index holds the catalog", async || {
-        reqwest::get(format!("{}/api/search?q=wireless", stage.url))
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .is_ok_and(|found| found["total"].as_u64().is_some_and(|total| total > 0))
-    })
-    .await;
+    index_holds_the_catalog(&stage.url).await;
     journey(&stage.url, "wireles").await;
     let story = stage.demo("database-per-business").await;
     assert!(
