@@ -39,7 +39,7 @@ pub struct Plan {
     /// The hot standby of `database_host`, in the read/write split stage.
     replica_host: Option<DatabaseHost>,
     /// A server per module instead of `database_host`, in the database-per-business stage.
-    module_hosts: Vec<(&'static str, DatabaseHost)>,
+    module_hosts: Vec<ModuleHost>,
     public: SocketAddr,
 }
 
@@ -172,24 +172,15 @@ impl Plan {
                     Databases::Shared => Vec::new(),
                     Databases::PerModule => start_module_hosts(args.database_port, database_cpus).await?,
                 };
-                let (database_url, database_host) = match (&args.database_url, databases) {
-                    (Some(url), _) => (Some(url.clone()), None),
-                    (None, Databases::PerModule) => (None, None),
+                let (module_urls, database_host) = match (&args.database_url, databases) {
+                    (Some(url), _) => (MODULES.map(|module| url.with_schema(module)), None),
+                    // Started in the order of MODULES.
+                    (None, Databases::PerModule) => (std::array::from_fn(|index| module_hosts[index].url()), None),
                     (None, Databases::Shared) => {
                         let host =
                             DatabaseHost::start(&data_dir().join("stage-postgres"), args.database_port, database_cpus)
                                 .await?;
-                        (Some(host.url()), Some(host))
-                    }
-                };
-                let module_url = |module: &str| match &database_url {
-                    Some(shared) => shared.with_schema(module),
-                    None => {
-                        let (_, host) = module_hosts
-                            .iter()
-                            .find(|(name, _)| *name == module)
-                            .expect("a server for every module");
-                        host.url().with_database(module)
+                        (MODULES.map(|module| host.url().with_schema(module)), Some(host))
                     }
                 };
                 // On the database's CPUs too: one machine has no third CPU for it, and what the
@@ -212,7 +203,7 @@ impl Plan {
                         return Err(error.context("the stage's standby did not start"));
                     }
                 };
-                let mut env = monolith_env(stage, search, cache, &module_url, args, &mut configs);
+                let mut env = monolith_env(stage, search, cache, module_urls, args, &mut configs);
                 if let Some(standby) = &replica_host {
                     let products = standby.url().with_schema("products");
                     let orders = standby.url().with_schema("orders");
@@ -264,8 +255,8 @@ impl Plan {
         if let Some(host) = self.database_host {
             host.stop().await;
         }
-        for (_, host) in self.module_hosts {
-            host.stop().await;
+        for module in self.module_hosts {
+            module.host.stop().await;
         }
     }
 
@@ -302,12 +293,8 @@ impl Plan {
                 host.url()
             );
         }
-        for (module, host) in &self.module_hosts {
-            println!(
-                "    {:<16} {}",
-                format!("{module} server"),
-                host.url().with_database(module)
-            );
+        for module in &self.module_hosts {
+            println!("    {:<16} {}", format!("{} server", module.module), module.url());
         }
         println!("  Data:");
         println!("    {:<16} {}", "databases", prepared.databases_line());
@@ -365,12 +352,12 @@ impl Plan {
             module_databases: self
                 .module_hosts
                 .iter()
-                .map(|(module, host)| ModuleDatabase {
-                    module: (*module).to_owned(),
-                    url: host.url().with_database(module).expose().to_owned(),
-                    data_dir: host.data_dir().to_owned(),
-                    port: host.port(),
-                    cpus: host.cpus().map(str::to_owned),
+                .map(|module| ModuleDatabase {
+                    module: module.module.to_owned(),
+                    url: module.url().expose().to_owned(),
+                    data_dir: module.host.data_dir().to_owned(),
+                    port: module.host.port(),
+                    cpus: module.host.cpus().map(str::to_owned),
                 })
                 .collect(),
         };
@@ -449,18 +436,18 @@ fn links(service: ServiceName, configs: &Configs) -> Vec<(&'static str, String)>
         .collect()
 }
 
-/// The monolith's environment: every module's tables where `module_url` puts them, search and the
+/// The monolith's environment: every module's tables at its URL (in the order of [`MODULES`]), search and the
 /// catalog cache as the stage has them, sessions in memory unless the instances share Redis. `configs` is updated to
 /// match, so the databases are prepared as the monolith will use them.
 fn monolith_env(
     stage: &Stage,
     search: SearchBackend,
     cache: bool,
-    module_url: &dyn Fn(&str) -> DatabaseUrl,
+    module_urls: [DatabaseUrl; 4],
     args: &UpArgs,
     configs: &mut Configs,
 ) -> Vec<(&'static str, String)> {
-    let [users, products, orders, search_module] = MODULES.map(module_url);
+    let [users, products, orders, search_module] = module_urls;
     configs.user.service.database_url = users;
     configs.product.service.database_url = products;
     configs.order.service.database_url = orders;
@@ -514,12 +501,22 @@ fn monolith_env(
     env
 }
 
-/// A database server per module, on `port` and the ports after it, all on `cpus`: started side
-/// by side, or none left running if one does not start.
-async fn start_module_hosts(
-    port: u16,
-    cpus: Option<&'static str>,
-) -> anyhow::Result<Vec<(&'static str, DatabaseHost)>> {
+/// A module's own database server, in the database-per-business stage.
+struct ModuleHost {
+    module: &'static str,
+    host: DatabaseHost,
+}
+
+impl ModuleHost {
+    /// The module's database on its server.
+    fn url(&self) -> DatabaseUrl {
+        self.host.url().with_database(self.module)
+    }
+}
+
+/// A database server per module, in the order of [`MODULES`], on `port` and the ports after
+/// it, all on `cpus`: started side by side, or none left running if one does not start.
+async fn start_module_hosts(port: u16, cpus: Option<&'static str>) -> anyhow::Result<Vec<ModuleHost>> {
     let started = futures_util::future::join_all(MODULES.iter().zip(0u16..).map(|(&module, offset)| async move {
         let port = port
             .checked_add(offset)
@@ -528,7 +525,7 @@ async fn start_module_hosts(
         let host = DatabaseHost::start(&dir, port, cpus)
             .await
             .with_context(|| format!("the {module} module's database server did not start"))?;
-        anyhow::Ok((module, host))
+        anyhow::Ok(ModuleHost { module, host })
     }))
     .await;
     let mut hosts = Vec::new();
@@ -540,8 +537,8 @@ async fn start_module_hosts(
         }
     }
     if let Some(error) = failure {
-        for (_, host) in hosts {
-            host.stop().await;
+        for module in hosts {
+            module.host.stop().await;
         }
         return Err(error);
     }

@@ -19,7 +19,6 @@ use crate::domain::{
 /// `orders_user_idempotency_key`.
 pub async fn insert_order(db: impl PgExecutor<'_>, order: &NewOrder) -> sqlx::Result<()> {
     let line_numbers: Vec<i32> = (1..).take(order.lines.len()).collect();
-    let column = |f: fn(&OrderLine) -> i64| order.lines.iter().map(f).collect::<Vec<_>>();
     // One statement: the order, its lines and the first entry of its history.
     sqlx::query!(
         "WITH placed AS (
@@ -49,9 +48,17 @@ pub async fn insert_order(db: impl PgExecutor<'_>, order: &NewOrder) -> sqlx::Re
         &order.lines.iter().map(|l| l.product_id).collect::<Vec<_>>(),
         &order.lines.iter().map(|l| l.sku.as_str()).collect::<Vec<_>>() as _,
         &order.lines.iter().map(|l| l.product_name.as_str()).collect::<Vec<_>>() as _,
-        &column(|l| l.unit_price.amount_minor),
+        &order
+            .lines
+            .iter()
+            .map(|l| l.unit_price.amount_minor)
+            .collect::<Vec<_>>(),
         &order.lines.iter().map(|l| i32::from(l.quantity)).collect::<Vec<_>>(),
-        &column(|l| l.line_total.amount_minor),
+        &order
+            .lines
+            .iter()
+            .map(|l| l.line_total.amount_minor)
+            .collect::<Vec<_>>(),
     )
     .execute(db)
     .await?;
