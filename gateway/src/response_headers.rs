@@ -13,7 +13,7 @@ use axum::{
 use crate::session;
 
 /// API paths whose answers are always someone's own data.
-const PERSONAL: [&str; 4] = ["/api/auth/", "/api/users", "/api/cart", "/api/orders"];
+const PERSONAL: [&str; 5] = ["/api/auth/", "/api/users", "/api/cart", "/api/orders", "/api/admin/"];
 
 pub async fn set(request: Request, next: Next) -> Response {
     let personal = is_personal(request.uri().path()) || session::carries_cookie(request.headers());
@@ -47,6 +47,7 @@ mod tests {
             "/api/cart",
             "/api/cart/items/x",
             "/api/orders/1",
+            "/api/admin/orders",
         ] {
             assert!(is_personal(path), "{path}");
         }

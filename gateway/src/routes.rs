@@ -12,12 +12,13 @@ pub enum Owner {
 }
 
 /// Public path prefixes and the service behind each.
-pub const ROUTES: [(&str, Owner); 6] = [
+pub const ROUTES: [(&str, Owner); 7] = [
     ("/api/users", Owner::User),
     ("/api/products", Owner::Product),
     ("/api/categories", Owner::Product),
     ("/api/cart", Owner::Order),
     ("/api/orders", Owner::Order),
+    ("/api/admin/orders", Owner::Order),
     ("/api/search", Owner::Search),
 ];
 

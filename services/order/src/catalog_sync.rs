@@ -17,7 +17,7 @@ use sqlx::PgPool;
 use tower::ServiceExt;
 use uuid::Uuid;
 
-use crate::store;
+use crate::{shards::Shards, store};
 
 /// Products asked for per page of the feed.
 pub const PAGE_SIZE: u32 = 500;
@@ -169,4 +169,9 @@ pub async fn catch_up(db: PgPool, feed: Feed) {
         retry_in = (retry_in * 2).min(LAST_RETRY);
         attempts += 1;
     }
+}
+
+/// [`catch_up`] on every shard at once: each keeps the whole replica.
+pub async fn catch_up_every_shard(shards: Shards, feed: Feed) {
+    futures_util::future::join_all(shards.iter().map(|shard| catch_up(shard.db.clone(), feed.clone()))).await;
 }

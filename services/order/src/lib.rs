@@ -1,6 +1,7 @@
 //! The order service: carts, checkout, orders and the checkout saga, with the product replica
-//! they are priced from, in its own `orders` database. Every endpoint serves the signed-in
-//! caller's own data; the request path never calls another service.
+//! they are priced from, in its own `orders` database — or split over several by a hash of
+//! the user id ([`shards`]). Every endpoint serves the signed-in caller's own data (but the
+//! administrators' listing of every order); the request path never calls another service.
 
 pub mod api;
 pub mod catalog_sync;
@@ -9,6 +10,7 @@ pub mod deadline;
 pub mod domain;
 pub mod events;
 pub mod idempotency;
+pub mod shards;
 pub mod store;
 
 use std::{future::Future, sync::LazyLock, time::Duration};
@@ -19,11 +21,13 @@ use shop_contracts::IdentityKey;
 use shop_messaging::{EventBus, Namespace, runtime::Messaging};
 use shop_platform::{
     Readiness, Service,
-    config::{ServiceConfig, ServiceDefaults, ServiceUrl},
+    config::{DatabaseUrl, ServiceConfig, ServiceDefaults, ServiceUrl},
     replica::{ReadReplicaConfig, ReadReplicaDefaults},
     startup::Connections,
 };
 use sqlx::{PgPool, migrate::Migrator};
+
+use crate::shards::{MAX_SHARDS, Shards};
 
 /// The order database's migrations: its own, and the shared messaging tables at version 4.
 pub static MIGRATOR: LazyLock<Migrator> =
@@ -47,6 +51,13 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub pending_timeout_seconds: u64,
 
+    /// Further order databases, separated by commas. With N URLs here, carts and orders are
+    /// split over N + 1 databases (shards) by a hash of the user id, ORDER_DATABASE_URL being
+    /// shard 0; every shard keeps its own catalog replica, outbox and consumers. Empty: one
+    /// database, unsharded.
+    #[arg(long, env = "ORDER_SHARD_DATABASE_URLS", value_delimiter = ',')]
+    pub shard_database_urls: Vec<DatabaseUrl>,
+
     #[command(flatten)]
     pub read: ReadReplicaConfig<Self>,
 }
@@ -66,33 +77,104 @@ impl Config {
     pub fn pending_timeout(&self) -> Duration {
         Duration::from_secs(self.pending_timeout_seconds)
     }
+
+    /// The shards over `db` — shard 0, connected and migrated — and the further shard
+    /// databases, connected and migrated here; an unsharded service's one shard reads from
+    /// its replica, when one is configured.
+    pub async fn connect_shards(&self, db: PgPool) -> anyhow::Result<Shards> {
+        let max_connections = self.service.database_max_connections;
+        if self.shard_database_urls.is_empty() {
+            let read = self.read.connect(&db, max_connections).await?;
+            return Ok(Shards::single(db, read));
+        }
+        anyhow::ensure!(
+            self.read.database_read_url.is_none(),
+            "a read replica serves an unsharded order database: set ORDER_DATABASE_READ_URL or \
+             ORDER_SHARD_DATABASE_URLS, not both"
+        );
+        let urls: Vec<&DatabaseUrl> = std::iter::once(&self.service.database_url)
+            .chain(&self.shard_database_urls)
+            .collect();
+        anyhow::ensure!(
+            urls.len() <= MAX_SHARDS,
+            "at most {MAX_SHARDS} order databases; {} configured",
+            urls.len()
+        );
+        if let Some((index, url)) = urls
+            .iter()
+            .enumerate()
+            .find(|(index, url)| urls[..*index].contains(url))
+        {
+            anyhow::bail!("order shard {index} ({url}) is another shard's database: every shard needs its own");
+        }
+        let mut databases = vec![db];
+        for url in &self.shard_database_urls {
+            databases.push(shop_platform::db::connect_and_migrate(url, max_connections, &MIGRATOR).await?);
+        }
+        Ok(Shards::over(databases))
+    }
 }
 
-/// The complete HTTP service over an already migrated database. Messaging and the catalog
-/// catch-up are not started: [`run`] does that.
+/// The complete HTTP service over an already migrated database, unsharded. Messaging and the
+/// catalog catch-up are not started: [`run`] does that.
 pub fn app(db: PgPool, identity_key: IdentityKey) -> Router {
     service(db.into(), identity_key).into_router()
+}
+
+/// The complete HTTP service over already migrated shards.
+pub fn sharded_app(shards: Shards, identity_key: IdentityKey) -> Router {
+    service(api::AppState { shards }, identity_key).into_router()
 }
 
 fn service(state: api::AppState, identity_key: IdentityKey) -> Service {
     Service {
         name: "order",
-        readiness: Readiness::database(state.db.clone()),
+        readiness: readiness(&state.shards),
         api: api::routes(state),
         identity_key,
     }
 }
 
-/// The service's background work around the bus: the outbox relay, the `order-saga` and
-/// `order-catalog` consumers, and the pending deadline.
-/// Starts the relay, the consumers and the pending deadline (orders pending longer than
-/// `pending_timeout` are cancelled). None of them needs the broker to be up to start.
-pub fn messaging<B: EventBus>(bus: B, db: PgPool, namespace: Namespace, pending_timeout: Duration) -> Messaging<B> {
-    let mut messaging = Messaging::new(bus, db.clone(), namespace, events::SOURCE);
-    messaging.start_relay();
-    messaging.start_consumer(events::saga::spec(), events::saga::SagaHandler);
-    messaging.start_consumer(events::catalog::spec(), events::catalog::CatalogHandler);
-    messaging.spawn(|stopped| deadline::run(db, pending_timeout, stopped));
+/// Ready while any shard answers: a shard that is down fails its own customers' requests (503),
+/// and taking the service out of rotation would fail everyone else's too.
+fn readiness(shards: &Shards) -> Readiness {
+    let pools: Vec<PgPool> = shards.iter().map(|shard| shard.db.clone()).collect();
+    if let [db] = pools.as_slice() {
+        return Readiness::database(db.clone());
+    }
+    Readiness::check(move || {
+        let pools = pools.clone();
+        async move {
+            let pings = futures_util::future::join_all(pools.iter().map(shop_platform::db::ping)).await;
+            if pings.iter().any(Result::is_ok) {
+                Ok(())
+            } else {
+                Err(format!("no order shard answers (of {})", pools.len()))
+            }
+        }
+    })
+}
+
+/// The service's background work around the bus, on every shard: the outbox relay, the
+/// `order-saga` and `order-catalog` consumers (suffixed `-shard-N` when sharded), and the
+/// pending deadline (orders pending longer than `pending_timeout` are cancelled). None of them
+/// needs the broker to be up to start.
+pub fn messaging<B: EventBus>(
+    bus: B,
+    shards: &Shards,
+    namespace: Namespace,
+    pending_timeout: Duration,
+) -> Messaging<B> {
+    let mut messaging = Messaging::new(bus, shards.first().db.clone(), namespace, events::SOURCE);
+    for shard in shards.iter() {
+        messaging.start_relay_on(shard.db.clone());
+        let saga = events::saga::SagaHandler { shard: shard.id };
+        messaging.start_consumer_on(shard.db.clone(), events::saga::spec(shard.id), saga);
+        let catalog = events::catalog::spec(shard.id);
+        messaging.start_consumer_on(shard.db.clone(), catalog, events::catalog::CatalogHandler);
+        let db = shard.db.clone();
+        messaging.spawn(|stopped| deadline::run(db, pending_timeout, stopped));
+    }
     messaging
 }
 
@@ -100,14 +182,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     tracing::debug!(?config, "starting order service");
     let feed = catalog_sync::Feed::http(config.product_service_url.clone(), config.service.identity_key.clone())?;
     let Connections { db, bus } = config.service.connect(&MIGRATOR).await?;
+    let shards = config.connect_shards(db).await?;
     let namespace = config.service.messaging.event_namespace.clone();
-    let messaging = messaging(bus, db.clone(), namespace, config.pending_timeout());
-    let read = config
-        .read
-        .connect(&db, config.service.database_max_connections)
-        .await?;
-    let catch_up = tokio::spawn(catalog_sync::catch_up(db.clone(), feed));
-    let service = service(api::AppState { db, read }, config.service.identity_key.clone());
+    let messaging = messaging(bus, &shards, namespace, config.pending_timeout());
+    let catch_up = tokio::spawn(catalog_sync::catch_up_every_shard(shards.clone(), feed));
+    let service = service(api::AppState { shards }, config.service.identity_key.clone());
     let served = config.service.serve(service, messaging, shutdown).await;
     catch_up.abort();
     served

@@ -56,11 +56,7 @@ pub async fn run(configs: Configs, shutdown: impl Future<Output = ()> + Send + '
         .read
         .connect(&product_db, configs.product.service.database_max_connections)
         .await?;
-    let order_read = configs
-        .order
-        .read
-        .connect(&order_db, configs.order.service.database_max_connections)
-        .await?;
+    let order_shards = configs.order.connect_shards(order_db).await?;
     let catalog = configs.product.catalog().await?;
     let mut product_messaging = product_service::messaging(bus.clone(), product_db.clone(), namespace.clone());
     product_service::invalidate_on_events(&mut product_messaging, &catalog);
@@ -69,7 +65,7 @@ pub async fn run(configs: Configs, shutdown: impl Future<Output = ()> + Send + '
         product_messaging,
         order_service::messaging(
             bus.clone(),
-            order_db.clone(),
+            &order_shards,
             namespace.clone(),
             configs.order.pending_timeout(),
         ),
@@ -102,7 +98,10 @@ pub async fn run(configs: Configs, shutdown: impl Future<Output = ()> + Send + '
         product_api.clone().split_for_parts().0,
         configs.gateway.identity_key.clone(),
     );
-    let catch_up = tokio::spawn(order_service::catalog_sync::catch_up(order_db.clone(), feed));
+    let catch_up = tokio::spawn(order_service::catalog_sync::catch_up_every_shard(
+        order_shards.clone(),
+        feed,
+    ));
 
     let identity_key = configs.gateway.identity_key.clone();
     let services = Service {
@@ -111,8 +110,7 @@ pub async fn run(configs: Configs, shutdown: impl Future<Output = ()> + Send + '
             .with_state(user_db.clone())
             .merge(product_api)
             .merge(order_service::api::routes(order_service::api::AppState {
-                db: order_db,
-                read: order_read,
+                shards: order_shards,
             }))
             .merge(search_api),
         readiness: Readiness::database(user_db),

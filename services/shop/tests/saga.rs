@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use order_service::shards::Shards;
 use serde_json::{Value, json};
 use shop_messaging::{EventBus, Namespace, in_process::InProcessBus, jetstream::JetStreamBus, runtime::Messaging};
 use shop_testkit::{Actor, OwnServer, TempDir, TestApp, TestBus, TestDatabase, eventually, free_port};
@@ -18,10 +19,19 @@ struct Service {
     _database: TestDatabase,
 }
 
+/// The order service over one database or several (its shards).
+struct OrderService {
+    app: TestApp,
+    /// Shard 0: the only one, unsharded.
+    db: PgPool,
+    shards: Shards,
+    _databases: Vec<TestDatabase>,
+}
+
 /// The product and order services, and their messaging on `bus`.
 struct System<B: EventBus> {
     product: Service,
-    order: Service,
+    order: OrderService,
     bus: B,
     namespace: Namespace,
     messaging: Vec<Messaging<B>>,
@@ -29,18 +39,31 @@ struct System<B: EventBus> {
 
 impl<B: EventBus> System<B> {
     async fn start(bus: B, namespace: Namespace) -> Self {
+        Self::sharded(bus, namespace, 1).await
+    }
+
+    /// The system with the order service's carts and orders split over `shards` databases.
+    async fn sharded(bus: B, namespace: Namespace, shards: usize) -> Self {
         let (product_db, product_database) = TestDatabase::migrated("saga_products", &product_service::MIGRATOR).await;
-        let (order_db, order_database) = TestDatabase::migrated("saga_orders", &order_service::MIGRATOR).await;
+        let mut order_dbs = Vec::new();
+        let mut order_databases = Vec::new();
+        for _ in 0..shards {
+            let (db, database) = TestDatabase::migrated("saga_orders", &order_service::MIGRATOR).await;
+            order_dbs.push(db);
+            order_databases.push(database);
+        }
         let key = shop_testkit::identity_key();
         let product = Service {
             app: TestApp::spawn(product_service::app(product_db.clone().into(), key.clone())).await,
             db: product_db,
             _database: product_database,
         };
-        let order = Service {
-            app: TestApp::spawn(order_service::app(order_db.clone(), key)).await,
-            db: order_db,
-            _database: order_database,
+        let order_shards = Shards::over(order_dbs.clone());
+        let order = OrderService {
+            app: TestApp::spawn(order_service::sharded_app(order_shards.clone(), key)).await,
+            db: order_dbs[0].clone(),
+            shards: order_shards,
+            _databases: order_databases,
         };
         let mut system = Self {
             product,
@@ -62,7 +85,7 @@ impl<B: EventBus> System<B> {
     fn start_order_messaging(&mut self) {
         let messaging = order_service::messaging(
             self.bus.clone(),
-            self.order.db.clone(),
+            &self.order.shards,
             self.namespace.clone(),
             PENDING_TIMEOUT,
         );
@@ -86,14 +109,16 @@ impl<B: EventBus> System<B> {
                           "price": {"amount_minor": 250, "currency": "USD"}, "initial_stock": stock});
         let product = self.product.app.post("/api/products", &admin, body).await.expect(201);
         let id: Uuid = product["id"].as_str().unwrap().parse().unwrap();
-        eventually("the order service's replica has the product", async || {
-            sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM product_replica WHERE product_id = $1)")
-                .bind(id)
-                .fetch_one(&self.order.db)
-                .await
-                .unwrap()
-        })
-        .await;
+        for shard in self.order.shards.iter() {
+            eventually("every order shard's replica has the product", async || {
+                sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM product_replica WHERE product_id = $1)")
+                    .bind(id)
+                    .fetch_one(&shard.db)
+                    .await
+                    .unwrap()
+            })
+            .await;
+        }
         id
     }
 
@@ -157,14 +182,38 @@ impl<B: EventBus> System<B> {
             .unwrap()
     }
 
+    /// How many orders each order shard holds, shard 0 first.
+    async fn orders_per_shard(&self) -> Vec<i64> {
+        let mut counts = Vec::new();
+        for shard in self.order.shards.iter() {
+            let count = sqlx::query_scalar("SELECT count(*) FROM orders")
+                .fetch_one(&shard.db)
+                .await
+                .unwrap();
+            counts.push(count);
+        }
+        counts
+    }
+
     /// initial = available + reserved + sold for every product, nothing reserved once every
-    /// saga has finished, and no order left pending.
+    /// saga has finished, and no order left pending on any shard.
     async fn assert_consistent(&self) {
-        let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE status = 'pending'")
-            .fetch_one(&self.order.db)
+        let mut confirmed = 0;
+        for shard in self.order.shards.iter() {
+            let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE status = 'pending'")
+                .fetch_one(&shard.db)
+                .await
+                .unwrap();
+            assert_eq!(pending, 0, "orders left pending on shard {}", shard.id.index);
+            let units: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(sum(i.quantity), 0) FROM order_items i JOIN orders o ON o.id = i.order_id
+                 WHERE o.status = 'confirmed'",
+            )
+            .fetch_one(&shard.db)
             .await
             .unwrap();
-        assert_eq!(pending, 0, "orders left pending");
+            confirmed += units;
+        }
         let held: i64 = sqlx::query_scalar("SELECT count(*) FROM reservations WHERE status = 'held'")
             .fetch_one(&self.product.db)
             .await
@@ -180,13 +229,6 @@ impl<B: EventBus> System<B> {
             .fetch_one(&self.product.db)
             .await
             .unwrap();
-        let confirmed: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(sum(i.quantity), 0) FROM order_items i JOIN orders o ON o.id = i.order_id
-             WHERE o.status = 'confirmed'",
-        )
-        .fetch_one(&self.order.db)
-        .await
-        .unwrap();
         assert_eq!(sold, confirmed, "sold stock matches confirmed orders");
     }
 }
@@ -265,8 +307,19 @@ async fn confirmed_declined_rejected_and_cancelled_orders_in_process() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_concurrent_checkouts_for_ten_units_confirm_exactly_ten() {
+    a_hundred_checkouts_for_ten_units(1).await;
+}
+
+/// The same over two order shards: each settles its own customers' orders from the one stream
+/// of inventory answers, and the product service sells the ten units exactly once overall.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_concurrent_checkouts_over_two_order_shards_confirm_exactly_ten() {
+    a_hundred_checkouts_for_ten_units(2).await;
+}
+
+async fn a_hundred_checkouts_for_ten_units(shards: usize) {
     let test_bus = TestBus::jetstream().await;
-    let system = System::start(test_bus.bus.clone(), test_bus.namespace.clone()).await;
+    let system = System::sharded(test_bus.bus.clone(), test_bus.namespace.clone(), shards).await;
     let product = system.product(10).await;
 
     let checkouts = (0..100).map(|_| async {
@@ -287,6 +340,12 @@ async fn a_hundred_concurrent_checkouts_for_ten_units_confirm_exactly_ten() {
         system.stock(product).await == (0, 0, 10)
     })
     .await;
+    let per_shard = system.orders_per_shard().await;
+    assert_eq!(per_shard.iter().sum::<i64>(), 100, "{per_shard:?}");
+    assert!(
+        per_shard.iter().all(|&orders| orders > 0),
+        "orders on every shard: {per_shard:?}"
+    );
     system.assert_consistent().await;
     system.stop().await;
 }

@@ -77,7 +77,7 @@ async fn shop() -> Shop {
         product_service::messaging(bus.bus.clone(), product_db, bus.namespace.clone()),
         order_service::messaging(
             bus.bus.clone(),
-            order_db,
+            &order_db.into(),
             bus.namespace.clone(),
             std::time::Duration::from_secs(300),
         ),

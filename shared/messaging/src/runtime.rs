@@ -77,7 +77,12 @@ impl<B: EventBus> Messaging<B> {
 
     /// Publishes this service's outbox.
     pub fn start_relay(&mut self) {
-        let relay = Relay::new(self.db.clone(), self.bus.clone(), self.namespace.clone(), self.service);
+        self.start_relay_on(self.db.clone());
+    }
+
+    /// Publishes the outbox of another of the service's databases (a shard).
+    pub fn start_relay_on(&mut self, db: PgPool) {
+        let relay = Relay::new(db, self.bus.clone(), self.namespace.clone(), self.service);
         let stopped = self.stopped();
         self.tasks.spawn(relay.run(stopped));
     }
@@ -94,9 +99,15 @@ impl<B: EventBus> Messaging<B> {
 
     /// Runs `handler` for `spec`'s events, re-subscribing whenever the broker goes away.
     pub fn start_consumer<H: Handler>(&mut self, spec: ConsumerSpec<H::Events>, handler: H) {
+        self.start_consumer_on(self.db.clone(), spec, handler);
+    }
+
+    /// Runs `handler` for `spec`'s events in another of the service's databases (a shard):
+    /// its inbox and the handler's transactions are there.
+    pub fn start_consumer_on<H: Handler>(&mut self, db: PgPool, spec: ConsumerSpec<H::Events>, handler: H) {
         let lag = lag::report(self.bus.clone(), spec.subscription(&self.namespace), self.stopped());
         self.tasks.spawn(lag);
-        let (bus, db, namespace) = (self.bus.clone(), self.db.clone(), self.namespace.clone());
+        let (bus, namespace) = (self.bus.clone(), self.namespace.clone());
         let mut stop = self.stop.subscribe();
         let stopped = self.stopped();
         let handler = std::sync::Arc::new(handler);

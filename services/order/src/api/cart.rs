@@ -5,7 +5,7 @@ use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use shop_contracts::Money;
 use shop_platform::{ApiError, ApiResult, Caller, Json, Path};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -14,6 +14,7 @@ use crate::{
         cart::{self, Addition, CartError, PricedCart},
         quantity::Quantity,
     },
+    shards::Shards,
     store,
 };
 
@@ -100,8 +101,8 @@ async fn priced(db: &mut PgConnection, user_id: Uuid) -> ApiResult<CartView> {
         (status = 200, description = "The cart (empty if nothing was ever added)", body = CartView),
         (status = 401, response = shop_platform::openapi::Unauthorized),
     ))]
-pub(super) async fn get_cart(State(db): State<PgPool>, Caller(identity): Caller) -> ApiResult<Json<CartView>> {
-    let lines = store::cart::lines(&db, identity.user_id).await?;
+pub(super) async fn get_cart(State(shards): State<Shards>, Caller(identity): Caller) -> ApiResult<Json<CartView>> {
+    let lines = store::cart::lines(&shards.for_user(identity.user_id).db, identity.user_id).await?;
     let cart = cart::price(lines).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(Json(cart.into()))
 }
@@ -121,12 +122,12 @@ pub(super) async fn get_cart(State(db): State<PgPool>, Caller(identity): Caller)
         (status = 422, response = shop_platform::openapi::Invalid),
     ))]
 pub(super) async fn add_item(
-    State(db): State<PgPool>,
+    State(shards): State<Shards>,
     Caller(identity): Caller,
     Json(request): Json<AddItemRequest>,
 ) -> ApiResult<Json<CartView>> {
     let user_id = identity.user_id;
-    let mut tx = db.begin().await?;
+    let mut tx = shards.for_user(user_id).db.begin().await?;
     store::cart::lock(&mut tx, user_id).await?;
     let product = store::catalog::find_product(&mut *tx, request.product_id)
         .await?
@@ -155,13 +156,13 @@ pub(super) async fn add_item(
         (status = 422, response = shop_platform::openapi::Invalid),
     ))]
 pub(super) async fn set_quantity(
-    State(db): State<PgPool>,
+    State(shards): State<Shards>,
     Caller(identity): Caller,
     Path(product_id): Path<Uuid>,
     Json(request): Json<SetQuantityRequest>,
 ) -> ApiResult<Json<CartView>> {
     let user_id = identity.user_id;
-    let mut tx = db.begin().await?;
+    let mut tx = shards.for_user(user_id).db.begin().await?;
     store::cart::lock(&mut tx, user_id).await?;
     if !store::cart::set_quantity(&mut tx, user_id, product_id, request.quantity).await? {
         return Err(ApiError::NotFound("cart item"));
@@ -180,11 +181,11 @@ pub(super) async fn set_quantity(
         (status = 404, response = shop_platform::openapi::NotFound),
     ))]
 pub(super) async fn remove_item(
-    State(db): State<PgPool>,
+    State(shards): State<Shards>,
     Caller(identity): Caller,
     Path(product_id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    let mut tx = db.begin().await?;
+    let mut tx = shards.for_user(identity.user_id).db.begin().await?;
     store::cart::lock(&mut tx, identity.user_id).await?;
     if !store::cart::remove_line(&mut tx, identity.user_id, product_id).await? {
         return Err(ApiError::NotFound("cart item"));
@@ -199,8 +200,8 @@ pub(super) async fn remove_item(
         (status = 204, description = "The cart is empty"),
         (status = 401, response = shop_platform::openapi::Unauthorized),
     ))]
-pub(super) async fn clear_cart(State(db): State<PgPool>, Caller(identity): Caller) -> ApiResult<StatusCode> {
-    let mut tx = db.begin().await?;
+pub(super) async fn clear_cart(State(shards): State<Shards>, Caller(identity): Caller) -> ApiResult<StatusCode> {
+    let mut tx = shards.for_user(identity.user_id).db.begin().await?;
     store::cart::lock(&mut tx, identity.user_id).await?;
     store::cart::clear(&mut tx, identity.user_id).await?;
     tx.commit().await?;

@@ -9,6 +9,8 @@ use shop_platform::{
     replica::{self, ReadPool},
 };
 use sqlx::PgPool;
+
+use crate::shards::Shards;
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -23,25 +25,30 @@ use utoipa_axum::{router::OpenApiRouter, routes};
     tags(
         (name = "cart", description = "The signed-in customer's cart, priced at today's prices whenever it is read"),
         (name = "orders", description = "Checkout and the signed-in customer's orders (administrators may read any order)"),
+        (name = "admin", description = "Every customer's orders, for administrators"),
     )
 )]
 struct ApiDoc;
 
-/// What the handlers share: the database, and the pool the order reads go to (a replica, when
-/// one is configured).
+/// What the handlers share: the shards — one database each, with the pool its reads go to (a
+/// replica, when the one shard of an unsharded service has one).
 #[derive(Clone, FromRef)]
 pub struct AppState {
-    pub db: PgPool,
-    pub read: ReadPool,
+    pub shards: Shards,
 }
 
-/// The database alone, with no replica.
+/// The database alone, unsharded, with no replica.
 impl From<PgPool> for AppState {
     fn from(db: PgPool) -> Self {
-        Self {
-            read: ReadPool::primary_only(db.clone()),
-            db,
-        }
+        Self { shards: db.into() }
+    }
+}
+
+/// Where a caller's writes are remembered for their reads: the first shard's pools (only an
+/// unsharded service has a replica).
+impl FromRef<AppState> for ReadPool {
+    fn from_ref(state: &AppState) -> Self {
+        state.shards.first().read.clone()
     }
 }
 
@@ -58,4 +65,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::list_orders, orders::checkout))
         .routes(routes!(orders::get_order))
         .routes(routes!(orders::cancel_order))
+        .routes(routes!(orders::list_all_orders))
 }

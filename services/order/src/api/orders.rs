@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shop_contracts::{Address, Money, events::Cause};
 use shop_messaging::wakeup;
-use shop_platform::{ApiError, ApiResult, Caller, Json, Path, Query, pagination, replica::ReadDb};
+use shop_platform::{Admin, ApiError, ApiResult, Caller, Json, Path, Query, pagination};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -28,7 +28,11 @@ use crate::{
     },
     events,
     idempotency::{self, Claim, ClaimError},
-    store::{self, orders::OrderDetails},
+    shards::Shards,
+    store::{
+        self,
+        orders::{OrderDetails, OrderSummary},
+    },
 };
 
 /// The header that makes checkout safe to retry.
@@ -56,6 +60,7 @@ pub struct OrderPage {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderSummaryView {
     id: Uuid,
+    user_id: Uuid,
     status: OrderStatus,
     total: Money,
     /// Units over all lines.
@@ -147,37 +152,90 @@ impl From<OrderDetails> for OrderView {
         (status = 422, response = shop_platform::openapi::Invalid),
     ))]
 pub(super) async fn list_orders(
-    ReadDb(db): ReadDb,
+    State(shards): State<Shards>,
     Caller(identity): Caller,
     Query(query): Query<ListOrdersQuery>,
 ) -> ApiResult<Json<OrderPage>> {
-    let limit = pagination::limit(query.limit)?;
-    let after = query
-        .cursor
-        .as_deref()
-        .map(pagination::decode_cursor::<store::orders::Position>)
-        .transpose()?;
+    let (limit, after) = query.page()?;
+    let db = shards
+        .for_user(identity.user_id)
+        .read
+        .for_caller(Some(identity.user_id))
+        .await;
     // One more than asked for tells whether another page follows.
-    let mut orders = store::orders::list_for_user(&db, identity.user_id, after, i64::from(limit) + 1).await?;
-    let next_cursor = if orders.len() > limit as usize {
-        orders.truncate(limit as usize);
-        orders
-            .last()
-            .map(|last| pagination::encode_cursor(&(last.created_at, last.id)))
-    } else {
-        None
-    };
-    let items = orders
+    let orders = store::orders::list_for_user(db, identity.user_id, after, i64::from(limit) + 1).await?;
+    Ok(Json(OrderPage::of(orders, limit)))
+}
+
+/// Every customer's orders, newest first (administrators).
+///
+/// Gathered from every shard: each gives its newest orders after the cursor, and the page is
+/// the newest of them all, so every order appears exactly once however they are spread. A shard
+/// that cannot be reached makes the listing a 503 (a page without it would silently skip its
+/// orders). A limit out of range or a cursor this endpoint did not issue is a 422.
+#[utoipa::path(get, path = "/api/admin/orders", tag = "admin", security(("identity" = [])),
+    params(ListOrdersQuery),
+    responses(
+        (status = 200, description = "A page of all orders", body = OrderPage),
+        (status = 401, response = shop_platform::openapi::Unauthorized),
+        (status = 403, response = shop_platform::openapi::Forbidden),
+        (status = 422, response = shop_platform::openapi::Invalid),
+    ))]
+pub(super) async fn list_all_orders(
+    State(shards): State<Shards>,
+    _admin: Admin,
+    Query(query): Query<ListOrdersQuery>,
+) -> ApiResult<Json<OrderPage>> {
+    let (limit, after) = query.page()?;
+    let per_shard = shards
+        .iter()
+        .map(|shard| store::orders::list_all(&shard.db, after, i64::from(limit) + 1));
+    let mut orders: Vec<OrderSummary> = futures_util::future::try_join_all(per_shard)
+        .await?
         .into_iter()
-        .map(|order| OrderSummaryView {
-            id: order.id,
-            status: order.status,
-            total: order.total,
-            item_count: order.item_count,
-            created_at: order.created_at,
-        })
+        .flatten()
         .collect();
-    Ok(Json(OrderPage { items, next_cursor }))
+    orders.sort_unstable_by_key(|order| std::cmp::Reverse((order.created_at, order.id)));
+    Ok(Json(OrderPage::of(orders, limit)))
+}
+
+impl ListOrdersQuery {
+    /// The page size and where the page starts.
+    fn page(&self) -> ApiResult<(u32, Option<store::orders::Position>)> {
+        let limit = pagination::limit(self.limit)?;
+        let after = self
+            .cursor
+            .as_deref()
+            .map(pagination::decode_cursor::<store::orders::Position>)
+            .transpose()?;
+        Ok((limit, after))
+    }
+}
+
+impl OrderPage {
+    /// The first `limit` of `orders` (newest first), and a cursor if more were given.
+    fn of(mut orders: Vec<OrderSummary>, limit: u32) -> Self {
+        let next_cursor = if orders.len() > limit as usize {
+            orders.truncate(limit as usize);
+            orders
+                .last()
+                .map(|last| pagination::encode_cursor(&(last.created_at, last.id)))
+        } else {
+            None
+        };
+        let items = orders
+            .into_iter()
+            .map(|order| OrderSummaryView {
+                id: order.id,
+                user_id: order.user_id,
+                status: order.status,
+                total: order.total,
+                item_count: order.item_count,
+                created_at: order.created_at,
+            })
+            .collect();
+        Self { items, next_cursor }
+    }
 }
 
 /// One order with its items and status history. Customers see only their own orders;
@@ -190,11 +248,12 @@ pub(super) async fn list_orders(
         (status = 404, response = shop_platform::openapi::NotFound),
     ))]
 pub(super) async fn get_order(
-    ReadDb(db): ReadDb,
+    State(shards): State<Shards>,
     Caller(identity): Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<OrderView>> {
-    match store::orders::find(&db, id).await? {
+    let db = shards.for_order(id).read.for_caller(Some(identity.user_id)).await;
+    match store::orders::find(db, id).await? {
         Some(order) if order.user_id == identity.user_id || identity.is_admin() => Ok(Json(order.into())),
         _ => Err(ApiError::NotFound("order")),
     }
@@ -273,7 +332,7 @@ fn order_error(error: OrderError, lines: &[crate::domain::cart::CartLine]) -> Ap
         (status = 422, response = shop_platform::openapi::Invalid),
     ))]
 pub(super) async fn checkout(
-    State(db): State<PgPool>,
+    State(shards): State<Shards>,
     Caller(identity): Caller,
     headers: HeaderMap,
     Json(request): Json<CheckoutRequest>,
@@ -281,15 +340,17 @@ pub(super) async fn checkout(
     let user_id = identity.user_id;
     let key = idempotency_key(&headers)?;
     let fingerprint = idempotency::fingerprint(&request);
-    let mut tx = db.begin().await?;
+    let shard = shards.for_user(user_id);
+    let mut tx = shard.db.begin().await?;
     if let Claim::Placed(order_id) = idempotency::claim(&mut tx, user_id, &key, &fingerprint).await? {
         drop(tx); // a replay writes nothing
-        let order = placed_order(&db, order_id).await?;
+        let order = placed_order(&shard.db, order_id).await?;
         let replayed = [(IDEMPOTENT_REPLAYED_HEADER, HeaderValue::from_static("true"))];
         return Ok((StatusCode::OK, replayed, Json(order)).into_response());
     }
     let lines = store::cart::lines(&mut *tx, user_id).await?;
     let placement = Placement {
+        order_id: shard.id.new_order_id(),
         user_id,
         shipping_address: request.shipping_address,
         idempotency_key: key,
@@ -336,11 +397,12 @@ impl From<ClaimError> for ApiError {
         (status = 409, response = shop_platform::openapi::Conflict),
     ))]
 pub(super) async fn cancel_order(
-    State(db): State<PgPool>,
+    State(shards): State<Shards>,
     Caller(identity): Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<OrderView>> {
     let transition = Transition::Cancel(CancelReason::Customer);
+    let db = &shards.for_order(id).db;
     let mut tx = db.begin().await?;
     let order = store::orders::lock(&mut tx, id)
         .await?
@@ -354,6 +416,6 @@ pub(super) async fn cancel_order(
     }
     commands::settle(&mut tx, id, &transition, Cause::new_flow()).await?;
     wakeup::commit(tx).await?;
-    let cancelled = store::orders::find(&db, id).await?.ok_or(ApiError::NotFound("order"))?;
+    let cancelled = store::orders::find(db, id).await?.ok_or(ApiError::NotFound("order"))?;
     Ok(Json(cancelled.into()))
 }

@@ -124,6 +124,8 @@ pub enum OrderError {
 /// What placing an order needs besides its lines.
 #[derive(Debug, Clone)]
 pub struct Placement {
+    /// The id the order gets: chosen by the caller, who knows the shard it names.
+    pub order_id: Uuid,
     pub user_id: Uuid,
     pub shipping_address: Address,
     pub idempotency_key: IdempotencyKey,
@@ -164,7 +166,7 @@ impl NewOrder {
             .try_fold(zero, |sum, line| sum.checked_add(line.line_total))
             .ok_or(OrderError::Overflow)?;
         Ok(Self {
-            id: Uuid::now_v7(),
+            id: placement.order_id,
             user_id: placement.user_id,
             lines,
             total,
@@ -289,6 +291,7 @@ pub(crate) mod tests {
 
     fn placement() -> Placement {
         Placement {
+            order_id: Uuid::now_v7(),
             user_id: Uuid::now_v7(),
             shipping_address: address(),
             idempotency_key: IdempotencyKey::parse("key-1").unwrap(),

@@ -9,11 +9,12 @@ use shop_contracts::{
 use shop_messaging::{ConsumerSpec, Handler};
 use sqlx::PgConnection;
 
-use crate::store;
+use crate::{shards::ShardId, store};
 
-/// The durable consumer of the `product` stream.
-pub fn spec() -> ConsumerSpec<ProductChange> {
-    ConsumerSpec::new("order-catalog")
+/// The shard's durable consumer of the `product` stream (every shard keeps the whole
+/// replica): `order-catalog` when unsharded.
+pub fn spec(shard: ShardId) -> ConsumerSpec<ProductChange> {
+    ConsumerSpec::new(&shard.name("order-catalog"))
 }
 
 /// Applies product snapshots to the replica.

@@ -6,6 +6,10 @@
 //!   reason `payment_declined` and `order.cancelled` (the reservation is released).
 //! - `inventory.rejected`: rejected, naming the products, and `order.rejected`.
 //!
+//! Each shard has its own consumer ([`spec`]), and every one reads every answer: the order id
+//! names the order's shard, and a shard's consumer settles its own orders and passes over the
+//! others' ([`SagaHandler`]).
+//!
 //! Only a pending order is settled. One that is no longer pending was cancelled meanwhile (by
 //! its customer or the deadline) — the product service already has that `order.cancelled` and
 //! releases the stock — or was settled by an earlier copy of the same event: either way,
@@ -26,6 +30,7 @@ use crate::{
         order::{CancelReason, OrderStatus, Transition, rejection_reason},
         payment::{self, PaymentOutcome},
     },
+    shards::ShardId,
     store,
 };
 
@@ -37,19 +42,35 @@ event_set! {
     }
 }
 
-/// The durable consumer of the `inventory` stream.
-pub fn spec() -> ConsumerSpec<InventoryAnswer> {
-    ConsumerSpec::new("order-saga")
+/// The shard's durable consumer of the `inventory` stream: `order-saga` when unsharded.
+pub fn spec(shard: ShardId) -> ConsumerSpec<InventoryAnswer> {
+    ConsumerSpec::new(&shard.name("order-saga"))
 }
 
-/// Settles orders from the product service's answers.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SagaHandler;
+/// Settles the shard's orders from the product service's answers.
+#[derive(Debug, Clone, Copy)]
+pub struct SagaHandler {
+    pub shard: ShardId,
+}
+
+/// The handler of an unsharded service.
+impl Default for SagaHandler {
+    fn default() -> Self {
+        Self { shard: ShardId::SINGLE }
+    }
+}
 
 impl Handler for SagaHandler {
     type Events = InventoryAnswer;
 
     async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope, answer: InventoryAnswer) -> anyhow::Result<()> {
+        let order_id = match &answer {
+            InventoryAnswer::Reserved(event) => event.order_id,
+            InventoryAnswer::Rejected(event) => event.order_id,
+        };
+        if !self.shard.holds_order(order_id) {
+            return Ok(()); // another shard's order: its own consumer settles it
+        }
         let cause = Cause::reacting_to(envelope);
         match answer {
             InventoryAnswer::Reserved(event) => reserved(tx, event, cause).await,

@@ -69,6 +69,7 @@ pub async fn insert_order(db: impl PgExecutor<'_>, order: &NewOrder) -> sqlx::Re
 #[derive(Debug, Clone)]
 pub struct OrderSummary {
     pub id: Uuid,
+    pub user_id: Uuid,
     pub status: OrderStatus,
     pub total: Money,
     /// Units over all lines.
@@ -78,6 +79,7 @@ pub struct OrderSummary {
 
 struct SummaryRow {
     id: Uuid,
+    user_id: Uuid,
     status: String,
     currency: String,
     total_minor: i64,
@@ -85,7 +87,7 @@ struct SummaryRow {
     created_at: DateTime<Utc>,
 }
 
-/// Where a page of a user's orders starts: strictly after this `(created_at, id)`.
+/// Where a page of orders starts: strictly after this `(created_at, id)`.
 pub type Position = (DateTime<Utc>, Uuid);
 
 /// A page of the user's orders, newest first.
@@ -96,9 +98,9 @@ pub async fn list_for_user(
     limit: i64,
 ) -> sqlx::Result<Vec<OrderSummary>> {
     let (after_created, after_id) = after.unzip();
-    sqlx::query_as!(
+    let rows = sqlx::query_as!(
         SummaryRow,
-        "SELECT o.id, o.status, o.currency, o.total_minor, o.created_at,
+        "SELECT o.id, o.user_id, o.status, o.currency, o.total_minor, o.created_at,
                 (SELECT COALESCE(sum(i.quantity), 0) FROM order_items i WHERE i.order_id = o.id)::bigint
                     AS \"item_count!\"
          FROM orders o
@@ -111,18 +113,44 @@ pub async fn list_for_user(
         limit,
     )
     .fetch_all(db)
-    .await?
-    .into_iter()
-    .map(|row| {
-        Ok(OrderSummary {
+    .await?;
+    rows.into_iter().map(OrderSummary::try_from).collect()
+}
+
+/// A page of every user's orders in this database, newest first.
+pub async fn list_all(db: &PgPool, after: Option<Position>, limit: i64) -> sqlx::Result<Vec<OrderSummary>> {
+    let (after_created, after_id) = after.unzip();
+    let rows = sqlx::query_as!(
+        SummaryRow,
+        "SELECT o.id, o.user_id, o.status, o.currency, o.total_minor, o.created_at,
+                (SELECT COALESCE(sum(i.quantity), 0) FROM order_items i WHERE i.order_id = o.id)::bigint
+                    AS \"item_count!\"
+         FROM orders o
+         WHERE $1::timestamptz IS NULL OR (o.created_at, o.id) < ($1, $2)
+         ORDER BY o.created_at DESC, o.id DESC
+         LIMIT $3",
+        after_created,
+        after_id,
+        limit,
+    )
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(OrderSummary::try_from).collect()
+}
+
+impl TryFrom<SummaryRow> for OrderSummary {
+    type Error = sqlx::Error;
+
+    fn try_from(row: SummaryRow) -> sqlx::Result<Self> {
+        Ok(Self {
             id: row.id,
+            user_id: row.user_id,
             status: super::status(&row.status)?,
             total: super::money(row.total_minor, &row.currency)?,
             item_count: row.item_count,
             created_at: row.created_at,
         })
-    })
-    .collect()
+    }
 }
 
 /// An order with everything in it.

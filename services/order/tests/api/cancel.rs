@@ -59,7 +59,7 @@ async fn a_confirmed_order_can_be_cancelled() {
         order_id: order.id,
         lines: vec![],
     };
-    handle(&db, &SagaHandler, &event("product", order.id, 1, &reserved))
+    handle(&db, &SagaHandler::default(), &event("product", order.id, 1, &reserved))
         .await
         .unwrap();
     assert_eq!(status(&db, order.id).await, "confirmed");
@@ -97,9 +97,13 @@ async fn cancelled_and_rejected_orders_cannot_be_cancelled() {
         order_id: rejected.id,
         lines: vec![],
     };
-    handle(&db, &SagaHandler, &event("product", rejected.id, 1, &refusal))
-        .await
-        .unwrap();
+    handle(
+        &db,
+        &SagaHandler::default(),
+        &event("product", rejected.id, 1, &refusal),
+    )
+    .await
+    .unwrap();
     let counts = order_counts(&db).await;
 
     for order in [&cancelled, &rejected] {

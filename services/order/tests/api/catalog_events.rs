@@ -10,6 +10,7 @@ use std::{
 };
 
 use axum::{Router, http::StatusCode, response::IntoResponse, routing::get};
+use order_service::shards::Shards;
 use order_service::{catalog_sync, events::catalog::CatalogHandler};
 use shop_contracts::{
     catalog::{CATALOG_FEED_PATH, CatalogPage},
@@ -176,7 +177,7 @@ async fn the_catalog_consumer_applies_product_events_from_jetstream() {
     let cheaper = next_version(&mug, |p| p.price.amount_minor = 750);
     let messaging = order_service::messaging(
         bus.bus.clone(),
-        db.clone(),
+        &Shards::from(db.clone()),
         bus.namespace.clone(),
         Duration::from_secs(3600),
     );

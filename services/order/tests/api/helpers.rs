@@ -106,6 +106,7 @@ pub async fn place_order_paying(
         })
         .collect();
     let placement = Placement {
+        order_id: Uuid::now_v7(),
         user_id,
         shipping_address: address(),
         idempotency_key: IdempotencyKey::parse(&Uuid::now_v7().to_string()).unwrap(),

@@ -12,3 +12,4 @@ mod openapi;
 mod orders;
 mod run;
 mod saga;
+mod sharding;

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use order_service::events::saga::SagaHandler;
+use order_service::shards::Shards;
 use serde_json::Value;
 use shop_contracts::events::{
     self, Cause, Envelope, InventoryRejected, InventoryReserved, OrderCancelled, OrderConfirmed, OrderRejected,
@@ -65,7 +66,7 @@ async fn reserved_stock_and_an_approved_payment_confirm_the_order() {
         Cause::reacting_to(&placed),
     );
 
-    handle(&db, &SagaHandler, &answer).await.unwrap();
+    handle(&db, &SagaHandler::default(), &answer).await.unwrap();
 
     assert_eq!(status(&db, id).await, "confirmed");
     let events = outbox_events(&db).await;
@@ -115,7 +116,7 @@ async fn a_declined_payment_cancels_the_order() {
     let order = place_order_paying(&db, alice, &[(&mug, 1)], "tok_decline").await;
     let answer = reserved(order.id);
 
-    handle(&db, &SagaHandler, &answer).await.unwrap();
+    handle(&db, &SagaHandler::default(), &answer).await.unwrap();
 
     assert_eq!(status(&db, order.id).await, "cancelled");
     assert_eq!(
@@ -147,7 +148,7 @@ async fn rejected_stock_rejects_the_order_naming_the_products() {
     let order = place_order(&db, alice, &[(&mug, 2), (&pen, 1)]).await;
     let answer = rejected(order.id, vec![out_of_stock(mug.id)]);
 
-    handle(&db, &SagaHandler, &answer).await.unwrap();
+    handle(&db, &SagaHandler::default(), &answer).await.unwrap();
 
     assert_eq!(status(&db, order.id).await, "rejected");
     let expected = format!(
@@ -181,15 +182,19 @@ async fn a_settled_order_ignores_repeated_and_late_answers() {
     let confirmed = place_order(&db, Uuid::now_v7(), &[(&mug, 1)]).await;
     let rejected_order = place_order(&db, Uuid::now_v7(), &[(&mug, 1)]).await;
     let declined = place_order_paying(&db, Uuid::now_v7(), &[(&mug, 1)], "tok_decline").await;
-    handle(&db, &SagaHandler, &reserved(confirmed.id)).await.unwrap();
+    handle(&db, &SagaHandler::default(), &reserved(confirmed.id))
+        .await
+        .unwrap();
     handle(
         &db,
-        &SagaHandler,
+        &SagaHandler::default(),
         &rejected(rejected_order.id, vec![out_of_stock(mug.id)]),
     )
     .await
     .unwrap();
-    handle(&db, &SagaHandler, &reserved(declined.id)).await.unwrap();
+    handle(&db, &SagaHandler::default(), &reserved(declined.id))
+        .await
+        .unwrap();
     let counts = order_counts(&db).await;
     let histories = [
         history(&db, confirmed.id).await,
@@ -199,10 +204,14 @@ async fn a_settled_order_ignores_repeated_and_late_answers() {
 
     // Logically repeated answers (new event ids, so the inbox cannot tell) and contradicting ones.
     for order_id in [confirmed.id, rejected_order.id, declined.id] {
-        handle(&db, &SagaHandler, &reserved(order_id)).await.unwrap();
-        handle(&db, &SagaHandler, &rejected(order_id, vec![out_of_stock(mug.id)]))
-            .await
-            .unwrap();
+        handle(&db, &SagaHandler::default(), &reserved(order_id)).await.unwrap();
+        handle(
+            &db,
+            &SagaHandler::default(),
+            &rejected(order_id, vec![out_of_stock(mug.id)]),
+        )
+        .await
+        .unwrap();
     }
 
     assert_eq!(order_counts(&db).await, counts, "no history row, no event");
@@ -231,8 +240,10 @@ async fn an_order_cancelled_meanwhile_is_not_charged() {
         .expect(200);
     let counts = order_counts(&db).await;
 
-    handle(&db, &SagaHandler, &reserved(order.id)).await.unwrap();
-    handle(&db, &SagaHandler, &rejected(order.id, vec![])).await.unwrap();
+    handle(&db, &SagaHandler::default(), &reserved(order.id)).await.unwrap();
+    handle(&db, &SagaHandler::default(), &rejected(order.id, vec![]))
+        .await
+        .unwrap();
 
     assert_eq!(status(&db, order.id).await, "cancelled");
     assert_eq!(order_counts(&db).await, counts);
@@ -248,14 +259,16 @@ async fn answers_about_unknown_orders_or_in_unknown_shapes_fail() {
     let mug = product(&db, 1000, "USD").await;
     let order = place_order(&db, Uuid::now_v7(), &[(&mug, 1)]).await;
 
-    let unknown = handle(&db, &SagaHandler, &reserved(Uuid::now_v7())).await.unwrap_err();
+    let unknown = handle(&db, &SagaHandler::default(), &reserved(Uuid::now_v7()))
+        .await
+        .unwrap_err();
     assert!(format!("{unknown:#}").contains("no order"), "{unknown:#}");
     let mut future = reserved(order.id);
     future.schema_version = 2;
-    assert!(handle(&db, &SagaHandler, &future).await.is_err());
+    assert!(handle(&db, &SagaHandler::default(), &future).await.is_err());
     let mut garbled = reserved(order.id);
     garbled.data = serde_json::json!({"order": "?"});
-    assert!(handle(&db, &SagaHandler, &garbled).await.is_err());
+    assert!(handle(&db, &SagaHandler::default(), &garbled).await.is_err());
 
     assert_eq!(status(&db, order.id).await, "pending");
     assert!(outbox_events(&db).await.is_empty());
@@ -270,7 +283,7 @@ async fn the_saga_consumer_settles_orders_from_jetstream() {
     let refused = place_order(&db, Uuid::now_v7(), &[(&mug, 1)]).await;
     let messaging = order_service::messaging(
         bus.bus.clone(),
-        db.clone(),
+        &Shards::from(db.clone()),
         bus.namespace.clone(),
         Duration::from_secs(3600),
     );
