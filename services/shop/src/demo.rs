@@ -61,6 +61,12 @@ pub struct Outcome {
     pub with_users_down: Option<crate::business_databases_demo::WithUsersDown>,
     /// Database per business: signing in worked again once that server was back.
     pub signed_in_after_restart: Option<bool>,
+    /// Sharding: the orders each shard holds, shard 0 first.
+    pub orders_per_shard: Vec<i64>,
+    /// Sharding: the administrators' listing, gathered from every shard, named every order once.
+    pub admin_listed_every_order_once: Option<bool>,
+    /// Sharding: what the shop answered while one shard's server was down.
+    pub with_shard_down: Option<crate::sharding_demo::WithShardDown>,
 }
 
 impl Outcome {
@@ -81,9 +87,13 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
         Some(Layout::Monolith { cache: true, .. }) => crate::cache_demo::run(&client, url).await,
         Some(Layout::Monolith { replica: true, .. }) => crate::replica_demo::run(&client, url).await,
         Some(Layout::Monolith {
-            databases: Databases::PerModule,
+            databases: Databases::PerModule { order_shards: 1 },
             ..
         }) => crate::business_databases_demo::run(&client, url).await,
+        Some(Layout::Monolith {
+            databases: Databases::PerModule { .. },
+            ..
+        }) => crate::sharding_demo::run(&client, url).await,
         Some(Layout::Monolith {
             database: DatabaseHost::OwnCpu,
             search: SearchBackend::Sql,
@@ -300,6 +310,12 @@ async fn saga(client: &Client, url: &str) -> anyhow::Result<Outcome> {
 /// session cookie.
 pub(crate) async fn customer_with_a_full_cart(client: &Client, url: &str) -> anyhow::Result<String> {
     let (cookie, _) = sign_in(client, url).await?;
+    fill_cart(client, url, &cookie).await?;
+    Ok(cookie)
+}
+
+/// Puts one of the catalog's first product into the cart of the customer signed in by `cookie`.
+pub(crate) async fn fill_cart(client: &Client, url: &str, cookie: &str) -> anyhow::Result<()> {
     let products: Value = client
         .get(format!("{url}/api/products?limit=1"))
         .send()
@@ -310,12 +326,12 @@ pub(crate) async fn customer_with_a_full_cart(client: &Client, url: &str) -> any
     let product = products["items"][0]["id"].as_str().context("the catalog is empty")?;
     client
         .post(format!("{url}/api/cart/items"))
-        .header(header::COOKIE, &cookie)
+        .header(header::COOKIE, cookie)
         .json(&serde_json::json!({"product_id": product, "quantity": 1}))
         .send()
         .await?
         .error_for_status()?;
-    Ok(cookie)
+    Ok(())
 }
 
 /// Signs the demo customer in: the session cookie, and the instance that answered.

@@ -111,6 +111,11 @@ pub struct UpArgs {
     /// database server's).
     #[arg(long)]
     pub replica_port: Option<u16>,
+
+    /// The sharding stage: how many database servers the orders and carts are split over (2
+    /// by default; the shards after the first on the ports after the modules' servers).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(2..=16))]
+    pub order_shards: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -233,10 +238,18 @@ async fn prepare_all(configs: &Configs) -> anyhow::Result<(Databases, Prepared)>
     prepared
         .databases
         .push((name(&configs.product.service.database_url), created));
+    let order_shards = configs
+        .order
+        .shard_database_urls
+        .iter()
+        .map(|url| (url, &*order_service::MIGRATOR));
     for (url, migrator) in [
         (&configs.order.service.database_url, &*order_service::MIGRATOR),
         (&configs.search.service.database_url, &search_service::MIGRATOR),
-    ] {
+    ]
+    .into_iter()
+    .chain(order_shards)
+    {
         let (pool, created) = prepare(url, migrator).await?;
         pool.close().await;
         prepared.databases.push((name(url), created));
@@ -270,12 +283,15 @@ pub async fn seed(args: &SeedArgs) -> anyhow::Result<()> {
 /// Drops every service database, deletes the event namespace's streams and the search index.
 pub async fn reset(confirmed: bool) -> anyhow::Result<()> {
     let configs = Configs::from_env();
-    let databases = [
+    let databases: Vec<&DatabaseUrl> = [
         &configs.user.service.database_url,
         &configs.product.service.database_url,
         &configs.order.service.database_url,
         &configs.search.service.database_url,
-    ];
+    ]
+    .into_iter()
+    .chain(&configs.order.shard_database_urls)
+    .collect();
     let namespace = &configs.user.service.messaging.event_namespace;
     if !confirmed {
         bail!(

@@ -17,6 +17,7 @@ mod monolith;
 mod plan;
 mod probe;
 mod replica_demo;
+mod sharding_demo;
 mod stages;
 mod stats;
 mod supervisor;

@@ -143,12 +143,18 @@ impl Plan {
                          leave out --database-url (SHOP_STAGE_DATABASE_URL)"
                     );
                 }
-                if databases == Databases::PerModule && args.database_url.is_some() {
+                if databases != Databases::Shared && args.database_url.is_some() {
                     bail!(
-                        "the database-per-business stage starts a database server per module: \
+                        "the database-per-business and sharding stages start a database server per module: \
                          leave out --database-url (SHOP_STAGE_DATABASE_URL)"
                     );
                 }
+                let order_shards = match (databases, args.order_shards) {
+                    (Databases::PerModule { order_shards }, None) => order_shards,
+                    (Databases::PerModule { order_shards }, Some(shards)) if order_shards > 1 => shards,
+                    (_, Some(_)) => bail!("--order-shards is for the sharding stage"),
+                    (Databases::Shared, None) => 1,
+                };
                 let instances = match (args.instances, args.instance_ports.len()) {
                     (Some(count), given) if given > 0 && given != count => {
                         bail!("--instances {count} but {given} --instance-ports")
@@ -170,12 +176,16 @@ impl Plan {
                 });
                 let module_hosts = match databases {
                     Databases::Shared => Vec::new(),
-                    Databases::PerModule => start_module_hosts(args.database_port, database_cpus).await?,
+                    Databases::PerModule { .. } => {
+                        start_module_hosts(args.database_port, database_cpus, order_shards).await?
+                    }
                 };
                 let (module_urls, database_host) = match (&args.database_url, databases) {
                     (Some(url), _) => (MODULES.map(|module| url.with_schema(module)), None),
-                    // Started in the order of MODULES.
-                    (None, Databases::PerModule) => (std::array::from_fn(|index| module_hosts[index].url()), None),
+                    // Started in the order of MODULES, the orders' further shards after them.
+                    (None, Databases::PerModule { .. }) => {
+                        (std::array::from_fn(|index| module_hosts[index].url()), None)
+                    }
                     (None, Databases::Shared) => {
                         let host =
                             DatabaseHost::start(&data_dir().join("stage-postgres"), args.database_port, database_cpus)
@@ -204,6 +214,13 @@ impl Plan {
                     }
                 };
                 let mut env = monolith_env(stage, search, cache, module_urls, args, &mut configs);
+                let further_shards: Vec<DatabaseUrl> =
+                    module_hosts[MODULES.len()..].iter().map(ModuleHost::url).collect();
+                if !further_shards.is_empty() {
+                    let urls: Vec<&str> = further_shards.iter().map(DatabaseUrl::expose).collect();
+                    env.push(("ORDER_SHARD_DATABASE_URLS", urls.join(",")));
+                    configs.order.shard_database_urls = further_shards;
+                }
                 if let Some(standby) = &replica_host {
                     let products = standby.url().with_schema("products");
                     let orders = standby.url().with_schema("orders");
@@ -294,7 +311,7 @@ impl Plan {
             );
         }
         for module in &self.module_hosts {
-            println!("    {:<16} {}", format!("{} server", module.module), module.url());
+            println!("    {:<16} {}", format!("{} server", module.label()), module.url());
         }
         println!("  Data:");
         println!("    {:<16} {}", "databases", prepared.databases_line());
@@ -354,6 +371,7 @@ impl Plan {
                 .iter()
                 .map(|module| ModuleDatabase {
                     module: module.module.to_owned(),
+                    shard: module.shard,
                     url: module.url().expose().to_owned(),
                     data_dir: module.host.data_dir().to_owned(),
                     port: module.host.port(),
@@ -395,6 +413,9 @@ pub struct RunFile {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ModuleDatabase {
     pub module: String,
+    /// Which of the module's shards it holds, when the module is sharded (the orders).
+    #[serde(default)]
+    pub shard: Option<u16>,
     pub url: String,
     pub data_dir: PathBuf,
     pub port: u16,
@@ -501,9 +522,12 @@ fn monolith_env(
     env
 }
 
-/// A module's own database server, in the database-per-business stage.
+/// A module's own database server, in the database-per-business and sharding stages.
 struct ModuleHost {
+    /// The module, whose database on the server is named after it.
     module: &'static str,
+    /// Which of the module's shards the server holds, when the module is sharded.
+    shard: Option<u16>,
     host: DatabaseHost,
 }
 
@@ -512,20 +536,41 @@ impl ModuleHost {
     fn url(&self) -> DatabaseUrl {
         self.host.url().with_database(self.module)
     }
+
+    /// `orders`, or `orders 1` for shard 1 of the orders.
+    fn label(&self) -> String {
+        match self.shard {
+            None => self.module.to_owned(),
+            Some(shard) => format!("{} {shard}", self.module),
+        }
+    }
 }
 
-/// A database server per module, in the order of [`MODULES`], on `port` and the ports after
-/// it, all on `cpus`: started side by side, or none left running if one does not start.
-async fn start_module_hosts(port: u16, cpus: Option<&'static str>) -> anyhow::Result<Vec<ModuleHost>> {
-    let started = futures_util::future::join_all(MODULES.iter().zip(0u16..).map(|(&module, offset)| async move {
+/// A database server per module, in the order of [`MODULES`], then the further shards of the
+/// orders when `order_shards` > 1, on `port` and the ports after it, all on `cpus`: started
+/// side by side, or none left running if one does not start.
+async fn start_module_hosts(
+    port: u16,
+    cpus: Option<&'static str>,
+    order_shards: u16,
+) -> anyhow::Result<Vec<ModuleHost>> {
+    let sharded = order_shards > 1;
+    let servers = MODULES
+        .iter()
+        .map(|&module| (module, (sharded && module == "orders").then_some(0)))
+        .chain((1..order_shards).map(|shard| ("orders", Some(shard))));
+    let started = futures_util::future::join_all(servers.zip(0u16..).map(|((module, shard), offset)| async move {
         let port = port
             .checked_add(offset)
             .context("the database port leaves no room for a server per module above it")?;
-        let dir = data_dir().join(format!("stage-postgres-{module}"));
+        let dir = match shard {
+            None | Some(0) => data_dir().join(format!("stage-postgres-{module}")),
+            Some(shard) => data_dir().join(format!("stage-postgres-{module}-shard-{shard}")),
+        };
         let host = DatabaseHost::start(&dir, port, cpus)
             .await
             .with_context(|| format!("the {module} module's database server did not start"))?;
-        anyhow::Ok(ModuleHost { module, host })
+        anyhow::Ok(ModuleHost { module, shard, host })
     }))
     .await;
     let mut hosts = Vec::new();

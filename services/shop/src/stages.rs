@@ -23,8 +23,9 @@ pub enum DatabaseHost {
 pub enum Databases {
     /// One database, a schema per module.
     Shared,
-    /// A database server per module, each holding a database named after it.
-    PerModule,
+    /// A database server per module, each holding a database named after it; the orders
+    /// module's carts and orders split over `order_shards` servers (1: not sharded).
+    PerModule { order_shards: u16 },
 }
 
 /// How a stage runs.
@@ -162,15 +163,23 @@ pub const LADDER: [Stage; 10] = [
             instances: 0,
             cache: false,
             replica: false,
-            databases: Databases::PerModule,
+            databases: Databases::PerModule { order_shards: 1 },
         }),
     },
     Stage {
         number: 8,
         slug: "sharding",
         name: "sharding",
-        change: "orders split over N databases by user hash",
-        layout: None,
+        change: "the same monolith; carts and orders split over two database servers by a hash of the \
+                 user id, order ids naming their shard, the administrators' listing gathered from both",
+        layout: Some(Layout::Monolith {
+            search: SearchBackend::Index,
+            database: DatabaseHost::OwnCpu,
+            instances: 0,
+            cache: false,
+            replica: false,
+            databases: Databases::PerModule { order_shards: 2 },
+        }),
     },
     Stage {
         number: 9,

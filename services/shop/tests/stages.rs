@@ -542,8 +542,77 @@ async fn the_database_per_business_stage_gives_each_module_a_server_and_survives
     }
 }
 
+/// Sharding: the stage-7 servers and a second one for the orders. The demonstration's
+/// customers land on both shards, each order on its customer's shard only and settled there by
+/// the saga, the administrators' listing names every order once, and with one shard's server
+/// down only its customers (and the listing of every order) get a 503.
+#[tokio::test]
+async fn the_sharding_stage_splits_the_orders_over_two_servers_and_survives_one_down() {
+    let dir = temp_dir("sharding");
+    let data_dir = &dir.path;
+    let _servers = ServersStopped(data_dir.clone());
+    let redis = closed_port_url("redis");
+    let db_port = shop_testkit::free_ports(5).to_string();
+    let stage = Stage::start(
+        &["--stage", "sharding", "--database-port", &db_port],
+        &[("REDIS_URL", &redis)],
+        data_dir,
+    )
+    .await;
+    for server in MODULES.iter().copied().chain([ORDER_SHARD_1]) {
+        assert!(
+            data_dir
+                .join(format!("stage-postgres-{server}"))
+                .join("postmaster.pid")
+                .exists(),
+            "the {server} server runs"
+        );
+    }
+    journey(&stage.url, "wireles").await;
+    let story = stage.demo("sharding").await;
+    assert!(story.contains("hashes to shard 0;"), "{story}");
+    assert!(story.contains("hashes to shard 1;"), "{story}");
+    assert!(
+        story.contains(
+            "naming shard 1, is stored on that shard's server only, and the saga settled it there: confirmed"
+        ),
+        "{story}"
+    );
+    assert!(
+        story.contains("pages of 5 from every shard, 7 of them distinct"),
+        "{story}"
+    );
+    assert!(
+        story.contains(
+            "a shard 0 customer's orders: 200 OK; a shard 1 customer's orders: 503 Service Unavailable after"
+        ),
+        "{story}"
+    );
+    assert!(
+        story.contains("every order (administrators): 503 Service Unavailable"),
+        "{story}"
+    );
+    assert!(
+        story.contains("started it again: its customers' orders answer after"),
+        "{story}"
+    );
+    journey(&stage.url, "wireles").await;
+    stage.stop().await;
+    for server in MODULES.iter().copied().chain([ORDER_SHARD_1]) {
+        assert!(
+            !data_dir
+                .join(format!("stage-postgres-{server}"))
+                .join("postmaster.pid")
+                .exists(),
+            "the {server} server stopped with the stage"
+        );
+    }
+}
+
 /// The modules of the database-per-business stage, each with a server of its own.
 const MODULES: [&str; 4] = ["users", "products", "orders", "search"];
+/// The second shard of the orders, in the sharding stage.
+const ORDER_SHARD_1: &str = "orders-shard-1";
 
 /// Stops the stage's database servers when the test ends, passed or failed: a test that panics
 /// kills `shop up` before it could stop them.
@@ -552,7 +621,8 @@ struct ServersStopped(PathBuf);
 impl Drop for ServersStopped {
     fn drop(&mut self) {
         let modules = MODULES.map(|module| format!("stage-postgres-{module}"));
-        let servers = ["stage-postgres-replica", "stage-postgres"]
+        let shard = format!("stage-postgres-{ORDER_SHARD_1}");
+        let servers = ["stage-postgres-replica", "stage-postgres", shard.as_str()]
             .into_iter()
             .chain(modules.iter().map(String::as_str));
         for server in servers {
