@@ -10,9 +10,10 @@
 # and everything it stored deleted. It never touches a `shop up` on the default ports.
 #
 #   bash loadtest/stages.sh [stage ...]   # default: monolith separate-database cache cluster read-replica search-engine
-#                                         #   database-per-business services
+#                                         #   database-per-business sharding services
 #                                         # (read-replica: its standby on STAGES_DATABASE_PORT + 1;
-#                                         # database-per-business: its four servers from STAGES_DATABASE_PORT up)
+#                                         # database-per-business: its four servers from STAGES_DATABASE_PORT up;
+#                                         # sharding: those and the second order shard's, five in all)
 #   bash loadtest/stages.sh search [products ...]   # default: 1200 100000
 #
 # `search` times stage 6's question instead: the same query mix (`shop bench-search
@@ -37,7 +38,7 @@ if [ "${1:-}" = search ]; then
     shift
     [ $# -eq 0 ] && set -- 1200 100000
 else
-    [ $# -eq 0 ] && set -- monolith separate-database cache cluster read-replica search-engine database-per-business services
+    [ $# -eq 0 ] && set -- monolith separate-database cache cluster read-replica search-engine database-per-business sharding services
     [ "${ACME_AIR:-0}" = 1 ] && set -- "$@" monolith-unpinned
 fi
 PROFILES=${STAGE_PROFILES:-standard stress}

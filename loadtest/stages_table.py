@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 ORDER = ["monolith", "separate-database", "cache", "cluster", "read-replica", "search-engine", "monolith-unpinned",
-         "database-per-business", "services"]
+         "database-per-business", "sharding", "services"]
 NUMBERS = {"monolith": "1", "separate-database": "2", "cache": "3", "cluster": "4", "read-replica": "5", "search-engine": "6",
-           "monolith-unpinned": "6*", "database-per-business": "7", "services": "9"}
+           "monolith-unpinned": "6*", "database-per-business": "7", "sharding": "8", "services": "9"}
 
 
 def kind(name):
