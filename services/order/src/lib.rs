@@ -55,11 +55,24 @@ pub struct Config {
     /// split over N + 1 databases (shards) by a hash of the user id, ORDER_DATABASE_URL being
     /// shard 0; every shard keeps its own catalog replica, outbox and consumers. Empty: one
     /// database, unsharded.
-    #[arg(long, env = "ORDER_SHARD_DATABASE_URLS", value_delimiter = ',')]
-    pub shard_database_urls: Vec<DatabaseUrl>,
+    #[arg(long, env = "ORDER_SHARD_DATABASE_URLS", default_value = "")]
+    pub shard_database_urls: ShardUrls,
 
     #[command(flatten)]
     pub read: ReadReplicaConfig<Self>,
+}
+
+/// Database URLs separated by commas; empty for none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShardUrls(pub Vec<DatabaseUrl>);
+
+impl std::str::FromStr for ShardUrls {
+    type Err = String;
+
+    fn from_str(urls: &str) -> Result<Self, String> {
+        let urls = urls.split(',').map(str::trim).filter(|url| !url.is_empty());
+        urls.map(str::parse).collect::<Result<_, _>>().map(Self)
+    }
 }
 
 impl ServiceDefaults for Config {
@@ -83,7 +96,8 @@ impl Config {
     /// its replica, when one is configured.
     pub async fn connect_shards(&self, db: PgPool) -> anyhow::Result<Shards> {
         let max_connections = self.service.database_max_connections;
-        if self.shard_database_urls.is_empty() {
+        let further = &self.shard_database_urls.0;
+        if further.is_empty() {
             let read = self.read.connect(&db, max_connections).await?;
             return Ok(Shards::single(db, read));
         }
@@ -92,9 +106,7 @@ impl Config {
             "a read replica serves an unsharded order database: set ORDER_DATABASE_READ_URL or \
              ORDER_SHARD_DATABASE_URLS, not both"
         );
-        let urls: Vec<&DatabaseUrl> = std::iter::once(&self.service.database_url)
-            .chain(&self.shard_database_urls)
-            .collect();
+        let urls: Vec<&DatabaseUrl> = std::iter::once(&self.service.database_url).chain(further).collect();
         anyhow::ensure!(
             urls.len() <= MAX_SHARDS,
             "at most {MAX_SHARDS} order databases; {} configured",
@@ -108,7 +120,7 @@ impl Config {
             anyhow::bail!("order shard {index} ({url}) is another shard's database: every shard needs its own");
         }
         let mut databases = vec![db];
-        for url in &self.shard_database_urls {
+        for url in further {
             databases.push(shop_platform::db::connect_and_migrate(url, max_connections, &MIGRATOR).await?);
         }
         Ok(Shards::over(databases))

@@ -241,6 +241,7 @@ async fn prepare_all(configs: &Configs) -> anyhow::Result<(Databases, Prepared)>
     let order_shards = configs
         .order
         .shard_database_urls
+        .0
         .iter()
         .map(|url| (url, &*order_service::MIGRATOR));
     for (url, migrator) in [
@@ -290,7 +291,7 @@ pub async fn reset(confirmed: bool) -> anyhow::Result<()> {
         &configs.search.service.database_url,
     ]
     .into_iter()
-    .chain(&configs.order.shard_database_urls)
+    .chain(&configs.order.shard_database_urls.0)
     .collect();
     let namespace = &configs.user.service.messaging.event_namespace;
     if !confirmed {

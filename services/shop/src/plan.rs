@@ -219,7 +219,7 @@ impl Plan {
                 if !further_shards.is_empty() {
                     let urls: Vec<&str> = further_shards.iter().map(DatabaseUrl::expose).collect();
                     env.push(("ORDER_SHARD_DATABASE_URLS", urls.join(",")));
-                    configs.order.shard_database_urls = further_shards;
+                    configs.order.shard_database_urls = order_service::ShardUrls(further_shards);
                 }
                 if let Some(standby) = &replica_host {
                     let products = standby.url().with_schema("products");
