@@ -215,7 +215,7 @@ impl Plan {
                 };
                 let mut env = monolith_env(stage, search, cache, module_urls, args, &mut configs);
                 let further_shards: Vec<DatabaseUrl> =
-                    module_hosts[MODULES.len()..].iter().map(ModuleHost::url).collect();
+                    module_hosts.iter().skip(MODULES.len()).map(ModuleHost::url).collect();
                 if !further_shards.is_empty() {
                     let urls: Vec<&str> = further_shards.iter().map(DatabaseUrl::expose).collect();
                     env.push(("ORDER_SHARD_DATABASE_URLS", urls.join(",")));
