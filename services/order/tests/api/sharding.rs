@@ -186,3 +186,48 @@ async fn the_admin_listing_is_for_administrators_and_refuses_bad_pages() {
     assert_eq!(empty["items"], serde_json::json!([]));
     assert_eq!(empty["next_cursor"], Value::Null);
 }
+
+#[tokio::test]
+async fn the_shards_are_configured_by_their_urls_and_refuse_sharing_a_database_or_a_replica() {
+    let (db, database) = TestDatabase::migrated("order_shard", &order_service::MIGRATOR).await;
+    let further = TestDatabase::create("order_shard").await;
+    let url = |database: &TestDatabase| database.url.clone();
+    let config = |extra: &[&str]| -> order_service::Config {
+        let args = ["order-service", "--database-url", &url(&database)];
+        shop_testkit::config_from_args(args.iter().copied().chain(extra.iter().copied()))
+    };
+
+    // Empty (as compose passes an unset variable): unsharded.
+    let unsharded = config(&["--shard-database-urls", ""])
+        .connect_shards(db.clone())
+        .await
+        .unwrap();
+    assert_eq!(unsharded.len(), 1);
+    // A further database: two shards, the new one migrated on the way.
+    let two = config(&["--shard-database-urls", &url(&further)])
+        .connect_shards(db.clone())
+        .await
+        .unwrap();
+    assert_eq!(two.len(), 2);
+    let migrated: bool = sqlx::query_scalar("SELECT to_regclass('orders') IS NOT NULL")
+        .fetch_one(&two.iter().nth(1).unwrap().db)
+        .await
+        .unwrap();
+    assert!(migrated);
+
+    let shared = config(&["--shard-database-urls", &url(&database)])
+        .connect_shards(db.clone())
+        .await;
+    let error = shared.err().expect("shard 0 twice is refused").to_string();
+    assert!(error.contains("is another shard's database"), "{error}");
+    let replica = config(&[
+        "--shard-database-urls",
+        &url(&further),
+        "--database-read-url",
+        &url(&further),
+    ])
+    .connect_shards(db.clone())
+    .await;
+    let error = replica.err().expect("a replica with shards is refused").to_string();
+    assert!(error.contains("not both"), "{error}");
+}
