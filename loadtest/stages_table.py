@@ -62,6 +62,7 @@ def row(stage, results):
             "db_cpu": f"{db_cpu:.0f}",
             "app_memory": f"{parts.get('app', {}).get('memory', 0.0):.0f}",
             "infra_memory": f"{parts.get('database', {}).get('memory', 0.0) + parts.get('broker+redis', {}).get('memory', 0.0):.0f}",
+            "db_tx": database_transactions(results / stage / "standard"),
             "reconciled": "yes" if standard["reconciliation"] and standard["reconciliation"].get("passed", True)
                           and standard["verdict"]["passed"] else "NO",
         })
@@ -79,6 +80,12 @@ def row(stage, results):
     return cells
 
 
+def database_transactions(run):
+    """Transactions per second of the stage's database servers over the run (`database.json`)."""
+    database = load(run / "database.json")
+    return f"{database['transactions_per_s']:.0f}" if database else "–"
+
+
 def load(path):
     return json.loads(path.read_text()) if path.exists() else None
 
@@ -92,6 +99,7 @@ COLUMNS = [
     ("cpu_per_req", "CPU ms / request"),
     ("app_cpu", "app CPU %"),
     ("db_cpu", "PostgreSQL CPU %"),
+    ("db_tx", "database transactions/s"),
     ("app_memory", "app memory MiB"),
     ("infra_memory", "infra memory MiB"),
     ("reconciled", "reconciled"),
