@@ -15,7 +15,6 @@ use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
 use crate::{
-    database_host::DatabaseHost,
     demo::{Outcome, customer_with_a_full_cart, place_order, read_run_file},
     plan::ModuleDatabase,
 };
@@ -126,14 +125,13 @@ async fn users_down(
     cookie: &str,
     outcome: &mut Outcome,
 ) -> anyhow::Result<()> {
-    let server = DatabaseHost::at(&users.data_dir, users.port, users.cpus.as_deref())?;
-    server.shut_down().await.context("stopping the user module's server")?;
+    users.shut_down().await.context("stopping the user module's server")?;
     outcome.say(format!(
         "stopped the user module's database server (port {})",
         users.port
     ));
     let seen = with_users_down(client, url, cookie).await;
-    let restarted = DatabaseHost::start(&users.data_dir, users.port, users.cpus.as_deref()).await;
+    let restarted = users.start_again().await;
     let seen = seen?;
     restarted.context("starting the user module's server again")?;
     outcome.say(format!(

@@ -11,7 +11,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
 use crate::{
-    demo::{Outcome, set_price, sign_in_as},
+    demo::{Outcome, admin_session, set_price},
     launcher::Configs,
 };
 
@@ -69,13 +69,7 @@ pub async fn run(client: &Client, url: &str) -> anyhow::Result<Outcome> {
 
     // Freshness: an administrator changes the price; the next reads show it once the
     // product.updated event has been applied.
-    let (cookie, _) = sign_in_as(
-        client,
-        url,
-        user_service::seed::ADMIN_EMAIL,
-        user_service::seed::ADMIN_PASSWORD,
-    )
-    .await?;
+    let cookie = admin_session(client, url).await?;
     let price = product["price"].clone();
     let amount = price["amount_minor"].as_i64().context("a price has an amount")?;
     let changed = json!({"amount_minor": amount + 1, "currency": price["currency"]});

@@ -345,6 +345,18 @@ async fn sign_in(client: &Client, url: &str) -> anyhow::Result<(String, String)>
     .await
 }
 
+/// Signs the demo administrator in: the session cookie.
+pub(crate) async fn admin_session(client: &Client, url: &str) -> anyhow::Result<String> {
+    let (cookie, _) = sign_in_as(
+        client,
+        url,
+        user_service::seed::ADMIN_EMAIL,
+        user_service::seed::ADMIN_PASSWORD,
+    )
+    .await?;
+    Ok(cookie)
+}
+
 /// Signs a demo account in: the session cookie, and the instance that answered.
 pub(crate) async fn sign_in_as(
     client: &Client,

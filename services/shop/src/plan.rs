@@ -422,6 +422,22 @@ pub struct ModuleDatabase {
     pub cpus: Option<String>,
 }
 
+impl ModuleDatabase {
+    /// Stops the server (a fast shutdown), as an outage the demonstrations show.
+    pub async fn shut_down(&self) -> anyhow::Result<()> {
+        DatabaseHost::at(&self.data_dir, self.port, self.cpus.as_deref())?
+            .shut_down()
+            .await
+    }
+
+    /// Starts the server again after [`ModuleDatabase::shut_down`].
+    pub async fn start_again(&self) -> anyhow::Result<()> {
+        DatabaseHost::start(&self.data_dir, self.port, self.cpus.as_deref())
+            .await
+            .map(drop)
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RunningProcess {
     pub label: String,

@@ -10,7 +10,7 @@ use reqwest::{Client, header};
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 
-use crate::demo::{Outcome, place_order, read_run_file, set_price, sign_in_as};
+use crate::demo::{Outcome, admin_session, place_order, read_run_file, set_price, sign_in_as};
 
 /// How late the standby applies changes during the demonstration.
 const APPLY_DELAY: &str = "1s";
@@ -57,13 +57,7 @@ pub async fn run(client: &Client, url: &str) -> anyhow::Result<Outcome> {
 }
 
 async fn writes_read_back(client: &Client, url: &str, outcome: &mut Outcome) -> anyhow::Result<()> {
-    let (admin, _) = sign_in_as(
-        client,
-        url,
-        user_service::seed::ADMIN_EMAIL,
-        user_service::seed::ADMIN_PASSWORD,
-    )
-    .await?;
+    let admin = admin_session(client, url).await?;
     let page = get_json(client, &format!("{url}/api/products?limit=1"), None).await?;
     let product = page["items"][0].clone();
     let id = product["id"].as_str().context("the catalog is empty")?;

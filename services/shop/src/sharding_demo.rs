@@ -20,8 +20,7 @@ use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
 use crate::{
-    database_host::DatabaseHost,
-    demo::{Outcome, fill_cart, place_order, read_run_file, sign_in_as},
+    demo::{Outcome, admin_session, fill_cart, place_order, read_run_file, sign_in_as},
     plan::ModuleDatabase,
 };
 
@@ -114,13 +113,7 @@ pub async fn run(client: &Client, url: &str) -> anyhow::Result<Outcome> {
                 .await?,
         );
     }
-    let (admin, _) = sign_in_as(
-        client,
-        url,
-        user_service::seed::ADMIN_EMAIL,
-        user_service::seed::ADMIN_PASSWORD,
-    )
-    .await?;
+    let admin = admin_session(client, url).await?;
     let (listed, pages) = every_order(client, url, &admin).await?;
     let unique: HashSet<&str> = listed.iter().map(String::as_str).collect();
     let total: i64 = per_shard.iter().sum();
@@ -241,14 +234,13 @@ async fn shard_down(
     admin: &str,
     outcome: &mut Outcome,
 ) -> anyhow::Result<()> {
-    let server = DatabaseHost::at(&stopped.data_dir, stopped.port, stopped.cpus.as_deref())?;
-    server.shut_down().await.context("stopping a shard's server")?;
+    stopped.shut_down().await.context("stopping a shard's server")?;
     outcome.say(format!(
         "stopped shard {}'s database server (port {})",
         away.shard.index, stopped.port
     ));
     let seen = with_shard_down(client, url, home, away, admin).await;
-    let restarted = DatabaseHost::start(&stopped.data_dir, stopped.port, stopped.cpus.as_deref()).await;
+    let restarted = stopped.start_again().await;
     let seen = seen?;
     restarted.context("starting the shard's server again")?;
     outcome.say(format!(
