@@ -136,14 +136,24 @@ pub struct Relay<B> {
     db: PgPool,
     bus: B,
     namespace: Namespace,
-    /// Label of the backlog metrics, e.g. `order`.
+    /// Labels of the backlog metrics: the service, e.g. `order`, and its database as
+    /// `host:port/name`, which tells one service's several databases (its shards) apart.
     service: &'static str,
+    database: String,
     poll: Duration,
 }
 
 impl<B: EventBus> Relay<B> {
     pub fn new(db: PgPool, bus: B, namespace: Namespace, service: &'static str) -> Self {
+        let options = db.connect_options();
+        let database = format!(
+            "{}:{}/{}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or_default()
+        );
         Self {
+            database,
             db,
             bus,
             namespace,
@@ -227,8 +237,10 @@ impl<B: EventBus> Relay<B> {
         .await?;
         let (pending, oldest) = (row.pending, row.oldest);
         let age = oldest.unwrap_or(0.0);
-        metrics::gauge!("outbox_pending_events", "service" => self.service).set(pending as f64);
-        metrics::gauge!("outbox_oldest_pending_age_seconds", "service" => self.service).set(age);
+        let (service, database) = (self.service, self.database.clone());
+        metrics::gauge!("outbox_pending_events", "service" => service, "database" => database.clone())
+            .set(pending as f64);
+        metrics::gauge!("outbox_oldest_pending_age_seconds", "service" => service, "database" => database).set(age);
         Ok((pending, age))
     }
 

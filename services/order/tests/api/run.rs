@@ -160,3 +160,87 @@ async fn run_catches_up_with_the_catalog_and_settles_orders_through_jetstream() 
     .await;
     service.stop(STOP_WITHIN).await;
 }
+
+/// Sharded by its configuration: each customer's checkout lands on their shard, each shard's
+/// relay publishes its own outbox, and `/metrics` reports each shard's backlog apart.
+#[tokio::test]
+async fn run_splits_the_orders_over_its_shards_and_reports_each_shards_outbox() {
+    let bus = TestBus::jetstream().await;
+    let nowhere = format!("127.0.0.1:{}", free_port());
+    let further = shop_testkit::TestDatabase::create("orders_shard").await;
+    let further_url = further.url.clone();
+    let service = ServiceWithDatabase::start("orders", |port, database_url, shutdown| {
+        let config = order_service::Config::parse_from([
+            "order-service",
+            "--listen-addr",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            database_url,
+            "--shard-database-urls",
+            &further_url,
+            "--product-service-url",
+            &format!("http://{nowhere}"),
+            "--nats-url",
+            &bus.url,
+            "--event-namespace",
+            bus.namespace.as_str(),
+            "--identity-key",
+            shop_testkit::IDENTITY_KEY,
+        ]);
+        order_service::run(config, shutdown)
+    })
+    .await;
+    let shard_1 = sqlx::PgPool::connect(&further.url).await.unwrap();
+    let shards = [&service.db, &shard_1];
+    let mug = snapshot(1000, "USD");
+    for db in shards {
+        order_service::store::catalog::apply_snapshot(db, &mug).await.unwrap();
+    }
+
+    for index in 0..2 {
+        let customer = std::iter::repeat_with(Uuid::now_v7)
+            .find(|user| order_service::shards::ShardId::of_user(*user, 2).index == index)
+            .unwrap();
+        let item = json!({"product_id": mug.id, "quantity": 1});
+        assert_eq!(post(&service, "/api/cart/items", customer, None, item).await.0, 200);
+        let (placed, order) = post(&service, "/api/orders", customer, Some("k"), checkout_body("tok_visa")).await;
+        assert_eq!(placed, 201, "{order}");
+        assert_eq!(order["id"].as_str().unwrap().as_bytes().last(), Some(&b"01"[index]));
+    }
+    for db in shards {
+        let events = outbox_events(db).await;
+        assert_eq!(
+            events.len(),
+            1,
+            "each shard's outbox holds its own customer's order.placed"
+        );
+        eventually("the shard's relay publishes it", async || {
+            sqlx::query_scalar::<_, bool>("SELECT bool_and(published_at IS NOT NULL) FROM outbox")
+                .fetch_one(db)
+                .await
+                .unwrap()
+        })
+        .await;
+    }
+
+    let names: Vec<String> = [&service.db, &shard_1]
+        .iter()
+        .map(|db| db.connect_options().get_database().unwrap().to_owned())
+        .collect();
+    eventually("both shards' backlogs are in /metrics", async || {
+        let metrics = reqwest::get(service.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        names.iter().all(|name| {
+            metrics
+                .lines()
+                .any(|line| line.starts_with("outbox_pending_events{") && line.contains(&format!("/{name}\"")))
+        })
+    })
+    .await;
+    shard_1.close().await;
+    service.stop(STOP_WITHIN).await;
+}
