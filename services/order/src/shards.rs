@@ -123,13 +123,9 @@ impl Shards {
         Self(shards.collect())
     }
 
-    pub fn len(&self) -> usize {
+    /// How many shards there are: at least one.
+    pub fn count(&self) -> usize {
         self.0.len()
-    }
-
-    /// Never: there is at least one shard.
-    pub fn is_empty(&self) -> bool {
-        false
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Shard> {
@@ -142,11 +138,11 @@ impl Shards {
     }
 
     pub fn for_user(&self, user_id: Uuid) -> &Shard {
-        &self.0[ShardId::of_user(user_id, self.len()).index]
+        &self.0[ShardId::of_user(user_id, self.count()).index]
     }
 
     pub fn for_order(&self, order_id: Uuid) -> &Shard {
-        &self.0[ShardId::of_order(order_id, self.len()).index]
+        &self.0[ShardId::of_order(order_id, self.count()).index]
     }
 }
 

@@ -98,6 +98,22 @@ impl Readiness {
         })
     }
 
+    /// At least one of `databases` answers: for a service whose data is split over several
+    /// (shards), each of which serves only its own part of the requests.
+    pub fn any_database(databases: Vec<PgPool>) -> Self {
+        Self::check(move || {
+            let databases = databases.clone();
+            async move {
+                let pings = futures_util::future::join_all(databases.iter().map(crate::db::ping)).await;
+                if pings.iter().any(Result::is_ok) {
+                    Ok(())
+                } else {
+                    Err(format!("none of the {} databases answers", databases.len()))
+                }
+            }
+        })
+    }
+
     /// Any other check; `Err` says what is missing.
     pub fn check<F, Fut>(check: F) -> Self
     where

@@ -202,13 +202,13 @@ async fn the_shards_are_configured_by_their_urls_and_refuse_sharing_a_database_o
         .connect_shards(db.clone())
         .await
         .unwrap();
-    assert_eq!(unsharded.len(), 1);
+    assert_eq!(unsharded.count(), 1);
     // A further database: two shards, the new one migrated on the way.
     let two = config(&["--shard-database-urls", &url(&further)])
         .connect_shards(db.clone())
         .await
         .unwrap();
-    assert_eq!(two.len(), 2);
+    assert_eq!(two.count(), 2);
     let migrated: bool = sqlx::query_scalar("SELECT to_regclass('orders') IS NOT NULL")
         .fetch_one(&two.iter().nth(1).unwrap().db)
         .await
@@ -230,4 +230,35 @@ async fn the_shards_are_configured_by_their_urls_and_refuse_sharing_a_database_o
     .await;
     let error = replica.err().expect("a replica with shards is refused").to_string();
     assert!(error.contains("not both"), "{error}");
+}
+
+#[tokio::test]
+async fn the_service_stays_ready_while_any_shard_answers() {
+    let shop = sharded(2).await;
+    let on = |index: usize| {
+        let user = std::iter::repeat_with(Uuid::now_v7)
+            .find(|user| ShardId::of_user(*user, 2).index == index)
+            .unwrap();
+        Actor::customer(user)
+    };
+    let (home, away) = (on(0), on(1));
+    let shard = |index: usize| shop.shards.iter().nth(index).unwrap().db.clone();
+
+    shard(1).close().await;
+    shop.app.get("/readyz", &Actor::Anonymous).await.expect(200);
+    shop.app.get("/api/cart", &home).await.expect(200);
+    shop.app
+        .get("/api/cart", &away)
+        .await
+        .expect_problem(503, "unavailable");
+    shop.app
+        .get("/api/admin/orders", &Actor::admin(Uuid::now_v7()))
+        .await
+        .expect_problem(503, "unavailable");
+
+    shard(0).close().await;
+    shop.app
+        .get("/readyz", &Actor::Anonymous)
+        .await
+        .expect_problem(503, "unavailable");
 }
